@@ -1,0 +1,1 @@
+"""One module per `sentio-ml` subcommand; see sentio_ml.cli."""

@@ -1,0 +1,23 @@
+"""Sentio ML's own exceptions: third-party errors are wrapped into these at the boundary,
+so callers (the CLI, the desktop) show one clear sentence instead of a traceback."""
+from __future__ import annotations
+
+
+class SentioMLError(Exception):
+    """Base class; str(exc) is a complete sentence fit to show a user."""
+
+
+class AudioDecodeError(SentioMLError):
+    """A file is missing, corrupt, empty or not audio."""
+
+
+class BundleError(SentioMLError):
+    """A model bundle is missing, incomplete or inconsistent."""
+
+
+class BackboneUnavailableError(SentioMLError):
+    """A pretrained backbone was asked for by hub id but cannot be fetched (offline)."""
+
+
+class DatasetError(SentioMLError):
+    """A dataset folder or label file is missing or malformed."""
