@@ -1,0 +1,28 @@
+"""Colours and names shared by the map, the legend and the table; readable in light and dark mode."""
+from __future__ import annotations
+
+try:  # the model package owns the quadrant names; fall back while it is not importable
+    from sentio_ml.mood import QUADRANT_NAMES as _ML_QUADRANT_NAMES
+except ImportError:  # pragma: no cover - only before sentio_ml.mood exists
+    _ML_QUADRANT_NAMES = None
+
+# Russell quadrants: Q1 +v+a, Q2 −v+a, Q3 −v−a, Q4 +v−a.
+QUADRANT_LABELS: dict[int, str] = {
+    1: "Happy / Excited",
+    2: "Tense / Angry",
+    3: "Sad / Depressed",
+    4: "Calm / Relaxed",
+}
+if isinstance(_ML_QUADRANT_NAMES, dict) and set(_ML_QUADRANT_NAMES) == {1, 2, 3, 4}:
+    QUADRANT_LABELS = {q: str(name) for q, name in _ML_QUADRANT_NAMES.items()}
+
+# Mid-saturation colours that stay legible on both a white and a near-black background.
+QUADRANT_COLOURS: dict[int, str] = {1: "#f2a516", 2: "#e2474b", 3: "#4d7fdb", 4: "#3bb37a"}
+CATEGORY_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+                    "#9c755f")
+OTHER_COLOUR = "#8c8c8c"
+SELECTION_COLOUR = "#00b4d8"
+CURRENT_COLOUR = "#ff2d95"
+PATH_COLOUR = "#ff2d95"
+PLAYLIST_PATH_COLOUR = "#9b5de5"
+GUIDE_COLOUR = "#8a8a8a"
