@@ -14,7 +14,8 @@ QUADRANT_LABELS: dict[int, str] = {
     4: "Calm / Relaxed",
 }
 if isinstance(_ML_QUADRANT_NAMES, dict) and set(_ML_QUADRANT_NAMES) == {1, 2, 3, 4}:
-    QUADRANT_LABELS = {q: str(name) for q, name in _ML_QUADRANT_NAMES.items()}
+    # "happy / excited (+valence, +arousal)" -> "Happy / Excited": the map has room for the words only.
+    QUADRANT_LABELS = {q: str(name).split(" (")[0].title() for q, name in _ML_QUADRANT_NAMES.items()}
 
 # Mid-saturation colours that stay legible on both a white and a near-black background.
 QUADRANT_COLOURS: dict[int, str] = {1: "#f2a516", 2: "#e2474b", 3: "#4d7fdb", 4: "#3bb37a"}
