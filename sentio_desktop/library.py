@@ -1,0 +1,363 @@
+"""The music library: one SQLite database shared by the CLI and the GUI.
+
+``Library(db_path)`` opens (creating and migrating as needed) the database and answers the questions
+both front ends ask: tracks with their current analysis, filtered and sorted; counts and status; the
+mood points of the whole library for the map and the playlist builders; a track's timeline.
+Results are plain frozen dataclasses (``TrackView``), safe to hand to another thread or a Qt model.
+Writers (scanner, analysis service, playlists) use ``library.session()`` for small transactions.
+
+Thread safety: one Library may be shared by threads; each ``session()`` is its own unit of work.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from sentio_desktop import migrations
+from sentio_desktop.db import (
+    TRACK_MISSING,
+    TRACK_OK,
+    TRACK_UNREADABLE,
+    Analysis,
+    Playlist,
+    ScanRun,
+    Track,
+    integrity_check,
+    make_engine,
+)
+from sentio_desktop.errors import LibraryError, TrackNotFoundError
+
+#: Columns ``Library.tracks(order_by=...)`` accepts.
+SORT_KEYS = ("artist", "title", "album", "path", "valence", "arousal", "mood", "duration", "added")
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """A track with its current analysis (``valence`` etc. are None until analysed)."""
+
+    id: int
+    path: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    genre: str | None
+    year: int | None
+    duration: float | None
+    format: str | None
+    status: str
+    problem: str | None
+    valence: float | None = None
+    arousal: float | None = None
+    mood: str | None = None
+    model_id: str | None = None
+    stale: bool = False
+    analysed_at: datetime | None = None
+
+    @property
+    def display_title(self) -> str:
+        """The title tag, or the file name without extension when the file has none."""
+        return self.title or Path(self.path).stem
+
+    @property
+    def analysed(self) -> bool:
+        return self.valence is not None and self.arousal is not None
+
+
+@dataclass(frozen=True)
+class TrackFilter:
+    """Which tracks to list. Ranges are inclusive (lo, hi) on the [0, 1] scale; None = any.
+
+    ``text`` matches title, artist, album, genre or path (case-insensitive substring);
+    ``mood`` matches the mood word exactly (case-insensitive); ``statuses`` defaults to playable
+    tracks only; ``analysed`` True/False keeps only tracks with/without a current analysis.
+    """
+
+    valence: tuple[float, float] | None = None
+    arousal: tuple[float, float] | None = None
+    mood: str | None = None
+    text: str | None = None
+    statuses: tuple[str, ...] = (TRACK_OK,)
+    analysed: bool | None = None
+    stale: bool | None = None
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    """Counts for ``sentio status`` and the GUI's status bar."""
+
+    db_path: str
+    tracks: int
+    analysed: int
+    stale: int
+    pending: int
+    failed: int
+    missing: int
+    unreadable: int
+    playlists: int
+    models: dict[str, int] = field(default_factory=dict)
+    last_scan: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MoodPoints:
+    """Every analysed playable track as a point: ``ids[i]`` sits at ``va[i] = (valence, arousal)``."""
+
+    ids: np.ndarray  # int64 [n]
+    va: np.ndarray  # float64 [n, 2]
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be read or analysed, with the reason."""
+
+    track_id: int
+    path: str
+    reason: str
+    stage: str  # "scan" or "analysis"
+
+
+class Library:
+    """The library database. ``Library(":memory:")`` is not supported: use a temp file (WAL needs one)."""
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        self.db_path = Path(db_path).expanduser().resolve()
+        try:
+            self.engine = make_engine(self.db_path)
+            migrations.upgrade(self.engine)
+        except (SQLAlchemyError, OSError) as exc:
+            raise LibraryError(f"Cannot open the library database {self.db_path}: {_reason(exc)}.") from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._points_lock = threading.Lock()
+        self._points_cache: tuple[Any, MoodPoints] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Library":
+        """The library the given ``Settings`` point at."""
+        return cls(settings.database_path())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on error; DB errors become LibraryError."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise LibraryError(f"The library database {self.db_path.name} failed: {_reason(exc)}.") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # ----- queries ---------------------------------------------------------------------------------
+    def _track_select(self):  # noqa: ANN202 - a SQLAlchemy Select
+        current = and_(Analysis.track_id == Track.id, Analysis.current.is_(True))
+        return select(
+            Track.id, Track.path, Track.title, Track.artist, Track.album, Track.genre, Track.year,
+            Track.duration, Track.format, Track.status, Track.problem,
+            Analysis.valence, Analysis.arousal, Analysis.mood, Analysis.model_id, Analysis.stale,
+            Analysis.created_at,
+        ).outerjoin(Analysis, current)
+
+    @staticmethod
+    def _apply_filter(stmt, flt: TrackFilter | None):  # noqa: ANN001, ANN205
+        flt = flt or TrackFilter()
+        if flt.statuses:
+            stmt = stmt.where(Track.status.in_(flt.statuses))
+        if flt.valence is not None:
+            stmt = stmt.where(Analysis.valence.between(*flt.valence))
+        if flt.arousal is not None:
+            stmt = stmt.where(Analysis.arousal.between(*flt.arousal))
+        if flt.mood:
+            stmt = stmt.where(func.lower(Analysis.mood) == flt.mood.lower())
+        if flt.text:
+            pattern = f"%{flt.text.lower()}%"
+            stmt = stmt.where(or_(*(func.lower(col).like(pattern) for col in
+                                    (Track.title, Track.artist, Track.album, Track.genre, Track.path))))
+        if flt.analysed is True:
+            stmt = stmt.where(Analysis.id.is_not(None))
+        elif flt.analysed is False:
+            stmt = stmt.where(Analysis.id.is_(None))
+        if flt.stale is not None:
+            stmt = stmt.where(Analysis.stale.is_(flt.stale))
+        if flt.folder:
+            prefix = str(Path(flt.folder).expanduser().resolve()).rstrip(os.sep) + os.sep
+            stmt = stmt.where(Track.path.startswith(prefix, autoescape=True))
+        return stmt
+
+    def tracks(self, flt: TrackFilter | None = None, *, order_by: str = "artist", descending: bool = False,
+               limit: int | None = None, offset: int = 0) -> list[TrackView]:
+        """Tracks matching ``flt``, sorted by one of ``SORT_KEYS`` (ties by path)."""
+        if order_by not in SORT_KEYS:
+            raise LibraryError(f"Cannot sort by {order_by!r}; choose one of {', '.join(SORT_KEYS)}.")
+        column = {"valence": Analysis.valence, "arousal": Analysis.arousal, "mood": Analysis.mood,
+                  "added": Track.added_at}.get(order_by) or getattr(Track, order_by)
+        key = func.lower(column) if order_by in ("artist", "title", "album", "mood") else column
+        stmt = self._apply_filter(self._track_select(), flt)
+        stmt = stmt.order_by(key.desc() if descending else key, Track.path).offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return self._views(stmt)
+
+    def count(self, flt: TrackFilter | None = None) -> int:
+        stmt = self._apply_filter(
+            select(func.count(Track.id)).select_from(Track).outerjoin(
+                Analysis, and_(Analysis.track_id == Track.id, Analysis.current.is_(True))), flt)
+        with self.session() as session:
+            return int(session.execute(stmt).scalar_one())
+
+    def tracks_by_ids(self, ids: Sequence[int]) -> list[TrackView]:
+        """Tracks in the order of ``ids`` (unknown ids are left out)."""
+        if not ids:
+            return []
+        by_id: dict[int, TrackView] = {}
+        id_list = [int(i) for i in ids]
+        for start in range(0, len(id_list), 500):  # SQLite limits bound parameters
+            chunk = id_list[start:start + 500]
+            by_id.update((view.id, view) for view in self._views(self._track_select().where(Track.id.in_(chunk))))
+        return [by_id[i] for i in id_list if i in by_id]
+
+    def track(self, track_id: int) -> TrackView:
+        found = self.tracks_by_ids([track_id])
+        if not found:
+            raise TrackNotFoundError(f"There is no track with id {track_id} in the library.")
+        return found[0]
+
+    def find_track(self, ref: str | int) -> TrackView:
+        """One track by id, by path, or by a text that matches exactly one title/artist/path.
+
+        Raises TrackNotFoundError when nothing or more than one track matches (naming a few).
+        """
+        text = str(ref).strip()
+        if text.isdigit():
+            return self.track(int(text))
+        path = str(Path(text).expanduser().resolve())
+        found = self._views(self._track_select().where(Track.path == path))
+        if found:
+            return found[0]
+        matches = self.tracks(TrackFilter(text=text, statuses=(TRACK_OK,)), limit=6)
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise TrackNotFoundError(f"No track in the library matches {text!r}.")
+        names = "; ".join(f"{m.id}: {m.display_title}" for m in matches[:5])
+        raise TrackNotFoundError(f"{text!r} matches several tracks ({names}); give a track id or a path.")
+
+    def timeline(self, track_id: int) -> list[dict[str, Any]]:
+        """The current analysis' per-excerpt timeline ({start, end, valence, arousal} dicts)."""
+        with self.session() as session:
+            value = session.execute(select(Analysis.timeline).where(
+                Analysis.track_id == track_id, Analysis.current.is_(True))).scalar_one_or_none()
+        return list(value or [])
+
+    def mood_points(self) -> MoodPoints:
+        """All analysed playable tracks as arrays, cached until the library changes."""
+        stamp_stmt = select(func.max(Analysis.id), func.count(Analysis.id), func.max(Track.updated_at),
+                            func.count(Track.id)).select_from(Track).outerjoin(
+            Analysis, and_(Analysis.track_id == Track.id, Analysis.current.is_(True)))
+        with self.session() as session:
+            stamp = tuple(session.execute(stamp_stmt).one())
+            with self._points_lock:
+                if self._points_cache is not None and self._points_cache[0] == stamp:
+                    return self._points_cache[1]
+            rows = session.execute(
+                select(Analysis.track_id, Analysis.valence, Analysis.arousal)
+                .join(Track, Track.id == Analysis.track_id)
+                .where(Analysis.current.is_(True), Track.status == TRACK_OK)
+                .order_by(Analysis.track_id)).all()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        va = np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2)
+        points = MoodPoints(ids=ids, va=va)
+        with self._points_lock:
+            self._points_cache = (stamp, points)
+        return points
+
+    def failures(self) -> list[Failure]:
+        """Unreadable files and playable tracks whose latest non-stale analysis failed."""
+        out: list[Failure] = []
+        with self.session() as session:
+            for tid, path, problem in session.execute(
+                    select(Track.id, Track.path, Track.problem).where(Track.status == TRACK_UNREADABLE)
+                    .order_by(Track.path)):
+                out.append(Failure(tid, path, problem or "unreadable", "scan"))
+            good = aliased(Analysis)
+            has_current = select(good.id).where(good.track_id == Track.id, good.current.is_(True),
+                                                good.stale.is_(False)).exists()
+            stmt = (select(Track.id, Track.path, Analysis.error, func.max(Analysis.id))
+                    .join(Analysis, Analysis.track_id == Track.id)
+                    .where(Track.status == TRACK_OK, Analysis.error.is_not(None), Analysis.stale.is_(False),
+                           ~has_current)
+                    .group_by(Track.id).order_by(Track.path))
+            for tid, path, error, _ in session.execute(stmt):
+                out.append(Failure(tid, path, error, "analysis"))
+        return out
+
+    def status(self) -> LibraryStatus:
+        """Counts of tracks by state, analyses by model and the last scan time."""
+        with self.session() as session:
+            by_status = dict(session.execute(select(Track.status, func.count()).group_by(Track.status)).all())
+            current = and_(Analysis.track_id == Track.id, Analysis.current.is_(True))
+            analysed = session.execute(select(func.count()).select_from(Track).join(Analysis, current).where(
+                Track.status == TRACK_OK, Analysis.stale.is_(False))).scalar_one()
+            stale = session.execute(select(func.count()).select_from(Track).join(Analysis, current).where(
+                Track.status == TRACK_OK, Analysis.stale.is_(True))).scalar_one()
+            models = dict(session.execute(
+                select(Analysis.model_id, func.count()).where(Analysis.current.is_(True))
+                .group_by(Analysis.model_id)).all())
+            playlists = session.execute(select(func.count(Playlist.id))).scalar_one()
+            last_scan = session.execute(select(func.max(ScanRun.finished_at))).scalar_one()
+        failed = sum(1 for f in self.failures() if f.stage == "analysis")
+        ok = int(by_status.get(TRACK_OK, 0))
+        return LibraryStatus(
+            db_path=str(self.db_path), tracks=ok, analysed=int(analysed), stale=int(stale),
+            pending=max(ok - int(analysed) - int(stale) - failed, 0), failed=failed,
+            missing=int(by_status.get(TRACK_MISSING, 0)), unreadable=int(by_status.get(TRACK_UNREADABLE, 0)),
+            playlists=int(playlists), models={str(k): int(v) for k, v in models.items()}, last_scan=last_scan)
+
+    def integrity_check(self) -> str:
+        """SQLite's integrity check ("ok" when the database file is sound)."""
+        return integrity_check(self.engine)
+
+    def mark_stale_except(self, model_id: str) -> int:
+        """Mark analyses made by any other model stale (re-analysed on the next run); returns how many."""
+        with self.session() as session:
+            result = session.execute(update(Analysis).where(
+                Analysis.model_id != model_id, Analysis.stale.is_(False)).values(stale=True))
+            return int(result.rowcount or 0)
+
+    def _views(self, stmt) -> list[TrackView]:  # noqa: ANN001
+        with self.session() as session:
+            return [TrackView(*row[:15], stale=bool(row[15]), analysed_at=row[16])
+                    for row in session.execute(stmt)]
+
+
+def _reason(exc: BaseException) -> str:
+    """A short human reason from a DB or OS error (no SQL, no traceback)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = getattr(orig, "strerror", None) or str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    return str(text).rstrip(".")
