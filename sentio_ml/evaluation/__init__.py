@@ -1,0 +1,1 @@
+"""Evaluation: metrics with bootstrap CIs, CV reports, the librosa + scikit-learn reference."""
