@@ -212,7 +212,7 @@ def choose_format(path: str | os.PathLike[str], header: bytes | None = None) -> 
         if cls.sniff(header):
             return cls
     if by_extension is not None:
-        raise TagReadError(f"{path} is not a {by_extension.format.upper()} file (its header is not audio).")
+        raise TagReadError(f"{path} is not an audio file (its header does not match {path.suffix.lower()}).")
     raise UnsupportedFormatError(f"Sentio cannot read or write tags in {path.suffix or 'extension-less'} files"
                                  f" ({path.name}).")
 
