@@ -1,0 +1,327 @@
+"""Mood playlists: regions of the valence/arousal plane, nearest neighbours, mood paths; saving and export.
+
+All builders work on ``Library.mood_points()`` (every analysed playable track as a NumPy array, cached
+until the library changes), so they stay fast on 100,000-track libraries, and return track ids in
+playlist order. ``build_*`` functions never write; ``save_playlist`` stores a list in the library and
+``export_playlist`` writes M3U8 (with ``#EXTINF``) or XSPF with relative or absolute paths.
+"""
+from __future__ import annotations
+
+import math
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import quote
+
+import numpy as np
+from sqlalchemy import delete, func, select
+
+from sentio_desktop.db import Playlist, PlaylistEntry
+from sentio_desktop.errors import PlaylistError
+from sentio_desktop.library import Library, TrackView
+
+Point = tuple[float, float]  # (valence, arousal), both on [0, 1]
+EXPORT_FORMATS = ("m3u8", "xspf")
+
+
+@dataclass(frozen=True)
+class Rect:
+    """Valence and arousal ranges (inclusive)."""
+
+    valence: tuple[float, float]
+    arousal: tuple[float, float]
+
+    def center(self) -> Point:
+        return (sum(self.valence) / 2, sum(self.arousal) / 2)
+
+    def contains(self, va: np.ndarray) -> np.ndarray:
+        (v0, v1), (a0, a1) = sorted(self.valence), sorted(self.arousal)
+        return (va[:, 0] >= v0) & (va[:, 0] <= v1) & (va[:, 1] >= a0) & (va[:, 1] <= a1)
+
+
+@dataclass(frozen=True)
+class Circle:
+    valence: float
+    arousal: float
+    radius: float
+
+    def center(self) -> Point:
+        return (self.valence, self.arousal)
+
+    def contains(self, va: np.ndarray) -> np.ndarray:
+        return np.hypot(va[:, 0] - self.valence, va[:, 1] - self.arousal) <= self.radius
+
+
+@dataclass(frozen=True)
+class Polygon:
+    """A simple polygon given by its corners (valence, arousal), in order; even-odd rule."""
+
+    points: tuple[Point, ...]
+
+    def center(self) -> Point:
+        pts = np.asarray(self.points, dtype=float)
+        return (float(pts[:, 0].mean()), float(pts[:, 1].mean()))
+
+    def contains(self, va: np.ndarray) -> np.ndarray:
+        x, y = va[:, 0], va[:, 1]
+        inside = np.zeros(len(va), dtype=bool)
+        pts = list(self.points)
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+            crosses = (y0 > y) != (y1 > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+            inside ^= crosses & (x < x_at)
+        return inside
+
+
+Region = Rect | Circle | Polygon
+
+
+@dataclass(frozen=True)
+class PlaylistInfo:
+    id: int
+    name: str
+    kind: str
+    params: dict[str, Any]
+    size: int
+    created_at: datetime
+
+
+def _check_point(point: Sequence[float], what: str) -> Point:
+    if len(point) != 2 or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in point):
+        raise PlaylistError(f"The {what} must be two numbers (valence, arousal).")
+    v, a = float(point[0]), float(point[1])
+    if not (0.0 <= v <= 1.0 and 0.0 <= a <= 1.0):
+        raise PlaylistError(f"The {what} ({v:g}, {a:g}) is outside the mood map: valence and arousal go from 0 to 1.")
+    return v, a
+
+
+def validate_region(region: Region) -> Region:
+    """Raise PlaylistError (one sentence) for a region that cannot select anything sensible."""
+    if isinstance(region, Rect):
+        for lo, hi in (region.valence, region.arousal):
+            _check_point((lo, hi), "range")
+    elif isinstance(region, Circle):
+        _check_point((region.valence, region.arousal), "circle centre")
+        if not region.radius > 0:
+            raise PlaylistError("The circle's radius must be greater than 0.")
+    elif isinstance(region, Polygon):
+        if len(region.points) < 3:
+            raise PlaylistError("A polygon needs at least three corners.")
+        for p in region.points:
+            _check_point(p, "polygon corner")
+    else:
+        raise PlaylistError(f"Unknown region type {type(region).__name__}.")
+    return region
+
+
+def build_region(library: Library, region: Region, limit: int | None = None) -> list[int]:
+    """Tracks inside ``region``, most central first (so a ``limit`` keeps the most typical ones)."""
+    validate_region(region)
+    points = library.mood_points()
+    inside = np.flatnonzero(region.contains(points.va))
+    center = np.asarray(region.center())
+    distance = np.hypot(*(points.va[inside] - center).T)
+    order = inside[np.argsort(distance, kind="stable")]
+    return points.ids[order[:limit] if limit else order].tolist()
+
+
+def build_nearest(library: Library, seed_track_id: int, count: int = 20, include_seed: bool = True) -> list[int]:
+    """The seed song then its ``count`` nearest neighbours on the mood map, nearest first."""
+    if count < 1:
+        raise PlaylistError("A playlist needs at least one song.")
+    points = library.mood_points()
+    seed = _point_of(points, seed_track_id)
+    distance = np.hypot(*(points.va - seed).T)
+    distance[points.ids == seed_track_id] = -1.0  # the seed sorts first
+    k = min(count + 1, len(distance))
+    nearest = np.argpartition(distance, k - 1)[:k]
+    nearest = nearest[np.argsort(distance[nearest], kind="stable")]
+    ids = points.ids[nearest].tolist()
+    return ids[: count + 1] if include_seed else ids[1: count + 1]
+
+
+def build_path(library: Library, start_track_id: int, end_track_id: int, steps: int = 10,
+               waypoints: Sequence[Point] = ()) -> list[int]:
+    """A mood path of ``steps`` songs from the start song to the end song through ``waypoints``.
+
+    Targets are spaced evenly along the polyline start → waypoints → end; each step takes the unused
+    song that minimises its distance to the target plus its distance to the line (no duplicates).
+    """
+    if steps < 2:
+        raise PlaylistError("A mood path needs at least 2 steps (the start and the end song).")
+    if start_track_id == end_track_id and not waypoints:
+        raise PlaylistError("The start and end songs are the same; pick two songs or add waypoints.")
+    points = library.mood_points()
+    if steps > len(points):
+        raise PlaylistError(f"A path of {steps} steps needs {steps} analysed songs; the library has {len(points)}.")
+    start, end = _point_of(points, start_track_id), _point_of(points, end_track_id)
+    corners = np.vstack([start, *[np.asarray(_check_point(w, "waypoint")) for w in waypoints], end])
+    targets = _points_along(corners, steps)
+    line_distance = _distance_to_polyline(points.va, corners)
+    used = np.zeros(len(points), dtype=bool)
+    order: list[int] = []
+    for index, target in enumerate(targets):
+        if index == 0 or index == steps - 1:
+            chosen = int(np.flatnonzero(points.ids == (start_track_id if index == 0 else end_track_id))[0])
+            if used[chosen]:  # start == end with waypoints: the song may appear only once
+                continue
+        else:
+            score = np.hypot(*(points.va - target).T) + line_distance
+            score[used] = np.inf
+            score[points.ids == end_track_id] = np.inf  # the end song is kept for the last step
+            chosen = int(np.argmin(score))
+        used[chosen] = True
+        order.append(int(points.ids[chosen]))
+    return order
+
+
+def _point_of(points: Any, track_id: int) -> np.ndarray:
+    where = np.flatnonzero(points.ids == track_id)
+    if not len(where):
+        raise PlaylistError(f"Track {track_id} has no mood analysis yet (or is missing); analyse it first.")
+    return points.va[where[0]]
+
+
+def _points_along(corners: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points evenly spaced by arc length along the polyline through ``corners``."""
+    seg = np.diff(corners, axis=0)
+    lengths = np.hypot(seg[:, 0], seg[:, 1])
+    total = lengths.sum()
+    if total == 0:
+        return np.repeat(corners[:1], count, axis=0)
+    cumulative = np.concatenate([[0.0], np.cumsum(lengths)])
+    positions = np.linspace(0.0, total, count)
+    return np.column_stack([np.interp(positions, cumulative, corners[:, i]) for i in range(2)])
+
+
+def _distance_to_polyline(va: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    best = np.full(len(va), np.inf)
+    for a, b in zip(corners[:-1], corners[1:]):
+        ab = b - a
+        denom = float(ab @ ab)
+        t = np.zeros(len(va)) if denom == 0 else np.clip(((va - a) @ ab) / denom, 0.0, 1.0)
+        nearest = a + t[:, None] * ab
+        best = np.minimum(best, np.hypot(*(va - nearest).T))
+    return best
+
+
+# ----- saved playlists ---------------------------------------------------------------------------------
+def save_playlist(library: Library, name: str, track_ids: Sequence[int], kind: str = "manual",
+                  params: dict[str, Any] | None = None, replace: bool = False) -> int:
+    """Store a playlist (entries in the given order); an existing name needs ``replace=True``."""
+    name = name.strip()
+    if not name:
+        raise PlaylistError("A playlist needs a name.")
+    with library.session() as session:
+        existing = session.scalar(select(Playlist).where(Playlist.name == name))
+        if existing is not None:
+            if not replace:
+                raise PlaylistError(f"A playlist called {name!r} already exists; choose another name or replace it.")
+            session.delete(existing)
+            session.flush()
+        playlist = Playlist(name=name, kind=kind, params=params or {})
+        session.add(playlist)
+        session.flush()
+        session.add_all(PlaylistEntry(playlist_id=playlist.id, track_id=int(tid), position=i)
+                        for i, tid in enumerate(track_ids))
+        return playlist.id
+
+
+def list_playlists(library: Library) -> list[PlaylistInfo]:
+    with library.session() as session:
+        sizes = dict(session.execute(select(PlaylistEntry.playlist_id, func.count())
+                                     .group_by(PlaylistEntry.playlist_id)).all())
+        return [PlaylistInfo(p.id, p.name, p.kind, dict(p.params or {}), int(sizes.get(p.id, 0)), p.created_at)
+                for p in session.scalars(select(Playlist).order_by(Playlist.name))]
+
+
+def _find_playlist(session: Any, ref: int | str) -> Playlist:
+    text = str(ref)
+    playlist = session.get(Playlist, int(text)) if text.isdigit() else None
+    playlist = playlist or session.scalar(select(Playlist).where(Playlist.name == text))
+    if playlist is None:
+        raise PlaylistError(f"There is no playlist called {text!r}.")
+    return playlist
+
+
+def playlist_tracks(library: Library, ref: int | str) -> list[TrackView]:
+    """A saved playlist's tracks in order (by playlist id or name)."""
+    with library.session() as session:
+        playlist = _find_playlist(session, ref)
+        ids = [e.track_id for e in playlist.entries]
+    return library.tracks_by_ids(ids)
+
+
+def delete_playlist(library: Library, ref: int | str) -> None:
+    with library.session() as session:
+        playlist = _find_playlist(session, ref)
+        session.execute(delete(PlaylistEntry).where(PlaylistEntry.playlist_id == playlist.id))
+        session.delete(playlist)
+
+
+# ----- export ------------------------------------------------------------------------------------------
+def export_playlist(tracks: Sequence[TrackView], dest: str | os.PathLike[str], fmt: str | None = None,
+                    relative: bool = False, title: str | None = None) -> Path:
+    """Write ``tracks`` to ``dest`` as M3U8 or XSPF (``fmt`` or from the suffix); paths relative to
+    the playlist's folder when ``relative`` (falls back to absolute across drives)."""
+    dest = Path(dest).expanduser()
+    fmt = (fmt or dest.suffix.lstrip(".")).lower()
+    if fmt == "m3u":
+        fmt = "m3u8"
+    if fmt not in EXPORT_FORMATS:
+        raise PlaylistError(f"Cannot export a playlist as {fmt or 'a file without extension'!r}; "
+                            f"use .m3u8 or .xspf.")
+    base = dest.resolve().parent
+    text = _m3u8(tracks, base, relative) if fmt == "m3u8" else _xspf(tracks, base, relative, title or dest.stem)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PlaylistError(f"Cannot write the playlist {dest}: {(exc.strerror or str(exc)).lower()}.") from exc
+    return dest
+
+
+def _location(path: str, base: Path, relative: bool) -> str:
+    if relative:
+        try:
+            return os.path.relpath(path, base)
+        except ValueError:  # another drive on Windows
+            pass
+    return path
+
+
+def _m3u8(tracks: Sequence[TrackView], base: Path, relative: bool) -> str:
+    lines = ["#EXTM3U"]
+    for track in tracks:
+        seconds = int(round(track.duration)) if track.duration else -1
+        label = f"{track.artist} - {track.display_title}" if track.artist else track.display_title
+        lines.append(f"#EXTINF:{seconds},{label}")
+        lines.append(_location(track.path, base, relative))
+    return "\n".join(lines) + "\n"
+
+
+def _xspf(tracks: Sequence[TrackView], base: Path, relative: bool, title: str) -> str:
+    root = ET.Element("playlist", version="1", xmlns="http://xspf.org/ns/0/")
+    ET.SubElement(root, "title").text = title
+    listing = ET.SubElement(root, "trackList")
+    for track in tracks:
+        item = ET.SubElement(listing, "track")
+        location = _location(track.path, base, relative)
+        uri = Path(location).as_uri() if os.path.isabs(location) else quote(Path(location).as_posix())
+        ET.SubElement(item, "location").text = uri
+        ET.SubElement(item, "title").text = track.display_title
+        if track.artist:
+            ET.SubElement(item, "creator").text = track.artist
+        if track.album:
+            ET.SubElement(item, "album").text = track.album
+        if track.duration:
+            ET.SubElement(item, "duration").text = str(int(track.duration * 1000))
+        if track.mood:
+            ET.SubElement(item, "annotation").text = (
+                f"{track.mood} (valence {track.valence:.3f}, arousal {track.arousal:.3f})")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,130 @@
+"""Mood playlists: regions, neighbours, paths, saving, M3U8/XSPF export."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sentio_desktop.db import Analysis, Track
+from sentio_desktop.errors import PlaylistError
+from sentio_desktop.library import Library
+from sentio_desktop.playlists import (
+    Circle,
+    Polygon,
+    Rect,
+    build_nearest,
+    build_path,
+    build_region,
+    delete_playlist,
+    export_playlist,
+    list_playlists,
+    playlist_tracks,
+    save_playlist,
+)
+
+
+@pytest.fixture
+def grid(tmp_path: Path) -> tuple[Library, dict[tuple[int, int], int]]:
+    """An 11 x 11 grid of analysed tracks at valence, arousal = i/10, j/10, plus one unanalysed track."""
+    lib = Library(tmp_path / "lib.db")
+    ids: dict[tuple[int, int], int] = {}
+    with lib.session() as session:
+        for i in range(11):
+            for j in range(11):
+                track = Track(path=str(tmp_path / "music" / f"t{i:02d}_{j:02d}.flac"), size=1, mtime=1.0,
+                              title=f"T{i}-{j}", artist="Grid", duration=61.4)
+                session.add(track)
+                session.flush()
+                session.add(Analysis(track_id=track.id, model_id="m", valence=i / 10, arousal=j / 10,
+                                     mood="calm", current=True))
+                ids[(i, j)] = track.id
+        session.add(Track(path=str(tmp_path / "music" / "new.flac"), size=1, mtime=1.0))
+    yield lib, ids
+    lib.close()
+
+
+def va_of(lib: Library, track_ids: list[int]) -> np.ndarray:
+    return np.array([(t.valence, t.arousal) for t in lib.tracks_by_ids(track_ids)])
+
+
+def test_regions(grid) -> None:
+    lib, ids = grid
+    rect = build_region(lib, Rect((0.75, 1.0), (0.0, 0.25)))
+    assert sorted(rect) == sorted(ids[(i, j)] for i in (8, 9, 10) for j in (0, 1, 2))
+    assert rect[0] == ids[(9, 1)]  # most central first
+    circle = build_region(lib, Circle(0.5, 0.5, 0.1001))
+    assert sorted(circle) == sorted(ids[p] for p in [(5, 5), (4, 5), (6, 5), (5, 4), (5, 6)])
+    triangle = build_region(lib, Polygon(((0.05, 0.05), (0.38, 0.05), (0.05, 0.38))))
+    assert set(triangle) == {ids[p] for p in [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (2, 2)]}
+    assert len(build_region(lib, Rect((0, 1), (0, 1)), limit=7)) == 7
+    with pytest.raises(PlaylistError, match="outside the mood map"):
+        build_region(lib, Circle(1.5, 0.5, 0.1))
+    with pytest.raises(PlaylistError, match="three corners"):
+        build_region(lib, Polygon(((0, 0), (1, 1))))
+
+
+def test_nearest_neighbours(grid) -> None:
+    lib, ids = grid
+    result = build_nearest(lib, ids[(5, 5)], count=4)
+    assert result[0] == ids[(5, 5)]
+    assert set(result[1:]) == {ids[p] for p in [(4, 5), (6, 5), (5, 4), (5, 6)]}
+    assert ids[(5, 5)] not in build_nearest(lib, ids[(5, 5)], count=4, include_seed=False)
+    unanalysed = max(ids.values()) + 1
+    with pytest.raises(PlaylistError, match="no mood analysis"):
+        build_nearest(lib, unanalysed)
+
+
+def test_mood_path_follows_the_line_without_duplicates(grid) -> None:
+    lib, ids = grid
+    path = build_path(lib, ids[(0, 0)], ids[(10, 10)], steps=11)
+    assert path[0] == ids[(0, 0)] and path[-1] == ids[(10, 10)]
+    assert len(path) == len(set(path)) == 11
+    points = va_of(lib, path)
+    assert np.allclose(points[:, 0], points[:, 1])  # every step on the diagonal
+    assert np.all(np.diff(points[:, 0]) > 0)  # and moving forward
+    via = build_path(lib, ids[(0, 0)], ids[(10, 0)], steps=5, waypoints=[(0.5, 1.0)])
+    assert va_of(lib, via)[2].tolist() == [0.5, 1.0]  # passes through the waypoint
+    dense = build_path(lib, ids[(0, 0)], ids[(1, 0)], steps=30)
+    assert len(dense) == len(set(dense)) == 30  # more steps than songs on the line: still no duplicates
+    with pytest.raises(PlaylistError, match="at least 2 steps"):
+        build_path(lib, ids[(0, 0)], ids[(1, 0)], steps=1)
+    with pytest.raises(PlaylistError, match="needs 500 analysed songs"):
+        build_path(lib, ids[(0, 0)], ids[(1, 0)], steps=500)
+
+
+def test_save_list_replace_delete(grid) -> None:
+    lib, ids = grid
+    chosen = [ids[(1, 1)], ids[(2, 2)], ids[(3, 3)]]
+    save_playlist(lib, "Calm", chosen, kind="path", params={"steps": 3})
+    assert [t.id for t in playlist_tracks(lib, "Calm")] == chosen
+    with pytest.raises(PlaylistError, match="already exists"):
+        save_playlist(lib, "Calm", chosen)
+    save_playlist(lib, "Calm", chosen[::-1], replace=True)
+    assert [t.id for t in playlist_tracks(lib, "Calm")] == chosen[::-1]
+    [info] = list_playlists(lib)
+    assert (info.name, info.size, info.kind) == ("Calm", 3, "manual")
+    delete_playlist(lib, "Calm")
+    assert list_playlists(lib) == []
+    with pytest.raises(PlaylistError, match="no playlist"):
+        playlist_tracks(lib, "Calm")
+
+
+def test_export_m3u8_and_xspf(grid, tmp_path: Path) -> None:
+    lib, ids = grid
+    tracks = lib.tracks_by_ids([ids[(1, 2)], ids[(3, 4)]])
+    m3u = export_playlist(tracks, tmp_path / "music" / "lists" / "calm.m3u8", relative=True)
+    lines = m3u.read_text(encoding="utf-8").splitlines()
+    assert lines == ["#EXTM3U", "#EXTINF:61,Grid - T1-2", "../t01_02.flac", "#EXTINF:61,Grid - T3-4",
+                     "../t03_04.flac"]
+    absolute = export_playlist(tracks, tmp_path / "abs.m3u8")
+    assert absolute.read_text().splitlines()[2] == tracks[0].path
+    xspf = export_playlist(tracks, tmp_path / "calm.xspf")
+    ns = {"x": "http://xspf.org/ns/0/"}
+    root = ET.parse(xspf).getroot()
+    locations = [e.text for e in root.findall("x:trackList/x:track/x:location", ns)]
+    assert locations == [Path(t.path).as_uri() for t in tracks]
+    assert root.find("x:trackList/x:track/x:duration", ns).text == "61400"
+    with pytest.raises(PlaylistError, match="use .m3u8 or .xspf"):
+        export_playlist(tracks, tmp_path / "calm.pls")
