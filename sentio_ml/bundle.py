@@ -1,0 +1,258 @@
+"""Model bundles: a directory that carries everything needed to predict, and nothing executable.
+
+    config.json        format version, name + version, ModelConfig, FeatureConfig (incl. normalisation),
+                       label scale, inference defaults (excerpt count/length), training data summary
+    model.safetensors  the weights (safetensors only; nothing is ever unpickled)
+    metrics.json       evaluation figures from training (may be {})
+    MODEL_CARD.md      a short human-readable card
+
+`config.json` and `model.safetensors` are required to predict; a bundle without metrics or card
+still loads (they read as {} and "").
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from sentio_ml.errors import BundleError
+from sentio_ml.features import FeatureConfig
+from sentio_ml.model import ModelConfig, MoodRegressor
+
+FORMAT = "sentio-model-bundle"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "MODEL_CARD.md"
+REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
+
+DEFAULT_EXCERPTS = 3
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HOW_TO_GET_A_MODEL = (
+    "train one with `sentio-ml train ...`, pass `--model DIR` with a bundle folder, "
+    "or set SENTIO_MODEL to a bundle folder"
+)
+
+
+def default_bundle_path() -> Path:
+    """`$SENTIO_MODEL` when set, else `<repo>/resources/models/default`."""
+    env = os.environ.get("SENTIO_MODEL")
+    if env:
+        return Path(env).expanduser()
+    return REPO_ROOT / "resources" / "models" / "default"
+
+
+@dataclass
+class Bundle:
+    """A loaded (or about to be saved) model with its configuration, metrics and card.
+
+    `config` is the config.json content; use `Bundle.from_model` to make a new one.
+    """
+
+    model: MoodRegressor
+    config: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    card: str = ""
+    path: Path | None = None
+    _weights_hash: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_model(
+        cls,
+        model: MoodRegressor,
+        *,
+        name: str | None = None,
+        version: str = "1.0.0",
+        features: FeatureConfig | None = None,
+        normalisation_source: str = "AudioSet statistics (AST default)",
+        excerpts: int = DEFAULT_EXCERPTS,
+        excerpt_seconds: float | None = None,
+        training_data: dict[str, Any] | None = None,
+        label_source_scale: tuple[float, float] = (1.0, 9.0),
+        metrics: dict[str, Any] | None = None,
+        card: str = "",
+    ) -> "Bundle":
+        mc = model.config
+        features = features or mc.feature_config()
+        if features.frames != mc.frames or features.num_mel_bins != mc.num_mel_bins:
+            raise ValueError(
+                f"feature config ({features.frames} frames x {features.num_mel_bins} mel) does not match "
+                f"the model ({mc.frames} x {mc.num_mel_bins})"
+            )
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": name or f"sentio-{mc.name}",
+            "version": version,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": mc.to_dict(),
+            "features": features.to_dict(),
+            "normalisation": {"mean": features.mean, "std": features.std, "source": normalisation_source},
+            "labels": {
+                "outputs": ["valence", "arousal"],
+                "scale": [0.0, 1.0],
+                "neutral": 0.5,
+                "source_scale": list(label_source_scale),
+                "mapping": "(x - low) / (high - low)",
+            },
+            "inference": {
+                "excerpts": int(excerpts),
+                "excerpt_seconds": float(excerpt_seconds or features.excerpt_seconds),
+            },
+            "training_data": training_data or {},
+        }
+        return cls(model=model, config=config, metrics=dict(metrics or {}), card=card)
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", "sentio"))
+
+    @property
+    def version(self) -> str:
+        return str(self.config.get("version", "0"))
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return self.model.config
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig.from_dict(self.config["features"])
+
+    @property
+    def excerpts(self) -> int:
+        return int(self.config.get("inference", {}).get("excerpts", DEFAULT_EXCERPTS))
+
+    @property
+    def excerpt_seconds(self) -> float:
+        seconds = self.config.get("inference", {}).get("excerpt_seconds")
+        return float(seconds) if seconds else self.feature_config.excerpt_seconds
+
+    def weights_hash(self) -> str:
+        """SHA-256 over the weights (names, dtypes, shapes, bytes): identical weights ⇔ identical hash."""
+        if self._weights_hash is None:
+            self._weights_hash = _state_hash(self.model.state_dict())
+        return self._weights_hash
+
+
+def _state_hash(state: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().to("cpu").contiguous()
+        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def model_id(bundle: Bundle) -> str:
+    """Identifier written next to every prediction, e.g. 'sentio-small@1.0.0+3fa2c1d9'."""
+    return f"{bundle.name}@{bundle.version}+{bundle.weights_hash()[:8]}"
+
+
+def default_card(bundle: Bundle) -> str:
+    mc, fc = bundle.model_config, bundle.feature_config
+    lines = [
+        f"# {bundle.name} {bundle.version}",
+        "",
+        "Predicts valence (sad ↔ happy) and arousal (calm ↔ energetic) on [0, 1] (0.5 = neutral) from audio.",
+        "",
+        f"- Architecture: AST, preset `{mc.name}`: {mc.num_layers} layers x {mc.hidden_size} hidden, "
+        f"patch {mc.patch_size} with strides {mc.frequency_stride}/{mc.time_stride}, "
+        f"statistics branch {'on' if mc.stats_branch else 'off'}.",
+        f"- Input: {fc.num_mel_bins}-bin Kaldi log-mel fbank at {fc.sample_rate} Hz, {fc.frames} frames "
+        f"({fc.excerpt_seconds:.2f} s) per excerpt, {bundle.excerpts} excerpts per track, averaged.",
+    ]
+    if bundle.config.get("training_data"):
+        lines.append(f"- Training data: {json.dumps(bundle.config['training_data'], sort_keys=True)}")
+    if bundle.metrics:
+        lines.append(f"- Metrics: see metrics.json ({', '.join(sorted(bundle.metrics)[:8])}).")
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def save_bundle(bundle: Bundle, directory: str | os.PathLike) -> Path:
+    """Write the bundle folder (created if needed; files replaced atomically). Returns the folder."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().to("cpu").contiguous() for k, v in bundle.model.state_dict().items()}
+        tmp_weights = directory / (WEIGHTS_FILE + ".tmp")
+        save_file(state, str(tmp_weights), metadata={"format": FORMAT, "name": bundle.name, "version": bundle.version})
+        os.replace(tmp_weights, directory / WEIGHTS_FILE)
+        _write_atomic(directory / CONFIG_FILE, (json.dumps(bundle.config, indent=2, sort_keys=False) + "\n").encode())
+        _write_atomic(directory / METRICS_FILE, (json.dumps(bundle.metrics, indent=2, default=float) + "\n").encode())
+        _write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
+    except OSError as exc:
+        raise BundleError(f"Cannot write the model bundle to '{directory}': {exc.strerror or exc}.") from exc
+    bundle.path = directory
+    return directory
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"The model bundle's {what} '{path}' is unreadable or not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise BundleError(f"The model bundle's {what} '{path}' is not a JSON object.")
+    return data
+
+
+def load_bundle(directory: str | os.PathLike | None = None) -> Bundle:
+    """Load a bundle folder (the default bundle when None) on the CPU, in eval mode.
+
+    Raises BundleError naming what is missing or wrong; for a missing default bundle it says how to get one.
+    """
+    directory = Path(directory).expanduser() if directory is not None else default_bundle_path()
+    is_default = directory.resolve() == default_bundle_path().resolve()
+    if not directory.is_dir():
+        if is_default:
+            raise BundleError(f"No model is installed (looked in '{directory}'); {HOW_TO_GET_A_MODEL}.")
+        raise BundleError(f"There is no model bundle folder at '{directory}'.")
+    missing = [name for name in REQUIRED_FILES if not (directory / name).is_file()]
+    if missing:
+        hint = f"; {HOW_TO_GET_A_MODEL}" if is_default else ""
+        raise BundleError(f"The model bundle at '{directory}' is incomplete: missing {', '.join(missing)}{hint}.")
+    config = _read_json(directory / CONFIG_FILE, "config")
+    if config.get("format") != FORMAT:
+        raise BundleError(f"'{directory / CONFIG_FILE}' is not a Sentio model bundle config.")
+    if int(config.get("format_version", 0)) > FORMAT_VERSION:
+        raise BundleError(
+            f"The model bundle at '{directory}' uses format version {config.get('format_version')}, "
+            f"newer than this Sentio understands ({FORMAT_VERSION}); update Sentio."
+        )
+    try:
+        model_config = ModelConfig.from_dict(config["model"])
+        FeatureConfig.from_dict(config["features"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"The model bundle config '{directory / CONFIG_FILE}' is invalid: {exc}.") from exc
+    try:
+        state = load_file(str(directory / WEIGHTS_FILE), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BundleError(f"The weights file '{directory / WEIGHTS_FILE}' is corrupt or not safetensors.") from exc
+    model = MoodRegressor(model_config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BundleError(
+            f"The weights in '{directory / WEIGHTS_FILE}' do not match the architecture in its config.json."
+        ) from exc
+    model.eval()
+    metrics = _read_json(directory / METRICS_FILE, "metrics") if (directory / METRICS_FILE).is_file() else {}
+    card_path = directory / CARD_FILE
+    card = card_path.read_text(encoding="utf-8", errors="replace") if card_path.is_file() else ""
+    return Bundle(model=model, config=config, metrics=metrics, card=card, path=directory, _weights_hash=_state_hash(state))

@@ -1,0 +1,167 @@
+"""Model input features: AST's Kaldi-style log-mel filterbank, computed fast and batched in torch.
+
+The reference is transformers' `ASTFeatureExtractor` (what the pretrained AST checkpoints were trained
+on): 16 kHz mono, 25 ms frames (400 samples) every 10 ms (160), no dither, per-frame DC removal,
+pre-emphasis 0.97, a symmetric Hann ("hanning") window, |rfft(512)|², Kaldi mel banks (128 bins,
+20 Hz–Nyquist), natural log floored at float32 eps, zero-padded/trimmed to `frames` rows, then
+normalised as (x − mean) / (2·std). (Kaldi's own default window is "povey"; AST uses "hanning", and so
+do we, to match the reference.) Our version vectorises the frames with `unfold` instead of the
+reference's per-frame Python loop; `tests/ml/test_features.py` checks the two agree on real audio.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+FRAME_LENGTH = 400  # 25 ms at 16 kHz
+HOP_LENGTH = 160  # 10 ms at 16 kHz
+FFT_LENGTH = 512
+PREEMPHASIS = 0.97
+MEL_FLOOR = float(np.finfo(np.float32).eps)  # 1.1920929e-07, as the reference
+MIN_FREQUENCY = 20.0
+
+AUDIOSET_MEAN = -4.2677393
+AUDIOSET_STD = 4.5689974
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """What a model expects as input; saved in every bundle so checkpoints carry their preprocessing.
+
+    `frames` is the number of 10 ms frames per excerpt (1024 ≈ 10.24 s); `mean`/`std` normalise
+    the log-mel values as (x − mean) / (2·std), like the AST feature extractor.
+    """
+
+    sample_rate: int = 16000
+    num_mel_bins: int = 128
+    frames: int = 1024
+    mean: float = AUDIOSET_MEAN
+    std: float = AUDIOSET_STD
+
+    @property
+    def excerpt_seconds(self) -> float:
+        """Seconds of audio that give exactly `frames` frames (Kaldi's snip-edges framing)."""
+        return (FRAME_LENGTH + (self.frames - 1) * HOP_LENGTH) / self.sample_rate
+
+    @property
+    def excerpt_samples(self) -> int:
+        return FRAME_LENGTH + (self.frames - 1) * HOP_LENGTH
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown feature settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def frame_count(num_samples: int) -> int:
+    """Frames the Kaldi framing (snip edges) yields for a waveform of `num_samples` samples."""
+    return 0 if num_samples < FRAME_LENGTH else 1 + (num_samples - FRAME_LENGTH) // HOP_LENGTH
+
+
+@lru_cache(maxsize=8)
+def _mel_filters(num_mel_bins: int, sample_rate: int) -> torch.Tensor:
+    """Kaldi mel banks [257, mel], built by transformers exactly as the AST extractor builds them."""
+    from transformers.audio_utils import mel_filter_bank
+
+    with warnings.catch_warnings():  # 128 Kaldi bins over 257 FFT bins leave the lowest filter empty, as in AST
+        warnings.simplefilter("ignore", UserWarning)
+        banks = mel_filter_bank(
+            num_frequency_bins=FFT_LENGTH // 2 + 1,
+            num_mel_filters=num_mel_bins,
+            min_frequency=MIN_FREQUENCY,
+            max_frequency=sample_rate // 2,
+            sampling_rate=sample_rate,
+            norm=None,
+            mel_scale="kaldi",
+            triangularize_in_mel_space=True,
+        )
+    return torch.from_numpy(np.asarray(banks, dtype=np.float32))
+
+
+@lru_cache(maxsize=2)
+def _window() -> torch.Tensor:
+    return torch.hann_window(FRAME_LENGTH, periodic=False, dtype=torch.float32)
+
+
+def _as_batch(waves: np.ndarray | torch.Tensor) -> torch.Tensor:
+    tensor = torch.as_tensor(waves, dtype=torch.float32)
+    if tensor.ndim == 1:
+        tensor = tensor.unsqueeze(0)
+    if tensor.ndim != 2:
+        raise ValueError(f"expected waves shaped [samples] or [batch, samples], got {tuple(tensor.shape)}")
+    return tensor
+
+
+def log_mel_fbank(
+    waves: np.ndarray | torch.Tensor, sample_rate: int = 16000, num_mel_bins: int = 128
+) -> torch.Tensor:
+    """Un-normalised, un-padded log-mel fbank of waveforms of any length: [B, T, mel] (or [T, mel] for 1-D).
+
+    T = 1 + (samples − 400) // 160. The training pipeline caches this for whole clips and crops
+    windows from it; `compute_fbank` is the fixed-length, normalised version used for excerpts.
+    """
+    single = torch.as_tensor(waves).ndim == 1
+    batch = _as_batch(waves)
+    if batch.shape[1] < FRAME_LENGTH:  # shorter than one frame: a single zero-padded frame
+        batch = torch.nn.functional.pad(batch, (0, FRAME_LENGTH - batch.shape[1]))
+    frames = batch.unfold(1, FRAME_LENGTH, HOP_LENGTH)  # [B, T, 400] (a view)
+    frames = frames - frames.mean(dim=-1, keepdim=True)
+    emphasised = torch.empty_like(frames)
+    emphasised[..., 1:] = frames[..., 1:] - PREEMPHASIS * frames[..., :-1]
+    emphasised[..., 0] = frames[..., 0] * (1.0 - PREEMPHASIS)
+    spectrum = torch.fft.rfft(emphasised * _window().to(batch.device), n=FFT_LENGTH)
+    power = spectrum.real.square() + spectrum.imag.square()
+    mel = power @ _mel_filters(num_mel_bins, sample_rate).to(batch.device)
+    fbank = torch.log(torch.clamp_min(mel, MEL_FLOOR))
+    return fbank[0] if single else fbank
+
+
+def pad_or_trim(fbank: torch.Tensor, frames: int) -> torch.Tensor:
+    """Zero-pad (at the end) or trim the time axis (-2) to `frames`, like the AST extractor."""
+    have = fbank.shape[-2]
+    if have > frames:
+        return fbank[..., :frames, :]
+    if have < frames:
+        return torch.nn.functional.pad(fbank, (0, 0, 0, frames - have))
+    return fbank
+
+
+def normalize(fbank: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
+    """(x − mean) / (2·std), the AST convention."""
+    return (fbank - cfg.mean) / (2.0 * cfg.std)
+
+
+def compute_fbank(waves: np.ndarray | torch.Tensor, cfg: FeatureConfig | None = None) -> torch.Tensor:
+    """Model input for a batch of 16 kHz mono excerpts: normalised fbank [B, cfg.frames, cfg.num_mel_bins]."""
+    cfg = cfg or FeatureConfig()
+    fbank = log_mel_fbank(_as_batch(waves), cfg.sample_rate, cfg.num_mel_bins)
+    return normalize(pad_or_trim(fbank, cfg.frames), cfg)
+
+
+def reference_fbank(waves: np.ndarray | torch.Tensor, cfg: FeatureConfig | None = None) -> torch.Tensor:
+    """The same features from transformers' `ASTFeatureExtractor` (slow; the ground truth for tests)."""
+    from transformers import ASTFeatureExtractor
+
+    cfg = cfg or FeatureConfig()
+    extractor = ASTFeatureExtractor(
+        sampling_rate=cfg.sample_rate,
+        num_mel_bins=cfg.num_mel_bins,
+        max_length=cfg.frames,
+        mean=cfg.mean,
+        std=cfg.std,
+        do_normalize=True,
+    )
+    batch = _as_batch(waves).numpy()
+    out = extractor(list(batch), sampling_rate=cfg.sample_rate, return_tensors="pt")
+    return out["input_values"].float()

@@ -1,0 +1,209 @@
+"""The mood regressor: an Audio Spectrogram Transformer (transformers' `ASTModel`) with a small head.
+
+Input: normalised log-mel fbank [B, frames, mel] (`sentio_ml.features`). The embedding is the
+mean of the patch tokens concatenated with AST's pooled CLS/distillation output and, optionally, a
+cheap "statistics branch" (per-mel-band mean and std over time of the fbank and of its time delta,
+through LayerNorm + Linear) that helps a lot when training from scratch on a few hundred clips.
+The head (LayerNorm → Linear → GELU → Linear → sigmoid) gives valence and arousal in [0, 1].
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sentio_ml.errors import BackboneUnavailableError
+from sentio_ml.features import FeatureConfig, pad_or_trim
+
+# The AudioSet-finetuned AST (10-10 strides) whose architecture the `base` preset mirrors.
+DEFAULT_BACKBONE = "MIT/ast-finetuned-audioset-10-10-0.4593"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a `MoodRegressor` (backbone + head); saved in every bundle's config.json."""
+
+    name: str = "small"
+    # AST backbone
+    hidden_size: int = 192
+    num_layers: int = 4
+    num_heads: int = 3
+    intermediate_size: int = 768
+    patch_size: int = 16
+    frequency_stride: int = 16
+    time_stride: int = 16
+    frames: int = 1024
+    num_mel_bins: int = 128
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    # head
+    head_hidden: int = 256
+    head_dropout: float = 0.2
+    # statistics branch (per-band mean/std of fbank and its delta → LayerNorm → Linear)
+    stats_branch: bool = True
+    stats_dim: int = 64
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    def ast_config(self):
+        from transformers import ASTConfig
+
+        return ASTConfig(
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            intermediate_size=self.intermediate_size,
+            hidden_dropout_prob=self.dropout,
+            attention_probs_dropout_prob=self.attention_dropout,
+            patch_size=self.patch_size,
+            frequency_stride=self.frequency_stride,
+            time_stride=self.time_stride,
+            max_length=self.frames,
+            num_mel_bins=self.num_mel_bins,
+        )
+
+    def with_backbone_config(self, ast_config) -> "ModelConfig":
+        """This config with the backbone fields taken from a (pretrained) `ASTConfig`."""
+        return replace(
+            self,
+            hidden_size=ast_config.hidden_size,
+            num_layers=ast_config.num_hidden_layers,
+            num_heads=ast_config.num_attention_heads,
+            intermediate_size=ast_config.intermediate_size,
+            patch_size=ast_config.patch_size,
+            frequency_stride=ast_config.frequency_stride,
+            time_stride=ast_config.time_stride,
+            frames=ast_config.max_length,
+            num_mel_bins=ast_config.num_mel_bins,
+        )
+
+    def feature_config(self, **overrides: Any) -> FeatureConfig:
+        """The FeatureConfig whose frames/mel bins this architecture expects."""
+        return FeatureConfig(frames=self.frames, num_mel_bins=self.num_mel_bins, **overrides)
+
+    @property
+    def num_patches(self) -> int:
+        f = (self.num_mel_bins - self.patch_size) // self.frequency_stride + 1
+        t = (self.frames - self.patch_size) // self.time_stride + 1
+        return f * t
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # The pretrained AudioSet AST (10-10): 768 hidden, 12 layers, overlapping patches, 10.24 s.
+    "base": ModelConfig(
+        name="base", hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072,
+        frequency_stride=10, time_stride=10, frames=1024, head_hidden=256, stats_dim=64,
+    ),
+    # The shipped CPU-friendly default: non-overlapping 16x16 patches, 4 layers of 192, 10.24 s excerpts
+    # (8 x 64 = 512 patches); see bench/predict_throughput.py for its cost.
+    "small": ModelConfig(name="small"),
+    # For tests: one 32-wide layer on 2.56 s excerpts.
+    "tiny": ModelConfig(
+        name="tiny", hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,
+        frames=256, head_hidden=32, stats_dim=16, dropout=0.0, attention_dropout=0.0, head_dropout=0.0,
+    ),
+}
+
+
+def fbank_statistics(feats: torch.Tensor) -> torch.Tensor:
+    """Per-mel-band mean and std over time of the fbank and of its first time difference: [B, 4·mel]."""
+    delta = feats[:, 1:, :] - feats[:, :-1, :]
+    return torch.cat(
+        [feats.mean(dim=1), feats.std(dim=1, unbiased=False), delta.mean(dim=1), delta.std(dim=1, unbiased=False)],
+        dim=-1,
+    )
+
+
+class MoodRegressor(nn.Module):
+    """AST backbone + pooled embedding (+ optional statistics branch) + MLP head → [B, 2] in [0, 1]."""
+
+    def __init__(self, config: ModelConfig, backbone: nn.Module | None = None) -> None:
+        super().__init__()
+        from transformers import ASTModel
+
+        self.config = config
+        self.backbone = backbone if backbone is not None else ASTModel(config.ast_config())
+        width = 2 * config.hidden_size
+        if config.stats_branch:
+            self.stats = nn.Sequential(nn.LayerNorm(4 * config.num_mel_bins), nn.Linear(4 * config.num_mel_bins, config.stats_dim))
+            width += config.stats_dim
+        else:
+            self.stats = None
+        self.embedding_dim = width
+        self.head = nn.Sequential(
+            nn.LayerNorm(width),
+            nn.Dropout(config.head_dropout),
+            nn.Linear(width, config.head_hidden),
+            nn.GELU(),
+            nn.Dropout(config.head_dropout),
+            nn.Linear(config.head_hidden, 2),
+        )
+
+    def embed(self, feats: torch.Tensor) -> torch.Tensor:
+        """Pooled embedding [B, D] of normalised fbank [B, T, mel] (T is padded/trimmed to config.frames)."""
+        feats = pad_or_trim(feats, self.config.frames)
+        out = self.backbone(input_values=feats)
+        tokens = out.last_hidden_state  # [B, 2 + patches, H]: CLS, distillation, patches (layer-normed)
+        parts = [tokens[:, 2:, :].mean(dim=1), out.pooler_output]
+        if self.stats is not None:
+            parts.append(self.stats(fbank_statistics(feats)))
+        return torch.cat(parts, dim=-1)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        """Valence and arousal [B, 2] in [0, 1]."""
+        return torch.sigmoid(self.head(self.embed(feats)))
+
+
+def _load_backbone(backbone: str | os.PathLike):
+    from transformers import ASTModel
+
+    local = Path(backbone).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise BackboneUnavailableError(
+                f"The backbone folder '{local}' has no config.json; save one with ASTModel.save_pretrained()."
+            )
+        try:
+            return ASTModel.from_pretrained(str(local))
+        except (OSError, ValueError) as exc:
+            raise BackboneUnavailableError(f"The backbone folder '{local}' could not be loaded: {exc}") from exc
+    try:
+        return ASTModel.from_pretrained(str(backbone))
+    except (OSError, ValueError) as exc:  # hub errors subclass OSError (offline, unknown repo, no access)
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+        reason = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else "the model hub is unreachable or has no such model"
+        raise BackboneUnavailableError(
+            f"Cannot load the pretrained backbone '{backbone}' because {reason}; "
+            "download it once while online or pass a local folder with its config.json and weights."
+        ) from exc
+
+
+def build_model(spec: str | ModelConfig = "small", backbone: str | os.PathLike | None = None) -> MoodRegressor:
+    """A MoodRegressor from a preset name or a ModelConfig.
+
+    `backbone` (a hub id such as DEFAULT_BACKBONE, or a local folder saved with `save_pretrained`)
+    loads pretrained AST weights; its architecture then replaces the config's backbone fields.
+    """
+    if isinstance(spec, str):
+        if spec not in PRESETS:
+            raise ValueError(f"unknown model preset '{spec}' (choose from {', '.join(PRESETS)})")
+        config = PRESETS[spec]
+    else:
+        config = spec
+    if backbone is None:
+        return MoodRegressor(config)
+    pretrained = _load_backbone(backbone)
+    return MoodRegressor(config.with_backbone_config(pretrained.config), backbone=pretrained)
