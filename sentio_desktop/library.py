@@ -339,6 +339,11 @@ class Library:
             missing=int(by_status.get(TRACK_MISSING, 0)), unreadable=int(by_status.get(TRACK_UNREADABLE, 0)),
             playlists=int(playlists), models={str(k): int(v) for k, v in models.items()}, last_scan=last_scan)
 
+    def rows(self, stmt: Any) -> list[Any]:
+        """Run a read-only SQLAlchemy select in its own session and return all rows."""
+        with self.session() as session:
+            return list(session.execute(stmt).all())
+
     def integrity_check(self) -> str:
         """SQLite's integrity check ("ok" when the database file is sound)."""
         return integrity_check(self.engine)

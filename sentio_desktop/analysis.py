@@ -1,0 +1,320 @@
+"""The analysis service: scan → predict (sentio_ml's Predictor) → store → write tags.
+
+Shared by the CLI and the GUI. ``AnalysisService(library, settings).run(...)`` is a blocking call
+meant for a worker thread; it reports through a plain ``progress`` callback (``AnalysisProgress``,
+at most every ``PROGRESS_INTERVAL_S`` plus a final event, carrying the results since the previous
+event so a GUI can move points in batches), stops cleanly when ``cancel.is_set()`` and waits while
+``pause.is_set()``.
+
+Guarantees:
+- Results are committed in small transactions (``COMMIT_EVERY`` tracks or ``COMMIT_INTERVAL_S``):
+  a killed process loses at most the batch in flight and the next run resumes where it stopped.
+- Tracks already analysed by the same model (``model_id``) are skipped unless ``force``; starting a
+  run with a different model marks older analyses stale (still shown, re-analysed by this run).
+- Failed files get an analysis row with the reason and are not retried until they change or ``force``.
+- Tags are written by ONE writer thread (``tagsync.TagWriter``); a file that cannot be written is
+  reported and its analysis stays in the library.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import aliased
+
+from sentio_desktop.db import TRACK_OK, Analysis, Track
+from sentio_desktop.errors import AnalysisError
+from sentio_desktop.library import Library
+from sentio_desktop.scanner import ScanProgress, ScanReport, scan
+from sentio_desktop.settings import Settings
+from sentio_desktop.tagsync import TagJob, TagResult, TagWriter, mood_tags_for, record_tag_results
+
+COMMIT_EVERY = 16
+COMMIT_INTERVAL_S = 2.0
+PROGRESS_INTERVAL_S = 0.25
+
+STAGE_SCANNING = "scanning"
+STAGE_LOADING = "loading model"
+STAGE_ANALYSING = "analysing"
+STAGE_DONE = "done"
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One analysed track, as sent to the GUI in ``AnalysisProgress.recent``."""
+
+    track_id: int
+    path: str
+    valence: float | None
+    arousal: float | None
+    mood: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AnalysisProgress:
+    """``done`` of ``total`` tracks, ``rate`` in tracks/s, ``eta`` in seconds (None while unknown)."""
+
+    stage: str
+    done: int
+    total: int
+    rate: float
+    eta: float | None
+    current: str | None
+    failures: int
+    recent: tuple[TrackResult, ...] = ()
+    scanned: int = 0
+
+
+@dataclass
+class AnalysisSummary:
+    model_id: str = ""
+    device: str = ""
+    analysed: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    tags_written: int = 0
+    tag_failures: list[tuple[str, str]] = field(default_factory=list)
+    marked_stale: int = 0
+    cancelled: bool = False
+    elapsed: float = 0.0
+    scan: ScanReport | None = None
+
+    @property
+    def rate_per_hour(self) -> float:
+        return self.analysed / self.elapsed * 3600 if self.elapsed > 0 else 0.0
+
+
+PredictorFactory = Callable[[Settings], Any]
+
+
+def default_predictor_factory(settings: Settings) -> Any:
+    """Load the bundle named by ``settings.model`` and build a ``sentio_ml`` Predictor on its device."""
+    from sentio_ml.bundle import load_bundle
+    from sentio_ml.errors import SentioMLError
+    from sentio_ml.predictor import Predictor
+
+    try:
+        bundle = load_bundle(None if settings.model in ("", "default") else settings.model)
+        return Predictor(bundle, device=settings.device, batch_size=settings.batch_size,
+                         excerpts=settings.excerpts or None)
+    except SentioMLError as exc:
+        raise AnalysisError(str(exc)) from exc
+    except (RuntimeError, OSError, ValueError) as exc:  # e.g. a CUDA device that is not there
+        raise AnalysisError(f"Cannot start the model on device {settings.device!r}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") from exc
+
+
+class AnalysisService:
+    """Runs analyses against one library; keeps the loaded predictor between runs of the same settings."""
+
+    def __init__(self, library: Library, settings: Settings | None = None,
+                 predictor_factory: PredictorFactory | None = None) -> None:
+        self.library = library
+        self.settings = settings or Settings()
+        self._factory = predictor_factory or default_predictor_factory
+        self._predictor: Any = None
+        self._predictor_key: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
+
+    def predictor(self, settings: Settings | None = None) -> Any:
+        """The predictor for ``settings`` (loaded once and reused while the model settings stay the same)."""
+        settings = settings or self.settings
+        key = (settings.model, settings.device, settings.batch_size, settings.excerpts)
+        if self._predictor is None or self._predictor_key != key:
+            self._predictor = self._factory(settings)
+            self._predictor_key = key
+        return self._predictor
+
+    def pending(self, model_id: str, force: bool = False, folder: str | None = None,
+                track_ids: Sequence[int] | None = None) -> tuple[list[tuple[int, str]], int]:
+        """(track id, path) of playable tracks to analyse with ``model_id``, and how many are skipped."""
+        done = aliased(Analysis)
+        has_result = select(done.id).where(
+            done.track_id == Track.id, done.model_id == model_id, done.stale.is_(False)).exists()
+        stmt = select(Track.id, Track.path, has_result).where(Track.status == TRACK_OK).order_by(Track.path)
+        if track_ids is not None:
+            wanted = {int(t) for t in track_ids}
+            rows = [r for r in self.library.rows(stmt) if r[0] in wanted]
+        else:
+            rows = self.library.rows(stmt)
+        if folder:
+            prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
+            rows = [r for r in rows if r[1].startswith(prefix) or r[1] == prefix.rstrip(os.sep)]
+        todo = [(tid, path) for tid, path, analysed in rows if force or not analysed]
+        return todo, len(rows) - len(todo)
+
+    def run(self, roots: Iterable[str | os.PathLike[str]] | None = None, *, force: bool = False,
+            write_tags: bool | None = None, settings: Settings | None = None,
+            track_ids: Sequence[int] | None = None,
+            progress: Callable[[AnalysisProgress], None] | None = None,
+            cancel: Any = None, pause: Any = None) -> AnalysisSummary:
+        """Scan ``roots`` (if given), then analyse what is pending under them (or in the whole library,
+        or just ``track_ids``) and write tags (``write_tags`` defaults to the setting)."""
+        if not self._lock.acquire(blocking=False):
+            raise AnalysisError("An analysis is already running on this library; wait for it or cancel it.")
+        try:
+            return self._run(roots, force, write_tags, settings or self.settings, track_ids, progress, cancel, pause)
+        finally:
+            self._lock.release()
+
+    def _run(self, roots, force, write_tags, settings, track_ids, progress, cancel, pause) -> AnalysisSummary:  # noqa: ANN001
+        started = time.monotonic()
+        summary = AnalysisSummary()
+        write_tags = settings.write_tags if write_tags is None else write_tags
+        emit = progress or (lambda _event: None)
+        root_list = [str(r) for r in roots] if roots else []
+        if root_list:
+            def on_scan(event: ScanProgress) -> None:
+                emit(AnalysisProgress(STAGE_SCANNING, 0, 0, event.rate, None, event.current, 0,
+                                      scanned=event.audio_files))
+            summary.scan = scan(self.library, root_list, progress=on_scan, cancel=cancel)
+            summary.failed.extend((p.path, p.reason) for p in summary.scan.unreadable)
+            if summary.scan.cancelled:
+                summary.cancelled = True
+                summary.elapsed = time.monotonic() - started
+                return summary
+        emit(AnalysisProgress(STAGE_LOADING, 0, 0, 0.0, None, None, 0))
+        predictor = self.predictor(settings)
+        summary.model_id = str(predictor.model_id)
+        summary.device = str(getattr(predictor, "device_name", settings.device))
+        summary.marked_stale = self.library.mark_stale_except(summary.model_id)
+        todo: dict[int, str] = {}
+        for root in root_list or [None]:
+            part, skipped = self.pending(summary.model_id, force, root, track_ids)
+            todo.update(part)
+            summary.skipped += skipped
+        run = _Run(self.library, summary, emit, settings, write_tags, len(todo))
+        paths = list(todo.values())
+        by_path = {str(Path(path)): tid for tid, path in todo.items()}
+        try:
+            if write_tags:
+                run.queue_unwritten_tags(root_list)
+            analyse_started = time.monotonic()
+            for prediction in predictor.predict_iter(paths, cancel=cancel):
+                while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):
+                    time.sleep(0.1)
+                run.add(by_path[str(Path(prediction.path))], prediction, time.monotonic() - analyse_started)
+                if cancel is not None and cancel.is_set():
+                    break
+            summary.cancelled = bool(cancel is not None and cancel.is_set())
+        finally:
+            run.finish()
+        summary.elapsed = time.monotonic() - started
+        return summary
+
+
+class _Run:
+    """The bookkeeping of one run: batching commits, queueing tag writes, progress events."""
+
+    def __init__(self, library: Library, summary: AnalysisSummary, emit: Callable[[AnalysisProgress], None],
+                 settings: Settings, write_tags: bool, total: int) -> None:
+        self.library, self.summary, self.emit, self.total = library, summary, emit, total
+        self.writer = TagWriter(keep_mtime=settings.keep_mtime) if write_tags else None
+        self.batch: list[tuple[int, Any]] = []
+        self.recent: list[TrackResult] = []
+        self.last_commit = self.last_event = time.monotonic()
+        self.done = 0
+        self.elapsed = 0.0
+        self.current: str | None = None
+
+    def queue_unwritten_tags(self, roots: Sequence[str]) -> None:
+        """Catch up on tags an earlier (killed or --no-tags) run did not write."""
+        prefixes = tuple(os.path.abspath(os.path.expanduser(r)).rstrip(os.sep) + os.sep for r in roots)
+        with self.library.session() as session:
+            rows = session.execute(
+                select(Analysis, Track.path).join(Track, Track.id == Analysis.track_id).where(
+                    Analysis.current.is_(True), Analysis.model_id == self.summary.model_id,
+                    Analysis.tags_written.is_(None), Track.status == TRACK_OK)).all()
+        for analysis, path in rows:
+            if not prefixes or path.startswith(prefixes):
+                self.writer.submit(TagJob(analysis.track_id, analysis.id, path, mood_tags_for(analysis)))
+
+    def add(self, track_id: int, prediction: Any, elapsed: float) -> None:
+        self.done += 1
+        self.elapsed = elapsed
+        self.current = str(prediction.path)
+        self.batch.append((track_id, prediction))
+        error = getattr(prediction, "error", None)
+        if error:
+            self.summary.failed.append((str(prediction.path), str(error)))
+        else:
+            self.summary.analysed += 1
+        self.recent.append(TrackResult(track_id, str(prediction.path), None if error else prediction.valence,
+                                       None if error else prediction.arousal, None if error else prediction.mood,
+                                       str(error) if error else None))
+        now = time.monotonic()
+        if len(self.batch) >= COMMIT_EVERY or now - self.last_commit >= COMMIT_INTERVAL_S:
+            self.commit()
+        if now - self.last_event >= PROGRESS_INTERVAL_S:
+            self.send(STAGE_ANALYSING)
+
+    def commit(self) -> None:
+        """Store the batch in one transaction, then hand its tag writes to the writer thread."""
+        self.last_commit = time.monotonic()
+        jobs: list[TagJob] = []
+        if self.batch:
+            with self.library.session() as session:
+                for track_id, prediction in self.batch:
+                    analysis = _analysis_row(track_id, prediction, self.summary)
+                    if analysis.error is None:
+                        session.execute(update(Analysis).where(
+                            and_(Analysis.track_id == track_id, Analysis.current.is_(True))).values(current=False))
+                        analysis.current = True
+                    session.add(analysis)
+                    session.flush()
+                    if analysis.error is None and self.writer is not None:
+                        jobs.append(TagJob(track_id, analysis.id, str(prediction.path), mood_tags_for(analysis)))
+            self.batch.clear()
+        for job in jobs:
+            self.writer.submit(job)
+        if self.writer is not None:
+            self._record(self.writer.drain())
+
+    def _record(self, results: list[TagResult]) -> None:
+        for result in results:
+            if result.error:
+                self.summary.tag_failures.append((result.job.path, result.error))
+            else:
+                self.summary.tags_written += 1
+        record_tag_results(self.library, results)
+
+    def send(self, stage: str) -> None:
+        self.last_event = time.monotonic()
+        rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else None
+        self.emit(AnalysisProgress(stage, self.done, self.total, rate, eta, self.current,
+                                   len(self.summary.failed), tuple(self.recent)))
+        self.recent.clear()
+
+    def finish(self) -> None:
+        self.commit()
+        if self.writer is not None:
+            self._record(self.writer.close())
+        self.current = None
+        self.send(STAGE_DONE)
+
+
+def _analysis_row(track_id: int, prediction: Any, summary: AnalysisSummary) -> Analysis:
+    error = getattr(prediction, "error", None)
+    model_id = summary.model_id
+    version = model_id.split("@", 1)[1].split("+", 1)[0] if "@" in model_id else None
+    if error:
+        return Analysis(track_id=track_id, model_id=model_id, model_version=version, error=str(error),
+                        device=summary.device)
+    timeline = [{"start": float(e.start), "end": float(e.end), "valence": float(e.valence),
+                 "arousal": float(e.arousal)} for e in (getattr(prediction, "excerpts", None) or [])]
+    return Analysis(track_id=track_id, model_id=model_id, model_version=version,
+                    valence=float(prediction.valence), arousal=float(prediction.arousal), mood=prediction.mood,
+                    quadrant=getattr(prediction, "quadrant", None), timeline=timeline, device=summary.device,
+                    seconds=getattr(prediction, "seconds", None))
+
+
+def analyse_paths(library: Library, paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> AnalysisSummary:
+    """Convenience for scripts: scan the given folders and analyse them with default settings."""
+    return AnalysisService(library).run([Path(p) for p in paths], **kwargs)

@@ -1,0 +1,196 @@
+"""Writing the library's results into files' tags: ONE writer thread, never two writes to one file.
+
+``TagWriter`` is the single queue the analysis service (and ``sentio tags write``) feeds; results
+come back through ``drain()`` to be recorded on the caller's thread, in its own transaction.
+``write_library_tags`` / ``remove_library_tags`` bring existing files in line with the library.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from sqlalchemy import select, update
+
+from sentio_desktop.db import TRACK_OK, Analysis, Track
+from sentio_desktop.errors import TagError
+from sentio_desktop.library import Library
+from sentio_desktop.scanner import fingerprint
+from sentio_desktop.tags import MoodTags, remove_mood_tags, write_mood_tags
+
+
+@dataclass(frozen=True)
+class TagJob:
+    track_id: int
+    analysis_id: int | None
+    path: str
+    tags: MoodTags | None  # None: remove Sentio's tags
+
+
+@dataclass(frozen=True)
+class TagResult:
+    job: TagJob
+    error: str | None
+    size: int | None = None
+    mtime: float | None = None
+    fingerprint: str | None = None
+    changed: bool = True
+
+
+class TagWriter:
+    """A single background thread that writes (or removes) tags in queue order."""
+
+    def __init__(self, keep_mtime: bool = False) -> None:
+        self.keep_mtime = keep_mtime
+        self._jobs: queue.Queue[TagJob | None] = queue.Queue()
+        self._results: queue.Queue[TagResult] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="sentio-tag-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: TagJob) -> None:
+        self._jobs.put(job)
+
+    def drain(self) -> list[TagResult]:
+        """Results finished since the last call (non-blocking)."""
+        out: list[TagResult] = []
+        while True:
+            try:
+                out.append(self._results.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> list[TagResult]:
+        """Finish every queued job, stop the thread and return the remaining results."""
+        self._jobs.put(None)
+        self._thread.join()
+        return self.drain()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            self._results.put(self._run(job))
+
+    def _run(self, job: TagJob) -> TagResult:
+        try:
+            if job.tags is None:
+                changed = remove_mood_tags(job.path, keep_mtime=self.keep_mtime)
+            else:
+                write_mood_tags(job.path, job.tags, keep_mtime=self.keep_mtime)
+                changed = True
+            st = os.stat(job.path)
+            return TagResult(job, None, st.st_size, st.st_mtime, fingerprint(job.path, st.st_size), changed)
+        except TagError as exc:
+            return TagResult(job, str(exc))
+        except OSError as exc:  # the file vanished between writing and re-reading it
+            return TagResult(job, f"Cannot read {job.path} after writing its tags: {exc.strerror or exc}.")
+
+
+def record_tag_results(library: Library, results: Sequence[TagResult]) -> None:
+    """Store outcomes: tag status on the analysis, new size/mtime/fingerprint on the track (so the next
+    scan does not mistake Sentio's own tag write for a changed file)."""
+    if not results:
+        return
+    with library.session() as session:
+        for result in results:
+            job = result.job
+            if result.error is None:
+                session.execute(update(Track).where(Track.id == job.track_id).values(
+                    size=result.size, mtime=result.mtime, fingerprint=result.fingerprint))
+            if job.analysis_id is not None:
+                written = (job.tags is not None) if result.error is None else False
+                session.execute(update(Analysis).where(Analysis.id == job.analysis_id).values(
+                    tags_written=written if job.tags is not None or result.error else None,
+                    tag_error=result.error))
+
+
+def mood_tags_for(analysis: Analysis) -> MoodTags:
+    return MoodTags(valence=analysis.valence, arousal=analysis.arousal, mood=analysis.mood, model=analysis.model_id)
+
+
+@dataclass
+class TagSyncReport:
+    written: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def _current_rows(library: Library, folder: str | None, only_unwritten: bool) -> list[tuple[Analysis, str]]:
+    with library.session() as session:
+        stmt = (select(Analysis, Track.path).join(Track, Track.id == Analysis.track_id)
+                .where(Analysis.current.is_(True), Track.status == TRACK_OK).order_by(Track.path))
+        if only_unwritten:
+            stmt = stmt.where(Analysis.tags_written.is_not(True))
+        rows = [(a, p) for a, p in session.execute(stmt)]
+    if folder:
+        prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
+        rows = [(a, p) for a, p in rows if p.startswith(prefix)]
+    return rows
+
+
+def _sync(library: Library, jobs: list[TagJob], keep_mtime: bool, report: TagSyncReport,
+          progress: Callable[[int, int, str | None], None] | None, cancel: object | None) -> TagSyncReport:
+    writer = TagWriter(keep_mtime=keep_mtime)
+    last = 0.0
+    done = 0
+    try:
+        for job in jobs:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            writer.submit(job)
+            results = writer.drain()
+            done += len(results)
+            _tally(results, report)
+            record_tag_results(library, results)
+            if progress is not None and time.monotonic() - last > 0.2:
+                last = time.monotonic()
+                progress(done, len(jobs), job.path)
+    finally:
+        results = writer.close()
+        _tally(results, report)
+        record_tag_results(library, results)
+    if progress is not None:
+        progress(len(jobs) if not report.cancelled else done + len(results), len(jobs), None)
+    return report
+
+
+def _tally(results: Sequence[TagResult], report: TagSyncReport) -> None:
+    for result in results:
+        if result.error:
+            report.failed.append((result.job.path, result.error))
+        elif result.job.tags is None:
+            if result.changed:
+                report.removed += 1
+            else:
+                report.unchanged += 1
+        else:
+            report.written += 1
+
+
+def write_library_tags(library: Library, folder: str | None = None, only_unwritten: bool = False,
+                       keep_mtime: bool = False, progress: Callable[[int, int, str | None], None] | None = None,
+                       cancel: object | None = None) -> TagSyncReport:
+    """Write every track's current analysis into its file (optionally only under ``folder``)."""
+    jobs = [TagJob(a.track_id, a.id, path, mood_tags_for(a)) for a, path in _current_rows(library, folder, only_unwritten)]
+    return _sync(library, jobs, keep_mtime, TagSyncReport(), progress, cancel)
+
+
+def remove_library_tags(library: Library, folder: str | None = None, keep_mtime: bool = False,
+                        progress: Callable[[int, int, str | None], None] | None = None,
+                        cancel: object | None = None) -> TagSyncReport:
+    """Remove Sentio's fields from every playable file (analyses stay in the library)."""
+    with library.session() as session:
+        rows = session.execute(select(Track.id, Track.path).where(Track.status == TRACK_OK).order_by(Track.path)).all()
+        current = dict(session.execute(select(Analysis.track_id, Analysis.id).where(Analysis.current.is_(True))).all())
+    if folder:
+        prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
+        rows = [r for r in rows if r.path.startswith(prefix)]
+    jobs = [TagJob(tid, current.get(tid), path, None) for tid, path in rows]
+    return _sync(library, jobs, keep_mtime, TagSyncReport(), progress, cancel)
