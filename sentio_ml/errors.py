@@ -19,5 +19,9 @@ class BackboneUnavailableError(SentioMLError):
     """A pretrained backbone was asked for by hub id but cannot be fetched (offline)."""
 
 
+class DeviceUnavailableError(SentioMLError):
+    """A compute device was asked for (cuda, cuda:N, mps) that this machine or PyTorch build lacks."""
+
+
 class DatasetError(SentioMLError):
     """A dataset folder or label file is missing or malformed."""

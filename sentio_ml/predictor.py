@@ -1,0 +1,309 @@
+"""Batched prediction over many files: decoding + features in a thread pool, overlapped with the model.
+
+Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute their fbank
+(`sentio_ml.features.compute_fbank`); the calling thread gathers excerpts from finished files into
+batches of `batch_size` excerpts and runs the model under `torch.inference_mode`. Results come back
+in completion order; a file that cannot be decoded comes back with `.error` set, never as an exception.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+import warnings
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from sentio_ml.audio import load_excerpts
+from sentio_ml.bundle import Bundle, load_bundle, model_id
+from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
+from sentio_ml.features import compute_fbank
+from sentio_ml.mood import mood_word, quadrant
+
+log = logging.getLogger(__name__)
+
+# quantize="auto": int8 dynamic quantisation of nn.Linear on the CPU. Measured by
+# bench/predict_throughput.py (README "Performance"): int8 speeds up the model on this kind of CPU;
+# its predictions differ from fp32 by ~1e-2 at most. GPUs and MPS always run fp32.
+QUANTIZE_AUTO_ON_CPU = True
+# Seconds between cancellation checks while waiting for decoders.
+_POLL_SECONDS = 0.05
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ExcerptPrediction:
+    start: float
+    end: float
+    valence: float
+    arousal: float
+
+
+@dataclass
+class TrackPrediction:
+    """One file's result: track valence/arousal (mean over excerpts) in [0, 1], or `error` (one sentence)."""
+
+    path: Path
+    valence: float | None = None
+    arousal: float | None = None
+    mood: str | None = None
+    quadrant: int | None = None
+    duration: float | None = None
+    excerpts: list[ExcerptPrediction] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+def resolve_device(spec: str | torch.device = "auto") -> torch.device:
+    """'auto' → cuda, then mps, then cpu; 'cpu', 'cuda', 'cuda:N', 'mps' are checked and explained."""
+    text = str(spec).strip().lower()
+    if text in ("", "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(text)
+    except RuntimeError as exc:
+        raise DeviceUnavailableError(f"Unknown device '{spec}'; use auto, cpu, cuda, cuda:N or mps.") from exc
+    if device.type == "cpu":
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "this PyTorch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU was found"
+            raise DeviceUnavailableError(f"Device '{spec}' was requested but {build}; use --device cpu or auto.")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise DeviceUnavailableError(
+                f"Device '{spec}' was requested but only {count} CUDA GPU(s) exist (cuda:0..cuda:{count - 1})."
+            )
+        return device
+    if device.type == "mps":
+        if not _mps_available():
+            raise DeviceUnavailableError(f"Device '{spec}' (Apple Metal) is not available on this machine; use cpu or auto.")
+        return device
+    raise DeviceUnavailableError(f"Unknown device '{spec}'; use auto, cpu, cuda, cuda:N or mps.")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def _device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return device.type
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """A copy of `model` with every nn.Linear dynamically quantised to int8 (CPU only)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():  # torch 2.13 flags the quantised-tensor API as deprecated; it still works
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
+
+
+@dataclass
+class _Decoded:
+    """A decoded file waiting for (part of) its excerpts to go through the model."""
+
+    path: Path
+    feats: torch.Tensor  # [n, frames, mel]
+    starts: np.ndarray
+    duration: float
+    next_row: int = 0
+    outputs: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return len(self.feats) - self.next_row
+
+
+class Predictor:
+    """Predicts valence/arousal for audio files with a bundle's model.
+
+    batch_size: excerpts per model call. quantize: "auto" (int8 on CPU, see QUANTIZE_AUTO_ON_CPU),
+    True/"int8", or False/"none". excerpts / excerpt_seconds: override the bundle's defaults.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle | str | os.PathLike | None,
+        device: str = "auto",
+        batch_size: int = 8,
+        quantize: str | bool = "auto",
+        decode_workers: int = 2,
+        excerpts: int | None = None,
+        excerpt_seconds: float | None = None,
+    ) -> None:
+        if not isinstance(bundle, Bundle):
+            bundle = load_bundle(bundle)
+        if batch_size < 1:
+            raise SentioMLError(f"The batch size must be at least 1 (got {batch_size}).")
+        if excerpts is not None and excerpts < 1:
+            raise SentioMLError(f"The number of excerpts must be at least 1 (got {excerpts}).")
+        if excerpt_seconds is not None and excerpt_seconds <= 0:
+            raise SentioMLError(f"The excerpt length must be positive (got {excerpt_seconds} s).")
+        self.bundle = bundle
+        self.device = resolve_device(device)
+        self.device_name = _device_label(self.device)
+        self.batch_size = int(batch_size)
+        self.decode_workers = max(1, int(decode_workers))
+        self.excerpts = int(excerpts or bundle.excerpts)
+        self.excerpt_seconds = float(excerpt_seconds or bundle.excerpt_seconds)
+        self.feature_config = bundle.feature_config
+        self.model_id = model_id(bundle)
+        self.quantized = self._wants_int8(quantize)
+        model = quantize_int8(bundle.model) if self.quantized else copy.deepcopy(bundle.model)
+        self.model = model.to(self.device).eval()
+
+    def _wants_int8(self, quantize: str | bool) -> bool:
+        choice = str(quantize).lower()
+        if choice in ("auto",):
+            return self.device.type == "cpu" and QUANTIZE_AUTO_ON_CPU
+        if choice in ("true", "int8", "yes", "1"):
+            if self.device.type != "cpu":
+                raise SentioMLError(f"int8 quantisation runs on the CPU only, not on {self.device_name}.")
+            return True
+        if choice in ("false", "none", "fp32", "no", "0"):
+            return False
+        raise SentioMLError(f"Unknown quantisation '{quantize}'; use auto, int8 or none.")
+
+    # -- worker side ---------------------------------------------------------------------------
+    def _prepare(self, path: Path, stop: threading.Event) -> _Decoded | TrackPrediction | None:
+        if stop.is_set():
+            return None
+        try:
+            ex = load_excerpts(
+                path, sample_rate=self.feature_config.sample_rate, seconds=self.excerpt_seconds, count=self.excerpts
+            )
+            feats = compute_fbank(ex.waves, self.feature_config)
+        except AudioDecodeError as exc:
+            return TrackPrediction(path=path, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop a library run
+            log.exception("unexpected failure preparing %s", path)
+            return TrackPrediction(path=path, error=f"Cannot analyse '{path}': {type(exc).__name__}: {exc}.")
+        return _Decoded(path=path, feats=feats, starts=ex.starts, duration=ex.duration)
+
+    # -- model side ----------------------------------------------------------------------------
+    def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:
+        """Run up to batch_size excerpts from the front of `ready`; return the tracks that completed."""
+        rows: list[torch.Tensor] = []
+        owners: list[tuple[_Decoded, int]] = []
+        for item in ready:
+            take = min(item.remaining, self.batch_size - len(rows))
+            if take <= 0:
+                break
+            rows.append(item.feats[item.next_row:item.next_row + take])
+            owners.append((item, take))
+            item.next_row += take
+        batch = torch.cat(rows).to(self.device, non_blocking=True)
+        with torch.inference_mode():
+            out = self.model(batch).float().cpu().numpy()
+        offset = 0
+        for item, take in owners:
+            item.outputs.append(out[offset:offset + take])
+            offset += take
+        finished = []
+        while ready and ready[0].remaining == 0:
+            finished.append(self._finish(ready.popleft()))
+        return finished
+
+    def _finish(self, item: _Decoded) -> TrackPrediction:
+        values = np.concatenate(item.outputs).astype(np.float64)
+        valence, arousal = (float(v) for v in values.mean(axis=0))
+        excerpts = [
+            ExcerptPrediction(
+                start=float(start),
+                end=float(min(start + self.excerpt_seconds, item.duration)),
+                valence=float(v),
+                arousal=float(a),
+            )
+            for start, (v, a) in zip(item.starts, values)
+        ]
+        return TrackPrediction(
+            path=item.path,
+            valence=valence,
+            arousal=arousal,
+            mood=mood_word(valence, arousal),
+            quadrant=quadrant(valence, arousal),
+            duration=item.duration,
+            excerpts=excerpts,
+        )
+
+    def predict_iter(self, paths: Iterable[str | os.PathLike], cancel: CancelToken | None = None) -> Iterator[TrackPrediction]:
+        """Yield one TrackPrediction per path, in completion order; stops promptly when `cancel` is set."""
+        stop = threading.Event()
+        source = iter(Path(p) for p in paths)
+        max_in_flight = 2 * self.decode_workers + max(2, self.batch_size // max(1, self.excerpts))
+        pending: dict[Future, Path] = {}
+        ready: deque[_Decoded] = deque()
+        exhausted = False
+
+        def cancelled() -> bool:
+            return stop.is_set() or (cancel is not None and cancel.is_set())
+
+        pool = ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-decode")
+        try:
+            while not cancelled():
+                while not exhausted and len(pending) < max_in_flight:
+                    path = next(source, None)
+                    if path is None:
+                        exhausted = True
+                    else:
+                        pending[pool.submit(self._prepare, path, stop)] = path
+                buffered = sum(item.remaining for item in ready)
+                if pending and buffered < self.batch_size:
+                    done, _ = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        pending.pop(future)
+                        result = future.result()
+                        if isinstance(result, TrackPrediction):
+                            yield result
+                        elif result is not None:
+                            ready.append(result)
+                    continue
+                if ready and (buffered >= self.batch_size or not pending):
+                    for prediction in self._run_batch(ready):
+                        if cancelled():
+                            return
+                        yield prediction
+                elif not pending and exhausted:
+                    return
+        finally:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def predict(self, paths: Iterable[str | os.PathLike], cancel: CancelToken | None = None) -> list[TrackPrediction]:
+        """All predictions, in the order of `paths` (duplicates each get their own entry)."""
+        paths = [Path(p) for p in paths]
+        by_path: dict[Path, list[TrackPrediction]] = {}
+        for prediction in self.predict_iter(paths, cancel=cancel):
+            by_path.setdefault(prediction.path, []).append(prediction)
+        return [by_path[p].pop(0) for p in paths if by_path.get(p)]
+

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from sentio_ml.audio import load_excerpts
+from sentio_ml.bundle import load_bundle
+from sentio_ml.errors import BundleError, DeviceUnavailableError, SentioMLError
+from sentio_ml.features import compute_fbank
+from sentio_ml.mood import mood_word, quadrant
+from sentio_ml.predictor import Predictor, resolve_device
+from tests.conftest import FIXTURES
+
+AUDIO = sorted(p for p in FIXTURES.iterdir() if p.name.startswith("vibe_ace"))
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_bundle_dir):
+    return load_bundle(tiny_bundle_dir)
+
+
+def test_predicts_every_fixture_like_the_model_does(bundle):
+    predictor = Predictor(bundle, device="cpu", quantize="none", batch_size=4)
+    results = predictor.predict(AUDIO)
+    assert [r.path for r in results] == AUDIO  # predict() keeps the input order
+    cfg = bundle.feature_config
+    for r in results:
+        assert r.ok and 0 < r.valence < 1 and 0 < r.arousal < 1
+        assert r.mood == mood_word(r.valence, r.arousal) and r.quadrant == quadrant(r.valence, r.arousal)
+        assert r.duration == pytest.approx(4.0, abs=0.05)
+        assert len(r.excerpts) == 3 and all(0 <= e.start < e.end <= r.duration for e in r.excerpts)
+        assert r.valence == pytest.approx(np.mean([e.valence for e in r.excerpts]))
+        # the same numbers as running the pieces by hand
+        ex = load_excerpts(r.path, cfg.sample_rate, bundle.excerpt_seconds, 3)
+        with torch.inference_mode():
+            direct = bundle.model(compute_fbank(ex.waves, cfg)).numpy()
+        np.testing.assert_allclose([[e.valence, e.arousal] for e in r.excerpts], direct, atol=1e-5)
+    assert predictor.model_id.startswith("sentio-tiny@0.0.1+") and predictor.device_name == "cpu"
+
+
+def test_batch_size_and_int8_do_not_change_results_much(bundle):
+    files = AUDIO[:4]
+    one = Predictor(bundle, device="cpu", quantize="none", batch_size=1).predict(files)
+    eight = Predictor(bundle, device="cpu", quantize="none", batch_size=8).predict(files)
+    int8 = Predictor(bundle, device="cpu", quantize="int8", batch_size=8)
+    assert int8.quantized
+    quantised = int8.predict(files)
+    for a, b, q in zip(one, eight, quantised):
+        assert a.valence == pytest.approx(b.valence, abs=1e-5) and a.arousal == pytest.approx(b.arousal, abs=1e-5)
+        assert abs(a.valence - q.valence) < 0.05 and abs(a.arousal - q.arousal) < 0.05
+
+
+def test_failures_are_reported_and_the_rest_complete(bundle, tmp_path):
+    text = tmp_path / "notes.mp3"
+    text.write_text("not audio at all\n" * 20)
+    empty = tmp_path / "empty.flac"
+    empty.write_bytes(b"")
+    paths = [AUDIO[0], text, tmp_path / "gone.ogg", AUDIO[1], empty]
+    results = list(Predictor(bundle, device="cpu").predict_iter(paths))
+    assert sorted(map(str, (r.path for r in results))) == sorted(map(str, paths))
+    by_path = {r.path: r for r in results}
+    assert by_path[AUDIO[0]].ok and by_path[AUDIO[1]].ok
+    for bad in (text, tmp_path / "gone.ogg", empty):
+        assert not by_path[bad].ok and str(bad) in by_path[bad].error and by_path[bad].valence is None
+
+
+def test_cancel_stops_promptly(bundle):
+    paths = AUDIO * 30  # 270 files
+    cancel = threading.Event()
+    predictor = Predictor(bundle, device="cpu", batch_size=2, decode_workers=2)
+    seen = []
+    started = time.perf_counter()
+    for result in predictor.predict_iter(paths, cancel=cancel):
+        seen.append(result)
+        cancel.set()
+    assert 1 <= len(seen) < 10
+    assert time.perf_counter() - started < 10
+    assert list(predictor.predict_iter(paths, cancel=cancel)) == []  # already cancelled: nothing
+
+
+def test_device_errors_are_one_sentence(bundle):
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        for spec in ("cuda", "cuda:1"):
+            with pytest.raises(DeviceUnavailableError, match=f"Device '{spec}' was requested") as info:
+                Predictor(bundle, device=spec)
+            assert "\n" not in str(info.value) and "cpu" in str(info.value)
+    with pytest.raises(DeviceUnavailableError, match="Unknown device 'tpu'"):
+        resolve_device("tpu")
+
+
+def test_bad_settings_and_missing_bundle(bundle, tmp_path):
+    with pytest.raises(SentioMLError, match="batch size"):
+        Predictor(bundle, device="cpu", batch_size=0)
+    with pytest.raises(SentioMLError, match="quantisation"):
+        Predictor(bundle, device="cpu", quantize="int4")
+    with pytest.raises(BundleError):
+        Predictor(tmp_path / "no-bundle")
+
+
+def test_predictor_accepts_a_bundle_path_and_overrides(tiny_bundle_dir):
+    predictor = Predictor(tiny_bundle_dir, device="cpu", excerpts=1, excerpt_seconds=1.0)
+    (result,) = predictor.predict([AUDIO[0]])
+    assert result.ok and len(result.excerpts) == 1 and result.excerpts[0].end - result.excerpts[0].start == 1.0
