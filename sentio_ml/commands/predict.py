@@ -1,0 +1,231 @@
+"""`sentio-ml predict`: valence/arousal for audio files or folders, as a table, JSON or CSV."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import Iterable
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EPILOG = """\
+output:
+  valence (sad 0 .. 1 happy) and arousal (calm 0 .. 1 energetic) on [0, 1], 0.5 = neutral, averaged
+  over --excerpts excerpts spread over each track; plus a mood word and the Russell quadrant
+  (1 happy/excited, 2 tense/angry, 3 sad/depressed, 4 calm/relaxed). --json also gives each
+  excerpt's start/end and values (the track's timeline) and the model id.
+
+model:
+  --model DIR is a bundle folder (config.json + model.safetensors); without it Sentio uses
+  $SENTIO_MODEL or resources/models/default. Get one with `sentio-ml train ...`.
+
+exit status: 0 all files predicted, 1 some files failed (each reported on stderr), 2 bad usage.
+
+examples:
+  sentio-ml predict song.mp3
+  sentio-ml predict ~/Music --recursive --csv -o moods.csv
+  sentio-ml predict a.flac b.ogg --model runs/small-v1 --device cpu --json
+"""
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _device(text: str) -> str:
+    if not _DEVICE_PATTERN.match(text.strip().lower()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a device; use auto, cpu, cuda, cuda:N or mps")
+    return text.strip().lower()
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict valence/arousal for audio files or folders",
+        description="Predict each track's valence and arousal with a Sentio model bundle.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="audio files and/or folders of audio files")
+    parser.add_argument("-r", "--recursive", action="store_true", help="also look in sub-folders of DIRs")
+    parser.add_argument("--model", metavar="BUNDLE", help="model bundle folder (default: $SENTIO_MODEL or the bundled model)")
+    parser.add_argument("--device", type=_device, default="auto",
+                        help="auto (CUDA, then Apple MPS, then CPU; default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N",
+                        help="excerpts per model call (default 8; larger helps on GPUs)")
+    parser.add_argument("--excerpts", type=_positive_int, metavar="N",
+                        help="excerpts per track (default: the bundle's, usually 3)")
+    parser.add_argument("--excerpt-seconds", type=_positive_float, metavar="S",
+                        help="length of each excerpt (default: the model's input length)")
+    parser.add_argument("--quantize", choices=["auto", "int8", "none"], default="auto",
+                        help="int8 dynamic quantisation; auto = int8 on CPU, fp32 on GPU (default auto)")
+    parser.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+                        help="decoding threads (default 2)")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output (with timelines)")
+    fmt.add_argument("--csv", dest="format", action="store_const", const="csv", help="CSV output, one row per file")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the results to FILE (format from --json/--csv or the .json/.csv extension)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run, format=None)
+
+
+def collect_inputs(inputs: Iterable[str], recursive: bool) -> tuple[list[Path], list[str]]:
+    """Files to predict (explicit files as given, folders expanded to supported audio) and problems found."""
+    from sentio_ml.audio import SUPPORTED_EXTENSIONS
+
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in inputs:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            try:
+                pattern = path.rglob("*") if recursive else path.iterdir()
+                found = sorted(p for p in pattern if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
+            except OSError as exc:
+                problems.append(f"Cannot list the folder '{path}': {exc.strerror or exc}.")
+                continue
+            if not found:
+                hint = "" if recursive else " (use --recursive to look in sub-folders)"
+                problems.append(f"No supported audio files in '{path}'{hint}.")
+            files.extend(found)
+        else:
+            files.append(path)  # missing or unreadable files are reported per file by the predictor
+    return files, problems
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def render_table(results) -> str:
+    rows = [("file", "valence", "arousal", "mood", "quadrant", "duration")]
+    for r in results:
+        if r.ok:
+            rows.append((str(r.path), _fmt(r.valence), _fmt(r.arousal), r.mood, f"Q{r.quadrant}", f"{r.duration:.1f}s"))
+        else:
+            rows.append((str(r.path), "-", "-", "error", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render_csv(results) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "valence", "arousal", "mood", "quadrant", "duration", "error"])
+    for r in results:
+        writer.writerow([str(r.path), _fmt(r.valence), _fmt(r.arousal), r.mood or "", r.quadrant or "",
+                         _fmt(r.duration, 2), r.error or ""])
+    return buffer.getvalue()
+
+
+def render_json(results, model_id: str, device: str) -> str:
+    tracks = []
+    for r in results:
+        data = r.to_dict()
+        for key in ("valence", "arousal"):
+            data[key] = None if data[key] is None else round(data[key], 4)
+        data["excerpts"] = [{k: round(v, 4) for k, v in e.items()} for e in data["excerpts"]]
+        tracks.append(data)
+    return json.dumps({"model_id": model_id, "device": device, "tracks": tracks}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_output(text: str, destination: str | None) -> None:
+    if destination is None or destination == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from sentio_ml.errors import SentioMLError
+
+    target = Path(destination).expanduser()
+    tmp = target.with_name(target.name + ".partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise SentioMLError(f"Cannot write the results to '{target}': {exc.strerror or exc}.") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sentio_ml.bundle import load_bundle
+    from sentio_ml.predictor import Predictor
+
+    files, problems = collect_inputs(args.inputs, args.recursive)
+    for problem in problems:
+        print(f"sentio-ml predict: {problem}", file=sys.stderr)
+    if not files:
+        print("sentio-ml predict: nothing to predict.", file=sys.stderr)
+        return EXIT_USAGE
+    fmt = args.format
+    if fmt is None and args.output:
+        fmt = {".json": "json", ".csv": "csv"}.get(Path(args.output).suffix.lower())
+    fmt = fmt or "table"
+
+    bundle = load_bundle(args.model)  # BundleError (says how to get a model) is reported by sentio_ml.cli
+    predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, quantize=args.quantize,
+                          decode_workers=args.workers, excerpts=args.excerpts, excerpt_seconds=args.excerpt_seconds)
+    cancel = threading.Event()
+    results = []
+    interrupted = False
+    bar = tqdm(total=len(files), unit="file", file=sys.stderr, dynamic_ncols=True,
+               disable=args.quiet or len(files) < 2 or None)
+    try:
+        for prediction in predictor.predict_iter(files, cancel=cancel):
+            results.append(prediction)
+            if not prediction.ok:
+                bar.write(f"error: {prediction.error}", file=sys.stderr)
+            bar.update(1)
+    except KeyboardInterrupt:
+        cancel.set()
+        interrupted = True
+    finally:
+        bar.close()
+
+    order = {path: i for i, path in reversed(list(enumerate(files)))}
+    results.sort(key=lambda r: order.get(r.path, len(files)))
+    if fmt == "json":
+        text = render_json(results, predictor.model_id, predictor.device_name)
+    elif fmt == "csv":
+        text = render_csv(results)
+    else:
+        text = render_table(results)
+    _write_output(text, args.output)
+
+    failed = sum(not r.ok for r in results)
+    if interrupted:
+        print(f"sentio-ml predict: interrupted after {len(results)} of {len(files)} files; results so far were "
+              "written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if failed:
+        print(f"sentio-ml predict: {failed} of {len(files)} files failed.", file=sys.stderr)
+    if args.output and not args.quiet:
+        print(f"sentio-ml predict: wrote {len(results)} results to {args.output} ({fmt}).", file=sys.stderr)
+    return EXIT_SOME_FAILED if failed or problems else EXIT_OK
