@@ -1,0 +1,144 @@
+"""Arguments and helpers shared by the train / cv / evaluate commands."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from sentio_ml.datasets import DATASETS, Dataset, load_dataset
+from sentio_ml.errors import SentioMLError
+from sentio_ml.training.config import TrainConfig, load_train_config
+
+DEFAULT_DATA = {"fourq": Path("../shared/data/fourq"), "deam": Path("../shared/data/deam")}
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", choices=DATASETS, default="fourq", help="dataset adapter (default: fourq)")
+    group.add_argument("--data", type=Path, help="dataset folder (default for fourq/deam: ../shared/data/<name>)")
+    group.add_argument("--labels", type=Path, help="generic: CSV with path, valence, arousal[, group, artist, fold]")
+    group.add_argument("--warriner", type=Path, help="fourq: Ratings_Warriner_et_al.csv (default: next to the 4Q folder)")
+    group.add_argument("--deam-subset", choices=("clips", "full", "all"), default="clips",
+                       help="deam: 45-s clips (1744), full songs (58) or both (default: clips)")
+    group.add_argument("--cache-dir", type=Path, help="feature cache folder (default: the user cache dir, sentio/features)")
+
+
+def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
+    root = args.data or DEFAULT_DATA.get(args.dataset)
+    if root is None:
+        raise SentioMLError(f"Give the {args.dataset} dataset folder with --data.")
+    options: dict[str, Any] = {}
+    if args.dataset == "fourq" and args.warriner:
+        options["warriner"] = args.warriner
+    if args.dataset == "deam":
+        options["subset"] = args.deam_subset
+    if args.dataset == "generic":
+        options["labels"] = args.labels
+    return load_dataset(args.dataset, root, **options)
+
+
+# Flags that override TrainConfig fields (None = keep the config file's / default value).
+_FLAGS: dict[str, tuple[type, str]] = {
+    "preset": (str, "model preset: small (shipped), tiny (tests), base (pretrained AST size)"),
+    "backbone": (str, "pretrained AST backbone: hub id or local folder (needs it downloaded)"),
+    "epochs": (int, "training epochs"),
+    "batch_size": (int, "excerpts per batch"),
+    "lr": (float, "peak learning rate (AdamW)"),
+    "weight_decay": (float, "AdamW weight decay"),
+    "warmup_fraction": (float, "share of steps with linear warm-up before the cosine decay"),
+    "grad_clip": (float, "gradient norm clip (0: off)"),
+    "crops_per_clip": (int, "random excerpts per training clip per epoch"),
+    "eval_crops": (int, "excerpts averaged per clip at validation/test time"),
+    "validation_fraction": (float, "share of training artists held out for early stopping (0: none)"),
+    "patience": (int, "early-stopping patience in epochs (0: off)"),
+    "mixup_alpha": (float, "mixup Beta(alpha, alpha) (0: off)"),
+    "synthetic_ratio": (float, "synthetic samples per real sample in training batches (needs a synthetic source)"),
+    "seed": (int, "random seed"),
+    "device": (str, "auto, cpu, cuda or cuda:N"),
+    "threads": (int, "CPU threads for torch"),
+}
+
+
+def add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("recipe (defaults = the shipped model's recipe; flags override --config)")
+    group.add_argument("--config", type=Path, help="TrainConfig as .toml or .json (keys = the flag names with _)")
+    for name, (kind, text) in _FLAGS.items():
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=text)
+    group.add_argument("--frames", type=int, help="excerpt length in 10-ms frames (sets the model's input length)")
+    group.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    config = load_train_config(args.config) if args.config else TrainConfig()
+    config = config.updated(**{name: getattr(args, name) for name in _FLAGS})
+    if args.frames:
+        config = dataclasses.replace(config, model_overrides={**config.model_overrides, "frames": args.frames})
+    if args.no_amp:
+        config = dataclasses.replace(config, amp=False)
+    return config
+
+
+def add_synthetic_arguments(parser: argparse.ArgumentParser) -> None:
+    """Extension point for synthetic-data sources (the GAN adds its --gan flags here)."""
+
+
+def synthetic_factory_from_args(args: argparse.Namespace):
+    """The per-fold SyntheticSource factory the flags ask for, or None (no synthetic data)."""
+    return None
+
+
+class StepBar:
+    """Adapts training progress callbacks to one tqdm bar (steps with ETA; the epoch's metrics on the bar)."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.bar = None
+
+    def __call__(self, fold_or_progress, progress=None) -> None:
+        from tqdm import tqdm
+
+        p = progress if progress is not None else fold_or_progress
+        desc = f"{self.desc} fold {fold_or_progress}" if progress is not None else self.desc
+        if self.bar is None or self.bar.desc != desc or self.bar.total != p.total_steps:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=p.total_steps, desc=desc, unit="step", dynamic_ncols=True)
+        self.bar.update(p.step - self.bar.n)
+        postfix = {"epoch": p.epoch, "loss": f"{p.loss:.4f}"}
+        if p.epoch_end and "val_loss" in p.epoch_end:
+            postfix["val_loss"] = f"{p.epoch_end['val_loss']:.4f}"
+            postfix["val_f1"] = f"{p.epoch_end['val_macro_f1']:.3f}"
+        self.bar.set_postfix(postfix)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cache_progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, desc=desc, unit="clip", dynamic_ncols=True)
+        state["bar"].update(done - state["bar"].n)
+
+    def close() -> None:
+        if "bar" in state:
+            state["bar"].close()
+
+    return update, close
+
+
+def timestamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def dump_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, default=str))

@@ -1,0 +1,124 @@
+"""Feature cache: each clip is decoded and turned into a whole-clip log-mel fbank once.
+
+Entries are float16 .npy files named by the file's content hash and a hash of the feature settings
+(sample rate, mel bins, fbank version), so renamed clips still hit and edited clips or other settings
+miss. Training then crops random windows from these arrays every epoch and normalises them with
+statistics fitted on the training split only (`fit_normalisation`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from sentio_ml.datasets import Clip
+from sentio_ml.errors import AudioDecodeError, SentioMLError
+from sentio_ml.features import FeatureConfig, log_mel_fbank
+
+FBANK_VERSION = 1  # bump when log_mel_fbank changes meaning
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("sentio")) / "features"
+
+
+def file_key(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:20]
+
+
+class FeatureCache:
+    """Whole-clip un-normalised log-mel fbanks [T, mel] (float16) on disk, and in memory once loaded."""
+
+    def __init__(self, cache_dir: str | Path | None = None, sample_rate: int = 16000, num_mel_bins: int = 128) -> None:
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.sample_rate = sample_rate
+        self.num_mel_bins = num_mel_bins
+        settings = json.dumps({"sr": sample_rate, "mel": num_mel_bins, "v": FBANK_VERSION}, sort_keys=True)
+        self.settings_key = hashlib.sha1(settings.encode()).hexdigest()[:8]
+        self._memory: dict[str, np.ndarray] = {}
+        self._keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def _entry(self, clip: Clip) -> Path:
+        key = self._keys.get(str(clip.path))
+        if key is None:
+            if not Path(clip.path).is_file():
+                raise AudioDecodeError(f"The audio file {clip.path} is missing.")
+            key = self._keys[str(clip.path)] = file_key(Path(clip.path))
+        return self.cache_dir / f"fbank-{self.settings_key}-{key}.npy"
+
+    def compute(self, clip: Clip) -> np.ndarray:
+        from sentio_ml.audio import decode
+
+        wave = decode(clip.path, self.sample_rate)
+        return log_mel_fbank(wave, self.sample_rate, self.num_mel_bins).numpy().astype(np.float16)
+
+    def ensure(
+        self,
+        clips: Sequence[Clip],
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[str]:
+        """Compute missing entries; returns one sentence per clip that failed to decode (others go on)."""
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SentioMLError(f"Cannot create the feature cache folder {self.cache_dir}: {exc.strerror}.") from exc
+        failures = []
+        for i, clip in enumerate(clips):
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                entry = self._entry(clip)
+                if not entry.exists():
+                    tmp = entry.with_suffix(".tmp.npy")
+                    np.save(tmp, self.compute(clip), allow_pickle=False)
+                    tmp.replace(entry)  # atomic: an interrupted run never leaves a half-written entry
+            except AudioDecodeError as exc:
+                failures.append(str(exc))
+            if progress:
+                progress(i + 1, len(clips))
+        return failures
+
+    def load(self, clip: Clip) -> np.ndarray:
+        """The clip's fbank [T, mel] float16 (computed now if missing)."""
+        name = str(clip.path)
+        with self._lock:
+            if name in self._memory:
+                return self._memory[name]
+        entry = self._entry(clip)
+        if entry.exists():
+            array = np.load(entry, allow_pickle=False)
+        else:
+            array = self.compute(clip)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            np.save(entry, array, allow_pickle=False)
+        with self._lock:
+            self._memory[name] = array
+        return array
+
+
+def fit_normalisation(cache: FeatureCache, clips: Sequence[Clip], base: FeatureConfig) -> FeatureConfig:
+    """`base` with mean/std of the log-mel values over `clips` (the training split only)."""
+    total, total_sq, count = 0.0, 0.0, 0
+    for clip in clips:
+        x = cache.load(clip).astype(np.float64)
+        total += x.sum()
+        total_sq += np.square(x).sum()
+        count += x.size
+    if count == 0:
+        return base
+    mean = total / count
+    std = float(np.sqrt(max(total_sq / count - mean**2, 1e-12)))
+    return replace(base, mean=float(mean), std=std)

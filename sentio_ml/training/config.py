@@ -1,0 +1,81 @@
+"""`TrainConfig`: every hyper-parameter of a training run in one typed place.
+
+Loaded from JSON or TOML (`load_train_config`), overridden by command-line flags, and saved into
+each bundle and checkpoint so a run can be reproduced or resumed.
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from sentio_ml.errors import SentioMLError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # model
+    preset: str = "small"
+    # ModelConfig fields replacing the preset's; "frames" sets the excerpt length (10-ms frames) both
+    # for the random training crops and for prediction
+    model_overrides: dict = field(default_factory=dict)
+    backbone: str | None = None  # pretrained AST by hub id or local folder (None: from scratch)
+    # optimisation
+    epochs: int = 12
+    batch_size: int = 16
+    lr: float = 1e-3
+    backbone_lr: float | None = None  # default: lr (use e.g. lr/10 for a pretrained backbone)
+    weight_decay: float = 0.05
+    warmup_fraction: float = 0.1  # share of all steps with linear warm-up, then cosine to min_lr_ratio·lr
+    min_lr_ratio: float = 0.02
+    grad_clip: float = 1.0
+    label_smoothing_sigma: float = 0.0  # Gaussian label noise (unit scale) for regularisation
+    # data
+    crops_per_clip: int = 1  # random crops of every training clip per epoch
+    eval_crops: int = 3  # evenly spaced crops averaged at validation/test time
+    validation_fraction: float = 0.15  # artists/songs held out for early stopping
+    # augmentation
+    spec_time_masks: int = 2
+    spec_time_width: int = 40
+    spec_freq_masks: int = 2
+    spec_freq_width: int = 16
+    gain_jitter: float = 0.1  # ± shift of the normalised fbank (a level change)
+    mixup_alpha: float = 0.0  # > 0: mixup of excerpts and labels
+    synthetic_ratio: float = 0.0  # synthetic samples per real sample in a training batch (needs a source)
+    # control
+    patience: int = 4  # epochs without validation improvement before stopping (0: never stop early)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SentioMLError(f"Unknown training setting(s): {', '.join(unknown)}.")
+        return cls(**data)
+
+    def updated(self, **changes: Any) -> "TrainConfig":
+        """A copy with the non-None `changes` applied (how CLI flags override a config file)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """A TrainConfig from a .json or .toml file (keys = TrainConfig fields)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SentioMLError(f"Cannot read the training config {path}: {exc.strerror}.") from exc
+    try:
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise SentioMLError(f"The training config {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}.") from exc
+    return TrainConfig.from_dict(data)

@@ -1,0 +1,291 @@
+"""The training loop: AdamW, warm-up + cosine schedule, gradient clipping, early stopping on a
+held-out validation split, SpecAugment/mixup, optional synthetic (GAN) samples in training batches,
+mixed precision on CUDA, resumable checkpoints, per-epoch JSONL/CSV logs, and torch DDP when launched
+with `torchrun` (each rank trains on its shard of every epoch; rank 0 writes logs and checkpoints).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sentio_ml.datasets import Clip
+from sentio_ml.errors import SentioMLError
+from sentio_ml.evaluation.metrics import evaluate_predictions
+from sentio_ml.features import FeatureConfig
+from sentio_ml.model import PRESETS, ModelConfig, MoodRegressor, build_model
+from sentio_ml.training.batches import ClipCrops, SyntheticSource, fit_length, spec_augment
+from sentio_ml.training.cache import FeatureCache, fit_normalisation
+from sentio_ml.training.checkpoint import load_checkpoint, save_checkpoint
+from sentio_ml.training.config import TrainConfig
+
+
+@dataclass
+class StepProgress:
+    """One optimiser step done: `step` of `total_steps` over the whole run, with the latest loss."""
+
+    epoch: int
+    step: int
+    total_steps: int
+    loss: float
+    epoch_end: dict | None = None  # the epoch's log row, on its last step
+
+
+@dataclass
+class TrainResult:
+    model: MoodRegressor
+    model_config: ModelConfig
+    feature_config: FeatureConfig
+    train_config: TrainConfig
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped: str = "completed"  # completed | early-stopped | cancelled
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SentioMLError("CUDA was requested but no usable GPU is available; use --device cpu.")
+    return torch.device(name)
+
+
+def model_config_for(config: TrainConfig) -> ModelConfig:
+    if config.preset not in PRESETS:
+        raise SentioMLError(f"Unknown model preset {config.preset!r}; choose one of {', '.join(PRESETS)}.")
+    try:
+        return replace(PRESETS[config.preset], **config.model_overrides)
+    except TypeError as exc:
+        raise SentioMLError(f"Unknown model setting in model_overrides: {exc}.") from exc
+
+
+def _schedule(total_steps: int, warmup_steps: int, min_ratio: float) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _param_groups(model: MoodRegressor, config: TrainConfig) -> list[dict]:
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        is_backbone = name.startswith("backbone.")
+        no_decay = param.ndim < 2 or "norm" in name.lower() or "embeddings" in name
+        groups.setdefault((is_backbone, no_decay), []).append(param)
+    out = []
+    for (is_backbone, no_decay), params in sorted(groups.items()):
+        lr = (config.backbone_lr or config.lr) if is_backbone else config.lr
+        out.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else config.weight_decay})
+    return out
+
+
+@torch.no_grad()
+def predict_crops(model: torch.nn.Module, crops: ClipCrops, frames: int, count: int, device: torch.device, batch_size: int = 32) -> np.ndarray:
+    """[N, 2] predictions, each the mean over `count` evenly spaced crops of the clip."""
+    was_training = model.training
+    model.eval()
+    out = np.zeros((len(crops), 2), dtype=np.float64)
+    per_batch = max(1, batch_size // count)
+    for start in range(0, len(crops), per_batch):
+        idx = range(start, min(len(crops), start + per_batch))
+        feats = torch.cat([crops.eval_crops(i, frames, count) for i in idx]).to(device)
+        pred = model(feats).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
+        out[start : start + len(idx)] = pred
+    model.train(was_training)
+    return out
+
+
+def predict_clips(result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, crops: int | None = None, device: str = "auto") -> np.ndarray:
+    """Predictions [N, 2] on the unit scale for clips (test-time averaging over `crops` excerpts)."""
+    dev = resolve_device(device)
+    model = result.model.to(dev)
+    data = ClipCrops(clips, cache, result.feature_config)
+    return predict_crops(model, data, result.model_config.frames, crops or result.train_config.eval_crops, dev)
+
+
+def _distributed() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class _EpochLog:
+    """Per-epoch log rows as JSONL and CSV (rank 0 only)."""
+
+    def __init__(self, directory: Path | None, resume: bool) -> None:
+        self.directory = directory
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                for name in ("train_log.jsonl", "train_log.csv"):
+                    (directory / name).unlink(missing_ok=True)
+
+    def write(self, row: dict) -> None:
+        if self.directory is None:
+            return
+        with open(self.directory / "train_log.jsonl", "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        path = self.directory / "train_log.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def train(
+    train_clips: Sequence[Clip],
+    val_clips: Sequence[Clip],
+    cache: FeatureCache,
+    config: TrainConfig,
+    synthetic: SyntheticSource | None = None,
+    progress: Callable[[StepProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    log_dir: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train a MoodRegressor on `train_clips`, early-stopping on `val_clips` (may be empty: then the
+    last epoch is kept). Synthetic samples, when given, only ever enter training batches."""
+    if not train_clips:
+        raise SentioMLError("No training clips: check the dataset path and split.")
+    if config.synthetic_ratio > 0 and synthetic is None:
+        raise SentioMLError("synthetic_ratio > 0 needs a synthetic source (e.g. --gan).")
+    rank, world = _distributed()
+    device = resolve_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+
+    model_config = model_config_for(config)
+    frames = model_config.frames
+    feature_config = fit_normalisation(cache, train_clips, model_config.feature_config())
+    train_data = ClipCrops(train_clips, cache, feature_config)
+    val_data = ClipCrops(val_clips, cache, feature_config) if val_clips else None
+
+    model = build_model(model_config, backbone=config.backbone).to(device)
+    model_config = model.config
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    per_rank = math.ceil(len(train_data) * config.crops_per_clip / world)
+    steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = torch.optim.AdamW(_param_groups(model, config))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _schedule(total_steps, int(config.warmup_fraction * total_steps), config.min_lr_ratio)
+    )
+    use_amp = config.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    history: list[dict] = []
+    best_state = copy.deepcopy(model.state_dict())
+    best_loss, best_epoch, start_epoch = math.inf, 0, 1
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else None
+    if resume:
+        if ckpt_dir is None:
+            raise SentioMLError("Resuming needs the checkpoint folder of the interrupted run.")
+        meta, best_state = load_checkpoint(ckpt_dir, model, optimizer, scheduler)
+        history, best_loss, best_epoch = meta["history"], meta["best_loss"], meta["best_epoch"]
+        start_epoch = meta["epoch"] + 1
+        if meta.get("train_config") and meta["train_config"] != config.to_dict():
+            raise SentioMLError("The checkpoint was made with other training settings; resume with the same config.")
+    log = _EpochLog(Path(log_dir) if log_dir and rank == 0 else None, resume)
+
+    stopped = "completed"
+    step = (start_epoch - 1) * steps_per_epoch
+    for epoch in range(start_epoch, config.epochs + 1):
+        started = time.time()
+        rng = np.random.default_rng([config.seed, epoch])  # same permutation on every rank
+        torch_gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch * 1009 + rank)
+        order = np.concatenate([rng.permutation(len(train_data)) for _ in range(config.crops_per_clip)])
+        order = np.resize(order, per_rank * world)[rank::world]  # DistributedSampler-style shard
+        net.train()
+        losses = []
+        for b in range(steps_per_epoch):
+            if cancel is not None and cancel.is_set():
+                stopped = "cancelled"
+                break
+            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
+            feats, labels = train_data.random_batch(idx, frames, rng)
+            if synthetic is not None and config.synthetic_ratio > 0:
+                n_syn = max(1, round(len(idx) * config.synthetic_ratio))
+                syn_feats, syn_labels = synthetic.sample(n_syn, torch_gen)
+                feats = torch.cat([feats, fit_length(syn_feats.detach().float().cpu(), frames)])
+                labels = torch.cat([labels, syn_labels.detach().float().cpu()])
+            feats = spec_augment(feats, torch_gen, config.spec_time_masks, config.spec_time_width,
+                                 config.spec_freq_masks, config.spec_freq_width, config.gain_jitter)
+            if config.mixup_alpha > 0:
+                lam = float(rng.beta(config.mixup_alpha, config.mixup_alpha))
+                perm = torch.randperm(len(feats), generator=torch_gen)
+                feats = lam * feats + (1 - lam) * feats[perm]
+                labels = lam * labels + (1 - lam) * labels[perm]
+            if config.label_smoothing_sigma > 0:
+                labels = (labels + config.label_smoothing_sigma * torch.randn(labels.shape, generator=torch_gen)).clamp(0, 1)
+            feats, labels = feats.to(device), labels.to(device)
+            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+                pred = net(feats)
+            loss = torch.nn.functional.mse_loss(pred.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            if progress and rank == 0 and b < steps_per_epoch - 1:
+                progress(StepProgress(epoch, step, total_steps, losses[-1]))
+        if stopped == "cancelled":
+            break
+
+        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0]}
+        if val_data is not None:
+            val_pred = predict_crops(model, val_data, frames, config.eval_crops, device)
+            row["val_loss"] = float(np.mean((val_pred - val_data.labels) ** 2))
+            m = evaluate_predictions(val_data.labels, val_pred, [c.quadrant for c in val_data.clips])
+            row.update({"val_ccc_valence": m["valence"]["ccc"], "val_ccc_arousal": m["arousal"]["ccc"], "val_macro_f1": m["quadrant"]["macro_f1"]})
+        row["seconds"] = round(time.time() - started, 1)
+        history.append(row)
+        monitored = row.get("val_loss", -epoch)  # without validation: keep the last epoch
+        if monitored < best_loss:
+            best_loss, best_epoch = monitored, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        log.write(row)
+        if progress and rank == 0:
+            progress(StepProgress(epoch, step, total_steps, losses[-1], epoch_end=row))
+        if ckpt_dir is not None and rank == 0:
+            save_checkpoint(ckpt_dir, model, best_state, optimizer, scheduler, {
+                "epoch": epoch, "history": history, "best_loss": best_loss, "best_epoch": best_epoch,
+                "train_config": config.to_dict(),
+            })
+        if config.patience and val_data is not None and epoch - best_epoch >= config.patience:
+            stopped = "early-stopped"
+            break
+
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model.cpu(), model_config, feature_config, config, history, best_epoch, stopped)
