@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # bench/predict_throughput.py (README "Performance"): int8 speeds up the model on this kind of CPU;
 # its predictions differ from fp32 by ~1e-2 at most. GPUs and MPS always run fp32.
 QUANTIZE_AUTO_ON_CPU = True
+# torch's own intra-op thread count, read at import (before any decoding pool sets its threads to 1).
+_DEFAULT_THREADS = torch.get_num_threads()
 # Seconds between cancellation checks while waiting for decoders.
 _POLL_SECONDS = 0.05
 
@@ -147,6 +149,9 @@ class Predictor:
 
     batch_size: excerpts per model call. quantize: "auto" (int8 on CPU, see QUANTIZE_AUTO_ON_CPU),
     True/"int8", or False/"none". excerpts / excerpt_seconds: override the bundle's defaults.
+    threads: torch intra-op threads for the model on the CPU (default: torch's own count, one per
+    core); decoding threads always use one each, like DataLoader workers — on a busy machine
+    oversubscribed OpenMP teams made the fbank 8x slower here.
     """
 
     def __init__(
@@ -158,6 +163,7 @@ class Predictor:
         decode_workers: int = 2,
         excerpts: int | None = None,
         excerpt_seconds: float | None = None,
+        threads: int | None = None,
     ) -> None:
         if not isinstance(bundle, Bundle):
             bundle = load_bundle(bundle)
@@ -172,6 +178,7 @@ class Predictor:
         self.device_name = _device_label(self.device)
         self.batch_size = int(batch_size)
         self.decode_workers = max(1, int(decode_workers))
+        self.threads = max(1, int(threads or _DEFAULT_THREADS))
         self.excerpts = int(excerpts or bundle.excerpts)
         self.excerpt_seconds = float(excerpt_seconds or bundle.excerpt_seconds)
         self.feature_config = bundle.feature_config
@@ -266,7 +273,10 @@ class Predictor:
         def cancelled() -> bool:
             return stop.is_set() or (cancel is not None and cancel.is_set())
 
-        pool = ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-decode")
+        if torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)  # affects this (the inference) thread
+        pool = ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-decode",
+                                  initializer=torch.set_num_threads, initargs=(1,))
         try:
             while not cancelled():
                 while not exhausted and len(pending) < max_in_flight:

@@ -85,6 +85,8 @@ def register(subparsers) -> None:
                         help="int8 dynamic quantisation; auto = int8 on CPU, fp32 on GPU (default auto)")
     parser.add_argument("--workers", type=_positive_int, default=2, metavar="N",
                         help="decoding threads (default 2)")
+    parser.add_argument("--threads", type=_positive_int, metavar="N",
+                        help="CPU threads for the model (default: PyTorch's, one per core; 1 is faster on a busy machine)")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output (with timelines)")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv", help="CSV output, one row per file")
@@ -191,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
 
     bundle = load_bundle(args.model)  # BundleError (says how to get a model) is reported by sentio_ml.cli
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, quantize=args.quantize,
-                          decode_workers=args.workers, excerpts=args.excerpts, excerpt_seconds=args.excerpt_seconds)
+                          decode_workers=args.workers, excerpts=args.excerpts, excerpt_seconds=args.excerpt_seconds,
+                          threads=args.threads)
     cancel = threading.Event()
     results = []
     interrupted = False
