@@ -27,6 +27,7 @@ from sentio_desktop.tags import TrackInfo, read_track_info, supported_extensions
 
 FINGERPRINT_CHUNK = 64 * 1024
 COMMIT_EVERY = 200
+MOVE_CANDIDATES = 16
 PROGRESS_INTERVAL_S = 0.2
 
 
@@ -280,7 +281,10 @@ def _store_batch(library: Library, batch: list[tuple[str, os.stat_result]], know
 
 def _moved_track(session, print_: str, new_path: str) -> Track | None:  # noqa: ANN001
     """A known track with this fingerprint whose old file is gone (a move or rename)."""
-    for candidate in session.scalars(select(Track).where(Track.fingerprint == print_)):
+    # Missing tracks first; the limit keeps libraries full of identical copies from going quadratic.
+    stmt = (select(Track).where(Track.fingerprint == print_, Track.path != new_path)
+            .order_by((Track.status == TRACK_MISSING).desc(), Track.id).limit(MOVE_CANDIDATES))
+    for candidate in session.scalars(stmt):
         if candidate.path != new_path and not os.path.exists(candidate.path):
             return candidate
     return None
