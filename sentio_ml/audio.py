@@ -1,9 +1,9 @@
 """Audio input: decode any supported file to float32 mono at a target rate, cheaply probe durations,
 and cut evenly spread excerpts (decoding only those seconds, via seeking) for prediction.
 
-Decoding uses PyAV (bundled FFmpeg) with FFmpeg's resampler doing the mono downmix and the rate
-conversion in one pass; uncompressed/lossless files that libsndfile reads exactly (WAV, FLAC, AIFF)
-go through soundfile, which seeks sample-exactly and is faster for them. Every failure is wrapped
+Decoding uses PyAV (bundled FFmpeg), seeking to each excerpt and cutting at the exact native sample;
+uncompressed/lossless files that libsndfile reads exactly (WAV, FLAC, AIFF) go through soundfile,
+which is faster for them. Both downmix by the channel mean and resample the mono signal with soxr. Every failure is wrapped
 into `AudioDecodeError` with one sentence that names the file.
 """
 from __future__ import annotations
@@ -131,15 +131,18 @@ def _decode_soundfile(path: Path, sample_rate: int, offset: float, duration: flo
 
 
 def _decode_pyav(path: Path, sample_rate: int, offset: float, duration: float | None) -> np.ndarray:
+    """Decode at the native rate, cut at the exact native sample, downmix, then resample with soxr.
+
+    (soxr on the mono signal measured 5-10x cheaper than FFmpeg's swr on the stereo one here.)
+    """
     container, stream = _open(path)
-    wanted = None if duration is None else int(round(duration * sample_rate))
-    # Resample in FFmpeg, keeping the channels (planar); downmix by the plain channel mean like soundfile
-    # (FFmpeg's own mono matrix sums stereo at unity gain, which would double the level).
-    resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+    # Format conversion only (any sample format → planar float); the rate and channels stay native.
+    converter = av.AudioResampler(format="fltp")
     chunks: list[np.ndarray] = []
+    native_rate: int | None = None
+    wanted: int | None = None
     have = 0
-    # Sample position of the next resampled sample, in seconds from the start of the track.
-    position: float | None = 0.0
+    position: int | None = 0  # native-rate index of the next decoded sample
     try:
         stream.thread_type = "AUTO"
         start_time = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
@@ -148,15 +151,18 @@ def _decode_pyav(path: Path, sample_rate: int, offset: float, duration: float | 
             container.seek(target, stream=stream, backward=True, any_frame=False)
             position = None  # learnt from the first decoded frame's timestamp
         for frame in container.decode(stream):
+            if native_rate is None:
+                native_rate = frame.sample_rate or stream.rate or sample_rate
+                wanted = None if duration is None else int(round(duration * native_rate))
             if position is None:
                 if frame.time is None:  # no timestamps: restart from the top and count samples
                     container.close()
                     return _decode_pyav_linear(path, sample_rate, offset, duration)
-                position = max(0.0, frame.time - start_time)
-            for out in resampler.resample(frame):
+                position = int(round(max(0.0, frame.time - start_time) * native_rate))
+            for out in converter.resample(frame):
                 samples = out.to_ndarray().mean(axis=0, dtype=np.float32)
-                skip = int(round((offset - position) * sample_rate))
-                position += len(samples) / sample_rate
+                skip = int(round(offset * native_rate)) - position
+                position += len(samples)
                 if skip > 0:
                     samples = samples[skip:]
                 if len(samples):
@@ -164,18 +170,19 @@ def _decode_pyav(path: Path, sample_rate: int, offset: float, duration: float | 
                     have += len(samples)
             if wanted is not None and have >= wanted:
                 break
-        else:
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().mean(axis=0, dtype=np.float32))
     except av.error.FFmpegError as exc:
         if not chunks:
             raise AudioDecodeError(f"Cannot decode {_describe(path)}: the audio data is corrupt.") from exc
         # A damaged tail: keep what decoded cleanly.
     finally:
         container.close()
-    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    if not chunks or native_rate is None:
+        return np.zeros(0, np.float32)
+    wave = np.concatenate(chunks)
     if wanted is not None:
         wave = wave[:wanted]
+    if native_rate != sample_rate:
+        wave = soxr.resample(wave, native_rate, sample_rate, quality="HQ")
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
