@@ -154,14 +154,16 @@ def reference_fbank(waves: np.ndarray | torch.Tensor, cfg: FeatureConfig | None 
     from transformers import ASTFeatureExtractor
 
     cfg = cfg or FeatureConfig()
-    extractor = ASTFeatureExtractor(
-        sampling_rate=cfg.sample_rate,
-        num_mel_bins=cfg.num_mel_bins,
-        max_length=cfg.frames,
-        mean=cfg.mean,
-        std=cfg.std,
-        do_normalize=True,
-    )
     batch = _as_batch(waves).numpy()
-    out = extractor(list(batch), sampling_rate=cfg.sample_rate, return_tensors="pt")
+    with warnings.catch_warnings():  # the same harmless empty-lowest-filter warning as in _mel_filters
+        warnings.simplefilter("ignore", UserWarning)
+        extractor = ASTFeatureExtractor(
+            sampling_rate=cfg.sample_rate,
+            num_mel_bins=cfg.num_mel_bins,
+            max_length=cfg.frames,
+            mean=cfg.mean,
+            std=cfg.std,
+            do_normalize=True,
+        )
+        out = extractor(list(batch), sampling_rate=cfg.sample_rate, return_tensors="pt")
     return out["input_values"].float()

@@ -61,14 +61,14 @@ def test_excerpt_starts_spread_and_avoid_edges():
 
 @pytest.mark.parametrize("suffix", [".flac", ".mp3"])
 def test_seeking_excerpts_match_full_decode(tmp_path, suffix):
-    data = chirp(75.0, channels=2)
+    data = chirp(45.0, rate=22050, channels=1)
     path = tmp_path / f"long{suffix}"
-    write_soundfile(path, data) if suffix == ".flac" else write_av(path, data)
-    assert abs(probe_duration(path) - 75.0) < 0.1
+    write_soundfile(path, data, rate=22050) if suffix == ".flac" else write_av(path, data, rate=22050)
+    assert abs(probe_duration(path) - 45.0) < 0.1
     full = decode(path, 16000)
     ex = load_excerpts(path, sample_rate=16000, seconds=5.0, count=4)
     assert ex.waves.shape == (4, 80000)
-    assert np.all(np.diff(ex.starts) > 10) and ex.starts[0] >= 3.0 and ex.starts[-1] + 5.0 <= 72.0
+    assert np.all(np.diff(ex.starts) > 5) and ex.starts[0] >= 2.0 and ex.starts[-1] + 5.0 <= 43.0
     for wave, start in zip(ex.waves, ex.starts):
         ref = full[int(round(start * 16000)):][:80000]
         # equal up to the resampler's sub-sample phase at the cut; a misplaced excerpt correlates ~0
