@@ -82,12 +82,17 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def add_synthetic_arguments(parser: argparse.ArgumentParser) -> None:
-    """Extension point for synthetic-data sources (the GAN adds its --gan flags here)."""
+    """Extension point for synthetic-data sources: the GAN's --gan flags (sentio_ml.gan.cli)."""
+    from sentio_ml.gan.cli import add_gan_arguments
+
+    add_gan_arguments(parser)
 
 
 def synthetic_factory_from_args(args: argparse.Namespace):
     """The per-fold SyntheticSource factory the flags ask for, or None (no synthetic data)."""
-    return None
+    from sentio_ml.gan.cli import synthetic_factory_from_args as gan_factory
+
+    return gan_factory(args, train_config_from_args(args))
 
 
 class StepBar:

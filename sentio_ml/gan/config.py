@@ -31,10 +31,11 @@ class GanConfig:
     batch_size: int = 32
     epochs: int = 12
     max_steps: int = 0  # 0 = no cap; otherwise stop after this many generator steps
-    generator_lr: float = 1e-4
+    generator_lr: float = 2e-4
     discriminator_lr: float = 4e-4  # two time-scale update rule (TTUR)
     betas: tuple[float, float] = (0.0, 0.9)
     ema_decay: float = 0.99
+    output_init_scale: float = 0.1  # generator output layer starts this much smaller than default init
     loss: str = "hinge"  # "hinge" (SN-GAN/BigGAN) or "wasserstein" (needs the spectral norm as Lipschitz guard)
     r1_gamma: float = 0.0  # optional zero-centred gradient penalty on real data (0 = off)
     discriminator_steps: int = 1
@@ -89,7 +90,7 @@ PRESETS: dict[str, GanConfig] = {
         frames=32, mel_bins=16, noise_dim=8, generator_channels=16, discriminator_channels=16, blocks=2,
         batch_size=8, epochs=1, max_steps=3, grid_labels=2, grid_noise=2,
     ),
-    "small": GanConfig(epochs=8),
+    "small": GanConfig(frames=64, batch_size=16, epochs=8),
     "base": GanConfig(frames=256, noise_dim=64, generator_channels=512, discriminator_channels=512, blocks=4,
                       epochs=60),
 }

@@ -63,6 +63,11 @@ class Generator(nn.Module):
         self.stem = nn.Conv1d(config.noise_dim + cond_dim, width, 3, padding=1)
         self.blocks = nn.ModuleList(_FiLMBlock(width, width, cond_dim) for _ in range(config.blocks))
         self.to_fbank = nn.Conv1d(width, config.mel_bins, 5, padding=2)
+        # Small output at initialisation: training starts near the training split's mean spectrum (a
+        # plausible excerpt) instead of loud white noise, which matters for short CPU runs.
+        with torch.no_grad():
+            self.to_fbank.weight.mul_(config.output_init_scale)
+            self.to_fbank.bias.zero_()
         self.register_buffer("feature_mean", _per_bin(feature_mean, config.mel_bins, 0.0))
         self.register_buffer("feature_std", _per_bin(feature_std, config.mel_bins, 1.0))
 

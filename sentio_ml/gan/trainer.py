@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from sentio_ml.gan.adversary import Adversary
 from sentio_ml.gan.config import GanConfig
@@ -148,7 +148,7 @@ def train_gan(
         torch.manual_seed(config.seed)
         generator = Generator(config, pool.mean, pool.std)
         adversary = Adversary(Discriminator(config, pool.mean, pool.std), config)
-    ema = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    ema = AveragedModel(generator, avg_fn=_ema_with_warmup(config.ema_decay), use_buffers=True)
     g_opt = torch.optim.Adam(generator.parameters(), lr=config.generator_lr, betas=tuple(config.betas))
     rng = torch.Generator().manual_seed(config.seed)
     grid_noise, grid_labels = grid_conditions(generator, sampler)
@@ -216,6 +216,19 @@ def _close_epoch(run: GanRun, epoch: int, steps_per_epoch: int, grid_noise: tupl
         "g_loss": _mean(run.history["g_loss"][recent]),
         "within_label_diversity_ratio": diversity / max(float(reference_diversity), 1e-8),
     })
+
+
+def _ema_with_warmup(decay: float):
+    """EMA whose decay ramps up as min(decay, (1 + n) / (10 + n)): early on the average follows the
+    generator closely instead of blending the very different generators of the first steps (which
+    blurs samples towards the mean in short CPU runs)."""
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        n = float(num_averaged)
+        rate = min(decay, (1.0 + n) / (10.0 + n))
+        return rate * averaged + (1.0 - rate) * current
+
+    return average
 
 
 def _mean(values: list[float]) -> float:
