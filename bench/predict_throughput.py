@@ -1,7 +1,7 @@
 """End-to-end prediction throughput: seconds per 4-minute track (decode + features + model).
 
 Builds 4-minute 44.1 kHz stereo MP3s from ../shared/data/music (the Ogg recordings concatenated and
-looped, encoded with PyAV's libmp3lame; cached in a temp folder and reused), then times
+looped, encoded with PyAV's libmp3lame; cached in the user cache folder and reused), then times
 `sentio_ml.predictor.Predictor.predict` for the `small` preset and the AST `base` config (random
 weights: timing only), fp32 and int8, batch sizes 1 and 8, on the CPU (or --device).
 
@@ -14,13 +14,13 @@ import argparse
 import os
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import av
 import numpy as np
 import torch
+from platformdirs import user_cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's own)")
     parser.add_argument("--music", type=Path, default=REPO.parent / "shared" / "data" / "music")
-    parser.add_argument("--audio-dir", type=Path, default=Path(tempfile.gettempdir()) / "sentio-bench-mp3",
-                        help="where the generated MP3s are cached (reused between runs)")
+    parser.add_argument("--audio-dir", type=Path, default=Path(user_cache_dir("sentio")) / "bench-mp3",
+                        help="where the generated MP3s are cached and reused (default: the user cache folder)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
