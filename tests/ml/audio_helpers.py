@@ -22,12 +22,15 @@ def write_soundfile(path: Path, data: np.ndarray, rate: int = 44100) -> Path:
     return path
 
 
-def write_av(path: Path, data: np.ndarray, rate: int = 44100, codec: str = "libmp3lame") -> Path:
+def write_av(path: Path, data: np.ndarray, rate: int = 44100, codec: str = "libmp3lame",
+             container_format: str | None = None, bit_rate: int | None = None) -> Path:
     """Encode [samples, channels] float audio with PyAV (e.g. MP3 via libmp3lame)."""
     channels = data.shape[1]
     layout = {1: "mono", 2: "stereo"}[channels]
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", format=container_format) as container:
         stream = container.add_stream(codec, rate=rate, layout=layout)
+        if bit_rate:
+            stream.bit_rate = bit_rate
         planar = np.ascontiguousarray(data.T.astype(np.float32))
         step = 1152 * 16
         for i in range(0, planar.shape[1], step):
