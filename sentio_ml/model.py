@@ -46,6 +46,12 @@ class ModelConfig:
     # statistics branch (per-band mean/std of fbank and its delta → LayerNorm → Linear)
     stats_branch: bool = True
     stats_dim: int = 64
+    # rhythm + dynamics statistics (onset-envelope autocorrelation over 40–240 BPM, loudness percentiles)
+    stats_rhythm: bool = False
+    # average-pool the fbank by these factors before the AST (the statistics branch sees it unpooled):
+    # 4 in time = 40-ms frames, 16x fewer attention pairs, so the backbone trains on a CPU
+    pool_time: int = 1
+    pool_freq: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,8 +77,8 @@ class ModelConfig:
             patch_size=self.patch_size,
             frequency_stride=self.frequency_stride,
             time_stride=self.time_stride,
-            max_length=self.frames,
-            num_mel_bins=self.num_mel_bins,
+            max_length=self.frames // self.pool_time,
+            num_mel_bins=self.num_mel_bins // self.pool_freq,
         )
 
     def with_backbone_config(self, ast_config) -> "ModelConfig":
@@ -88,6 +94,8 @@ class ModelConfig:
             time_stride=ast_config.time_stride,
             frames=ast_config.max_length,
             num_mel_bins=ast_config.num_mel_bins,
+            pool_time=1,
+            pool_freq=1,
         )
 
     def feature_config(self, **overrides: Any) -> FeatureConfig:
@@ -96,8 +104,8 @@ class ModelConfig:
 
     @property
     def num_patches(self) -> int:
-        f = (self.num_mel_bins - self.patch_size) // self.frequency_stride + 1
-        t = (self.frames - self.patch_size) // self.time_stride + 1
+        f = (self.num_mel_bins // self.pool_freq - self.patch_size) // self.frequency_stride + 1
+        t = (self.frames // self.pool_time - self.patch_size) // self.time_stride + 1
         return f * t
 
 
@@ -127,6 +135,26 @@ def fbank_statistics(feats: torch.Tensor) -> torch.Tensor:
     )
 
 
+RHYTHM_LAGS = torch.linspace(25, 150, 48).round().long()  # onset-autocorrelation lags (10-ms frames): 240–40 BPM
+RHYTHM_FEATURES = len(RHYTHM_LAGS) + 6
+
+
+def rhythm_statistics(feats: torch.Tensor) -> torch.Tensor:
+    """Rhythm and dynamics of fbank [B, T, mel]: the normalised autocorrelation of the onset envelope
+    (mean positive spectral flux) at RHYTHM_LAGS, flux mean/std, and loudness std + 10/50/90th
+    percentiles (loudness = log-sum-exp over bands): [B, RHYTHM_FEATURES]."""
+    flux = (feats[:, 1:] - feats[:, :-1]).clamp(min=0).mean(dim=-1)
+    centred = flux - flux.mean(dim=1, keepdim=True)
+    n = centred.shape[1]
+    power = torch.fft.rfft(centred, n=2 * n).abs().square()
+    autocorr = torch.fft.irfft(power, n=2 * n)[:, :n]
+    autocorr = autocorr / (autocorr[:, :1] + 1e-6)
+    lags = RHYTHM_LAGS.clamp(max=n - 1).to(feats.device)
+    loudness = torch.logsumexp(feats, dim=-1)
+    quantiles = torch.quantile(loudness, torch.tensor([0.1, 0.5, 0.9], device=feats.device), dim=1).T
+    return torch.cat([autocorr[:, lags], flux.mean(1, keepdim=True), flux.std(1, keepdim=True), loudness.std(1, keepdim=True), quantiles], dim=-1)
+
+
 class MoodRegressor(nn.Module):
     """AST backbone + pooled embedding (+ optional statistics branch) + MLP head → [B, 2] in [0, 1]."""
 
@@ -138,7 +166,8 @@ class MoodRegressor(nn.Module):
         self.backbone = backbone if backbone is not None else ASTModel(config.ast_config())
         width = 2 * config.hidden_size
         if config.stats_branch:
-            self.stats = nn.Sequential(nn.LayerNorm(4 * config.num_mel_bins), nn.Linear(4 * config.num_mel_bins, config.stats_dim))
+            stats_in = 4 * config.num_mel_bins + (RHYTHM_FEATURES if config.stats_rhythm else 0)
+            self.stats = nn.Sequential(nn.LayerNorm(stats_in), nn.Linear(stats_in, config.stats_dim))
             width += config.stats_dim
         else:
             self.stats = None
@@ -155,11 +184,17 @@ class MoodRegressor(nn.Module):
     def embed(self, feats: torch.Tensor) -> torch.Tensor:
         """Pooled embedding [B, D] of normalised fbank [B, T, mel] (T is padded/trimmed to config.frames)."""
         feats = pad_or_trim(feats, self.config.frames)
-        out = self.backbone(input_values=feats)
+        pooled = feats
+        if self.config.pool_time > 1 or self.config.pool_freq > 1:
+            pooled = nn.functional.avg_pool2d(feats.unsqueeze(1), (self.config.pool_time, self.config.pool_freq)).squeeze(1)
+        out = self.backbone(input_values=pooled)
         tokens = out.last_hidden_state  # [B, 2 + patches, H]: CLS, distillation, patches (layer-normed)
         parts = [tokens[:, 2:, :].mean(dim=1), out.pooler_output]
         if self.stats is not None:
-            parts.append(self.stats(fbank_statistics(feats)))
+            stats = fbank_statistics(feats)
+            if self.config.stats_rhythm:
+                stats = torch.cat([stats, rhythm_statistics(feats)], dim=-1)
+            parts.append(self.stats(stats))
         return torch.cat(parts, dim=-1)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:

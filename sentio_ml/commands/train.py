@@ -1,0 +1,131 @@
+"""`sentio-ml train`: train a model bundle on a whole dataset with the shipped recipe (or your own)."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import threading
+from pathlib import Path
+
+from sentio_ml.commands.common import (
+    StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
+    load_dataset_from_args, synthetic_factory_from_args, train_config_from_args,
+)
+from sentio_ml.errors import SentioMLError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model bundle (defaults: the recipe of the bundled default model)",
+        description=(
+            "Train a valence/arousal model on a dataset and write a bundle folder that `sentio-ml predict --model` "
+            "and the app can use. Without recipe flags this is exactly the recipe of the shipped default model, "
+            "so `sentio-ml train --dataset fourq --cv --out resources/models/default` rebuilds it from scratch "
+            "(5-fold CV for the model card, then the final model on all clips). Artists held out by "
+            "--validation-fraction drive early stopping; every epoch is logged to <log-dir>/train_log.{jsonl,csv}; "
+            "--checkpoint-dir + --resume continue an interrupted run. Multi-GPU: launch with "
+            "`torchrun --nproc-per-node N -m sentio_ml.cli train ...` (torch DDP)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_dataset_arguments(parser)
+    parser.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    parser.add_argument("--name", help="bundle name (default: sentio-<dataset>-<preset>)")
+    parser.add_argument("--version", default="1.0.0", help="bundle version")
+    parser.add_argument("--cv", action="store_true", help="first run the 5-fold CV of this recipe (and the reference) for the model card")
+    parser.add_argument("--cv-report", type=Path, help="use an existing `sentio-ml cv` report.json for the model card")
+    parser.add_argument("--log-dir", type=Path, help="per-epoch logs (default: <out>/logs)")
+    parser.add_argument("--checkpoint-dir", type=Path, help="save a resumable checkpoint here after every epoch")
+    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+    add_train_config_arguments(parser)
+    add_synthetic_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _setup_distributed() -> bool:
+    """Join the torchrun process group when launched by torchrun (WORLD_SIZE > 1)."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend)
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch.distributed as dist
+
+    from sentio_ml.datasets import split_train_validation
+    from sentio_ml.training.cache import FeatureCache
+    from sentio_ml.training.export import export_bundle, load_cv_report
+    from sentio_ml.training.loop import train
+
+    if args.resume and not args.checkpoint_dir:
+        raise SentioMLError("--resume needs --checkpoint-dir (the folder of the interrupted run).")
+    dataset = load_dataset_from_args(args)
+    config = train_config_from_args(args)
+    command = "sentio-ml " + shlex.join(sys.argv[1:])
+    distributed = _setup_distributed()
+    rank = dist.get_rank() if distributed else 0
+    cache = FeatureCache(args.cache_dir)
+    cancel = threading.Event()
+    if rank == 0:
+        update, close = cache_progress("fbank cache")
+        failures = cache.ensure(dataset.clips, progress=update, cancel=cancel)
+        close()
+        if failures:
+            raise SentioMLError(f"{len(failures)} clip(s) could not be decoded; first: {failures[0]}")
+    if distributed:
+        dist.barrier()
+
+    cv_report = load_cv_report(args.cv_report) if args.cv_report else None
+    if args.cv and rank == 0:
+        cv_report = _run_cv(args, dataset, cache, config, cancel)
+
+    fit, val = split_train_validation(dataset.clips, config.validation_fraction, seed=config.seed)
+    synthetic_factory = synthetic_factory_from_args(args)
+    synthetic = synthetic_factory(fit, cache, -1, config.seed) if synthetic_factory else None
+    bar = StepBar("train")
+    result = train(
+        fit, val, cache, config, synthetic=synthetic, progress=bar, cancel=cancel,
+        log_dir=args.log_dir or args.out / "logs", checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+    )
+    bar.close()
+    if rank == 0:
+        out = export_bundle(result, dataset, args.out, command, cv_report=cv_report, name=args.name, version=args.version)
+        print(f"Trained on {len(fit)} clips ({len(val)} held out for early stopping); best epoch {result.best_epoch} "
+              f"of {len(result.history)} ({result.stopped}). Bundle: {out}")
+    if distributed:
+        dist.destroy_process_group()
+    return 0
+
+
+def _run_cv(args, dataset, cache, config, cancel) -> dict:
+    import json
+
+    from sentio_ml.evaluation.crossval import reference_fit_predict, run_cv
+    from sentio_ml.evaluation.reference import reference_features
+    from sentio_ml.evaluation.report import format_table, write_report
+    from sentio_ml.training.recipe import model_fit_predict
+
+    if dataset.folds is None:
+        dataset = dataset.with_folds(5, seed=0)
+    out = args.out / "cv"
+    bar = StepBar("cv")
+    model = run_cv(dataset, model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs",
+                                              progress=bar, cancel=cancel), "AST hybrid")
+    bar.close()
+    update, close = cache_progress("reference features")
+    features = reference_features([c.path for c in dataset.clips], cache.cache_dir.parent / "reference", progress=update)
+    close()
+    reference = run_cv(dataset, reference_fit_predict({str(c.path): f for c, f in zip(dataset.clips, features)}), "librosa + SVR")
+    write_report([model, reference], out, "sentio-ml " + shlex.join(sys.argv[1:]))
+    print(format_table([model, reference]))
+    return json.loads((out / "report.json").read_text())

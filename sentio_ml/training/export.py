@@ -1,0 +1,116 @@
+"""Turn a training result into a model bundle with its recipe, CV metrics and a model card."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sentio_ml.bundle import Bundle, save_bundle
+from sentio_ml.datasets import Dataset
+from sentio_ml.training.loop import TrainResult
+
+LIMITS = {
+    "fourq": (
+        "Labels are AllMusic editors' mood words for a song, mapped to valence/arousal through the Warriner "
+        "word norms (the mean over a clip's words), not listener ratings of the audio; quadrant agreement of "
+        "those continuous targets with the dataset's own quadrants is 96.3%. Training audio is 30-s AllMusic "
+        "previews (22.05 kHz mono MP3), mostly Western popular genres; 720 clips, 525 artists. Expect wide "
+        "errors on single tracks, on music far from that catalogue, and on non-music audio (which still "
+        "gets a point on the map)."
+    ),
+}
+
+
+def _cv_section(cv_report: dict[str, Any] | None) -> tuple[list[str], dict[str, Any]]:
+    if not cv_report:
+        return ["No cross-validation was run for this bundle."], {}
+    lines = [f"Command: `{cv_report['command']}`", "", "| metric | " + " | ".join(m["name"] for m in cv_report["models"]) + " |",
+             "|---|" + "---|" * len(cv_report["models"])]
+    keys = ("quadrant.macro_f1", "quadrant.accuracy", "valence.ccc", "valence.pearson_r", "valence.rmse",
+            "arousal.ccc", "arousal.pearson_r", "arousal.rmse")
+    for key in keys:
+        cells = []
+        for model in cv_report["models"]:
+            s = model["summary"].get(key)
+            cells.append(f"{s['mean']:.3f} ± {s['std']:.3f}" if s else "–")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    metrics = {"cv_command": cv_report["command"], "cv": {m["name"]: m["summary"] for m in cv_report["models"]},
+               "cv_pooled_ci95": {m["name"]: m.get("pooled_ci95", {}) for m in cv_report["models"]}}
+    return lines, metrics
+
+
+def export_bundle(
+    result: TrainResult,
+    dataset: Dataset,
+    out_dir: str | Path,
+    command: str,
+    cv_report: dict[str, Any] | None = None,
+    name: str | None = None,
+    version: str = "1.0.0",
+    excerpts: int | None = None,
+) -> Path:
+    mc, fc, tc = result.model_config, result.feature_config, result.train_config
+    excerpts = excerpts or max(3, tc.eval_crops)
+    cv_lines, metrics = _cv_section(cv_report)
+    metrics["training"] = {"history": result.history, "best_epoch": result.best_epoch, "stopped": result.stopped}
+    training_data = {
+        "dataset": dataset.name, "clips": len(dataset.clips), "label_scale": list(dataset.scale),
+        "recipe": tc.to_dict(), "command": command,
+    }
+    bundle = Bundle.from_model(
+        result.model, name=name or f"sentio-{dataset.name}-{mc.name}", version=version, features=fc,
+        normalisation_source=f"log-mel mean/std of the {dataset.name} training clips", excerpts=excerpts,
+        training_data=training_data, label_source_scale=dataset.scale, metrics=metrics,
+    )
+    weights = sum(p.numel() for p in result.model.parameters())
+    card = [
+        f"# {bundle.name} {version}",
+        "",
+        "Predicts valence (sad ↔ happy) and arousal (calm ↔ energetic) on [0, 1] (0.5 = neutral) for a music track: "
+        f"the mean over {excerpts} evenly spread excerpts of {fc.excerpt_seconds:.2f} s.",
+        "",
+        "## Model",
+        f"- AST-family hybrid, {weights / 1e6:.2f} M parameters, trained from scratch: a {mc.num_layers}-layer, "
+        f"{mc.hidden_size}-wide Audio Spectrogram Transformer (transformers' ASTModel) on the log-mel fbank "
+        f"average-pooled {mc.pool_time}x in time / {mc.pool_freq}x in frequency ({mc.num_patches} patches of "
+        f"{mc.patch_size}x{mc.patch_size}), concatenated with a statistics branch (per-band mean/std of the fbank "
+        f"and its delta{', onset-envelope autocorrelation 40–240 BPM and loudness percentiles' if mc.stats_rhythm else ''}) "
+        "and an MLP head with a sigmoid.",
+        f"- Input: {fc.num_mel_bins}-bin Kaldi log-mel fbank (AST's), {fc.sample_rate} Hz mono, normalised with the "
+        f"training clips' statistics (mean {fc.mean:.3f}, std {fc.std:.3f}).",
+        "",
+        "## Data",
+        f"- {dataset.name}: {len(dataset.clips)} clips, labels on {dataset.scale[0]:g}–{dataset.scale[1]:g} mapped to [0, 1].",
+        f"- {LIMITS.get(dataset.name, 'See the dataset documentation for how the labels were made.')}",
+        "",
+        "## Recipe",
+        f"- Retrain from scratch: `{command}`",
+        f"- AdamW (lr {tc.lr:g}, weight decay {tc.weight_decay:g}), {tc.warmup_fraction:.0%} linear warm-up then cosine, "
+        f"batch {tc.batch_size}, up to {tc.epochs} epochs with early stopping (patience {tc.patience}) on "
+        f"{tc.validation_fraction:.0%} of the artists held out; one random {fc.excerpt_seconds:.2f}-s crop per clip per "
+        f"epoch from a cached whole-clip fbank; SpecAugment ({tc.spec_time_masks}x{tc.spec_time_width} frames, "
+        f"{tc.spec_freq_masks}x{tc.spec_freq_width} bands), level jitter ±{tc.gain_jitter:g}; MSE on [0, 1]; "
+        f"{tc.eval_crops} crops averaged at evaluation; seed {tc.seed}.",
+        f"- This run: best epoch {result.best_epoch} of {len(result.history)} ({result.stopped}).",
+        "",
+        "## Cross-validation (5 fixed artist-disjoint folds, mean ± std over folds)",
+        "",
+        *cv_lines,
+        "",
+        "## Limits",
+        "- Quadrant = sign of each prediction around 0.5; scores are against the dataset's own quadrant labels.",
+        "- Trained from scratch on a CPU on a few hundred clips: it captures tempo, loudness, brightness and "
+        "texture far better than harmony or lyrics, so valence is much weaker than arousal.",
+        "- Not for decisions about people; a mood estimate of a recording, nothing more.",
+    ]
+    bundle.card = "\n".join(card) + "\n"
+    return save_bundle(bundle, out_dir)
+
+
+def load_cv_report(path: str | Path) -> dict[str, Any]:
+    from sentio_ml.errors import SentioMLError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SentioMLError(f"Cannot read the CV report {path}; give the report.json written by `sentio-ml cv`.") from exc
