@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import aliased
 
-from sentio_desktop.db import TRACK_OK, Analysis, Track
+from sentio_desktop.db import TRACK_OK, Analysis, Track, is_current
 from sentio_desktop.errors import AnalysisError
 from sentio_desktop.library import Library
 from sentio_desktop.scanner import ScanProgress, ScanReport, scan
@@ -229,7 +229,7 @@ class _Run:
         with self.library.session() as session:
             rows = session.execute(
                 select(Analysis, Track.path).join(Track, Track.id == Analysis.track_id).where(
-                    Analysis.current.is_(True), Analysis.model_id == self.summary.model_id,
+                    is_current(), Analysis.model_id == self.summary.model_id,
                     Analysis.tags_written.is_(None), Track.status == TRACK_OK)).all()
         for analysis, path in rows:
             if not prefixes or path.startswith(prefixes):
@@ -264,7 +264,7 @@ class _Run:
                     analysis = _analysis_row(track_id, prediction, self.summary)
                     if analysis.error is None:
                         session.execute(update(Analysis).where(
-                            and_(Analysis.track_id == track_id, Analysis.current.is_(True))).values(current=False))
+                            and_(Analysis.track_id == track_id, is_current())).values(current=False))
                         analysis.current = True
                     session.add(analysis)
                     session.flush()

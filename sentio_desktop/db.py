@@ -67,7 +67,7 @@ class Track(Base):
     status: Mapped[str] = mapped_column(String(16), default=TRACK_OK, index=True)
     problem: Mapped[str | None] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
 
     analyses: Mapped[list["Analysis"]] = relationship(
         back_populates="track", cascade="all, delete-orphan", passive_deletes=True)
@@ -80,7 +80,11 @@ class Analysis(Base):
     __tablename__ = "analyses"
     __table_args__ = (
         Index("ix_analyses_track_model", "track_id", "model_id"),
-        Index("ix_analyses_current_va", "current", "valence", "arousal"),
+        # Partial indexes (revision 0002): at most one current analysis per track, and the join
+        # "track -> its current analysis" is a direct lookup. Queries must say `current = 1`
+        # (``is_current()``), which is what lets SQLite use them.
+        Index("ix_analyses_current_track", "track_id", unique=True, sqlite_where=text("current = 1")),
+        Index("ix_analyses_current_va", "valence", "arousal", sqlite_where=text("current = 1")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -149,6 +153,11 @@ class ScanRun(Base):
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Folders and links that were skipped: a list of {"path", "reason"} dicts.
     problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+
+
+def is_current(analysis: type[Analysis] | Any = Analysis) -> Any:
+    """SQL ``<analysis>.current = 1``: the form SQLite's partial indexes on current analyses match."""
+    return analysis.current == True  # noqa: E712 - SQL expression, not a Python comparison
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:

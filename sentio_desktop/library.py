@@ -15,6 +15,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from sentio_desktop import migrations
 from sentio_desktop.db import (
+    is_current,
     TRACK_MISSING,
     TRACK_OK,
     TRACK_UNREADABLE,
@@ -116,6 +118,13 @@ class MoodPoints:
     ids: np.ndarray  # int64 [n]
     va: np.ndarray  # float64 [n, 2]
 
+    @cached_property
+    def tree(self) -> Any:
+        """A scipy KD-tree over ``va`` (built on first use, kept with these points)."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(self.va if len(self.va) else np.zeros((0, 2)))
+
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
@@ -176,7 +185,7 @@ class Library:
 
     # ----- queries ---------------------------------------------------------------------------------
     def _track_select(self):  # noqa: ANN202 - a SQLAlchemy Select
-        current = and_(Analysis.track_id == Track.id, Analysis.current.is_(True))
+        current = and_(Analysis.track_id == Track.id, is_current())
         return select(
             Track.id, Track.path, Track.title, Track.artist, Track.album, Track.genre, Track.year,
             Track.duration, Track.format, Track.status, Track.problem,
@@ -227,7 +236,7 @@ class Library:
     def count(self, flt: TrackFilter | None = None) -> int:
         stmt = self._apply_filter(
             select(func.count(Track.id)).select_from(Track).outerjoin(
-                Analysis, and_(Analysis.track_id == Track.id, Analysis.current.is_(True))), flt)
+                Analysis, and_(Analysis.track_id == Track.id, is_current())), flt)
         with self.session() as session:
             return int(session.execute(stmt).scalar_one())
 
@@ -272,26 +281,31 @@ class Library:
         """The current analysis' per-excerpt timeline ({start, end, valence, arousal} dicts)."""
         with self.session() as session:
             value = session.execute(select(Analysis.timeline).where(
-                Analysis.track_id == track_id, Analysis.current.is_(True))).scalar_one_or_none()
+                Analysis.track_id == track_id, is_current())).scalar_one_or_none()
         return list(value or [])
 
     def mood_points(self) -> MoodPoints:
         """All analysed playable tracks as arrays, cached until the library changes."""
-        stamp_stmt = select(func.max(Analysis.id), func.count(Analysis.id), func.max(Track.updated_at),
-                            func.count(Track.id)).select_from(Track).outerjoin(
-            Analysis, and_(Analysis.track_id == Track.id, Analysis.current.is_(True)))
         with self.session() as session:
-            stamp = tuple(session.execute(stamp_stmt).one())
+            # Cheap change detector (all index lookups): a new current analysis, a new track or any
+            # track update (status changes included) moves it. Sentio never deletes analyses alone.
+            stamp = tuple(session.execute(select(
+                select(func.max(Analysis.id)).where(is_current()).scalar_subquery(),
+                select(func.max(Track.updated_at)).scalar_subquery(),
+                select(func.max(Track.id)).scalar_subquery())).one())
             with self._points_lock:
                 if self._points_cache is not None and self._points_cache[0] == stamp:
                     return self._points_cache[1]
-            rows = session.execute(
-                select(Analysis.track_id, Analysis.valence, Analysis.arousal)
-                .join(Track, Track.id == Analysis.track_id)
-                .where(Analysis.current.is_(True), Track.status == TRACK_OK)
-                .order_by(Analysis.track_id)).all()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        va = np.array([(r[1], r[2]) for r in rows], dtype=np.float64).reshape(-1, 2)
+            # Straight through the driver into NumPy: 100k rows in a fraction of the ORM's time.
+            cursor = session.connection().connection.dbapi_connection.cursor()
+            try:
+                raw = cursor.execute(
+                    "SELECT a.track_id, a.valence, a.arousal FROM analyses AS a JOIN tracks AS t ON t.id = a.track_id "
+                    "WHERE a.current = 1 AND t.status = ? ORDER BY a.track_id", (TRACK_OK,)).fetchall()
+            finally:
+                cursor.close()
+        table = np.array(raw, dtype=np.float64).reshape(-1, 3)
+        ids, va = table[:, 0].astype(np.int64), np.ascontiguousarray(table[:, 1:])
         points = MoodPoints(ids=ids, va=va)
         with self._points_lock:
             self._points_cache = (stamp, points)
@@ -306,7 +320,7 @@ class Library:
                     .order_by(Track.path)):
                 out.append(Failure(tid, path, problem or "unreadable", "scan"))
             good = aliased(Analysis)
-            has_current = select(good.id).where(good.track_id == Track.id, good.current.is_(True),
+            has_current = select(good.id).where(good.track_id == Track.id, is_current(good),
                                                 good.stale.is_(False)).exists()
             stmt = (select(Track.id, Track.path, Analysis.error, func.max(Analysis.id))
                     .join(Analysis, Analysis.track_id == Track.id)
@@ -321,13 +335,13 @@ class Library:
         """Counts of tracks by state, analyses by model and the last scan time."""
         with self.session() as session:
             by_status = dict(session.execute(select(Track.status, func.count()).group_by(Track.status)).all())
-            current = and_(Analysis.track_id == Track.id, Analysis.current.is_(True))
+            current = and_(Analysis.track_id == Track.id, is_current())
             analysed = session.execute(select(func.count()).select_from(Track).join(Analysis, current).where(
                 Track.status == TRACK_OK, Analysis.stale.is_(False))).scalar_one()
             stale = session.execute(select(func.count()).select_from(Track).join(Analysis, current).where(
                 Track.status == TRACK_OK, Analysis.stale.is_(True))).scalar_one()
             models = dict(session.execute(
-                select(Analysis.model_id, func.count()).where(Analysis.current.is_(True))
+                select(Analysis.model_id, func.count()).where(is_current())
                 .group_by(Analysis.model_id)).all())
             playlists = session.execute(select(func.count(Playlist.id))).scalar_one()
             last_scan = session.execute(select(func.max(ScanRun.finished_at))).scalar_one()

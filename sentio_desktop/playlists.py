@@ -135,13 +135,10 @@ def build_nearest(library: Library, seed_track_id: int, count: int = 20, include
         raise PlaylistError("A playlist needs at least one song.")
     points = library.mood_points()
     seed = _point_of(points, seed_track_id)
-    distance = np.hypot(*(points.va - seed).T)
-    distance[points.ids == seed_track_id] = -1.0  # the seed sorts first
-    k = min(count + 1, len(distance))
-    nearest = np.argpartition(distance, k - 1)[:k]
-    nearest = nearest[np.argsort(distance[nearest], kind="stable")]
-    ids = points.ids[nearest].tolist()
-    return ids[: count + 1] if include_seed else ids[1: count + 1]
+    k = min(count + 2, len(points))
+    _, nearest = points.tree.query(seed, k=k)
+    ids = [int(points.ids[i]) for i in np.atleast_1d(nearest) if points.ids[i] != seed_track_id]
+    return ([seed_track_id] if include_seed else []) + ids[:count]
 
 
 def build_path(library: Library, start_track_id: int, end_track_id: int, steps: int = 10,
@@ -162,21 +159,41 @@ def build_path(library: Library, start_track_id: int, end_track_id: int, steps: 
     corners = np.vstack([start, *[np.asarray(_check_point(w, "waypoint")) for w in waypoints], end])
     targets = _points_along(corners, steps)
     line_distance = _distance_to_polyline(points.va, corners)
+    start_index = int(np.flatnonzero(points.ids == start_track_id)[0])
+    end_index = int(np.flatnonzero(points.ids == end_track_id)[0])
     used = np.zeros(len(points), dtype=bool)
-    order: list[int] = []
-    for index, target in enumerate(targets):
-        if index == 0 or index == steps - 1:
-            chosen = int(np.flatnonzero(points.ids == (start_track_id if index == 0 else end_track_id))[0])
-            if used[chosen]:  # start == end with waypoints: the song may appear only once
-                continue
-        else:
-            score = np.hypot(*(points.va - target).T) + line_distance
-            score[used] = np.inf
-            score[points.ids == end_track_id] = np.inf  # the end song is kept for the last step
-            chosen = int(np.argmin(score))
+    used[start_index] = True
+    order: list[int] = [start_track_id]
+    for target in targets[1:-1]:
+        chosen = _best_unused(points.tree, target, line_distance, used, end_index)
         used[chosen] = True
         order.append(int(points.ids[chosen]))
+    if not used[end_index]:  # start == end with waypoints: the song may appear only once
+        order.append(end_track_id)
     return order
+
+
+def _best_unused(tree: Any, target: np.ndarray, line_distance: np.ndarray, used: np.ndarray, reserved: int) -> int:
+    """argmin over unused songs of (distance to target + distance to the line), exactly, via the KD-tree.
+
+    The target lies on the line, so a song's score is between its target distance and twice it:
+    only songs within twice the nearest unused song's distance can win.
+    """
+    k = 16
+    while True:
+        distances, indices = tree.query(target, k=min(k, tree.n))
+        free = [(d, i) for d, i in zip(np.atleast_1d(distances), np.atleast_1d(indices))
+                if not used[i] and i != reserved]
+        if free or k >= tree.n:
+            break
+        k *= 4
+    if not free:
+        raise PlaylistError("Not enough unused songs left for the mood path.")
+    nearest = free[0][0]
+    candidates = np.asarray(tree.query_ball_point(target, 2 * nearest + 1e-12), dtype=np.int64)
+    candidates = candidates[~used[candidates] & (candidates != reserved)]
+    scores = np.hypot(*(tree.data[candidates] - target).T) + line_distance[candidates]
+    return int(candidates[np.argmin(scores)])
 
 
 def _point_of(points: Any, track_id: int) -> np.ndarray:

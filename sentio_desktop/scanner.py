@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import select, update
 
-from sentio_desktop.db import TRACK_MISSING, TRACK_OK, TRACK_UNREADABLE, Analysis, ScanRun, Track, utcnow
+from sentio_desktop.db import TRACK_MISSING, TRACK_OK, TRACK_UNREADABLE, Analysis, ScanRun, Track, is_current, utcnow
 from sentio_desktop.errors import ScanError, TagError, UnsupportedFormatError
 from sentio_desktop.library import Library
 from sentio_desktop.tags import TrackInfo, read_track_info, supported_extensions
@@ -261,6 +261,8 @@ def _store_batch(library: Library, batch: list[tuple[str, os.stat_result]], know
             else:
                 if track.status == TRACK_MISSING and track.size == st.st_size and track.mtime == st.st_mtime:
                     report.returned += 1
+                elif info is not None and _own_unrecorded_tag_write(session, track.id, info):
+                    report.unchanged += 1  # Sentio wrote these tags but was stopped before noting it
                 else:
                     report.updated += 1
                     # The content changed: keep showing the old result but analyse again.
@@ -277,6 +279,20 @@ def _store_batch(library: Library, batch: list[tuple[str, os.stat_result]], know
             track.format, track.duration = info.format, info.duration
             track.title, track.artist, track.album = info.title, info.artist, info.album
             track.genre, track.year = info.genre, info.year
+
+
+def _own_unrecorded_tag_write(session, track_id: int, info: TrackInfo) -> bool:  # noqa: ANN001
+    """Whether the file's change is Sentio's own tag write that a killed run did not record: its
+    current analysis has tags pending and the file's Sentio tags hold exactly those values."""
+    analysis = session.scalar(select(Analysis).where(Analysis.track_id == track_id, is_current()))
+    if analysis is None or analysis.tags_written is not None or analysis.valence is None:
+        return False
+    tags = info.mood_tags
+    if (tags.valence, tags.arousal, tags.model) != (round(analysis.valence, 3), round(analysis.arousal, 3),
+                                                    analysis.model_id):
+        return False
+    analysis.tags_written = True
+    return True
 
 
 def _moved_track(session, print_: str, new_path: str) -> Track | None:  # noqa: ANN001

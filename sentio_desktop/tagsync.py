@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from sqlalchemy import select, update
 
-from sentio_desktop.db import TRACK_OK, Analysis, Track
+from sentio_desktop.db import TRACK_OK, Analysis, Track, is_current
 from sentio_desktop.errors import TagError
 from sentio_desktop.library import Library
 from sentio_desktop.scanner import fingerprint
@@ -124,7 +124,7 @@ class TagSyncReport:
 def _current_rows(library: Library, folder: str | None, only_unwritten: bool) -> list[tuple[Analysis, str]]:
     with library.session() as session:
         stmt = (select(Analysis, Track.path).join(Track, Track.id == Analysis.track_id)
-                .where(Analysis.current.is_(True), Track.status == TRACK_OK).order_by(Track.path))
+                .where(is_current(), Track.status == TRACK_OK).order_by(Track.path))
         if only_unwritten:
             stmt = stmt.where(Analysis.tags_written.is_not(True))
         rows = [(a, p) for a, p in session.execute(stmt)]
@@ -188,7 +188,7 @@ def remove_library_tags(library: Library, folder: str | None = None, keep_mtime:
     """Remove Sentio's fields from every playable file (analyses stay in the library)."""
     with library.session() as session:
         rows = session.execute(select(Track.id, Track.path).where(Track.status == TRACK_OK).order_by(Track.path)).all()
-        current = dict(session.execute(select(Analysis.track_id, Analysis.id).where(Analysis.current.is_(True))).all())
+        current = dict(session.execute(select(Analysis.track_id, Analysis.id).where(is_current())).all())
     if folder:
         prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
         rows = [r for r in rows if r.path.startswith(prefix)]

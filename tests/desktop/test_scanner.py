@@ -144,3 +144,26 @@ def test_bad_roots_and_cancel(tmp_path: Path, library: Library) -> None:
     cancel.set()
     report = scan(library, [music], cancel=cancel)
     assert report.cancelled and report.missing == 0
+
+
+def test_own_tag_write_recorded_by_a_killed_run_is_not_a_change(tmp_path: Path, library: Library) -> None:
+    from sentio_desktop.tags import MoodTags, write_mood_tags
+
+    music = make_music(tmp_path)
+    scan(library, [music])
+    track = all_tracks(library)["two.flac"]
+    with library.session() as session:
+        session.add(Analysis(track_id=track.id, model_id="m@1", valence=0.25, arousal=0.75, current=True))
+    # The tag writer finished but the process died before recording it (tags_written is still NULL).
+    write_mood_tags(track.path, MoodTags(0.25, 0.75, "tense", "m@1"))
+    os.utime(track.path, (2_000_000_000, 2_000_000_000))
+    report = scan(library, [music])
+    assert (report.updated, report.unchanged) == (0, 3)
+    with library.session() as session:
+        analysis = session.query(Analysis).one()
+        assert analysis.stale is False and analysis.tags_written is True
+    # A different value in the file is a real change.
+    write_mood_tags(track.path, MoodTags(0.5, 0.5, "neutral", "other@2"))
+    with library.session() as session:
+        session.query(Analysis).one().tags_written = None
+    assert scan(library, [music]).updated == 1

@@ -1,0 +1,170 @@
+"""The `sentio` command line: every command, exit codes, one-sentence errors, kill-and-resume."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sentio_desktop.cli import main
+from sentio_desktop.library import Library
+from sentio_desktop.tags import read_mood_tags
+
+REPO = Path(__file__).resolve().parents[2]
+TRACKS = 60
+FIXTURES = REPO / "tests" / "data"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("SENTIO_CONFIG", str(tmp_path / "settings.json"))
+    monkeypatch.setenv("SENTIO_DB", str(tmp_path / "lib.db"))
+    return tmp_path
+
+
+@pytest.fixture
+def music(tmp_path: Path) -> Path:
+    folder = tmp_path / "music"
+    folder.mkdir()
+    for name in ("vibe_ace.mp3", "vibe_ace.flac", "vibe_ace.ogg", "vibe_ace_aac.m4a"):
+        shutil.copy(FIXTURES / name, folder / name)
+    return folder
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_analyze_list_playlists_export_tags(env: Path, music: Path, tiny_bundle: Path, capsys) -> None:
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "--device", "cpu")
+    assert code == 0, err
+    assert "4 analysed, 0 already done, 0 failed, 4 files tagged" in out
+    code, out, _ = run(capsys, "list", "--format", "json")
+    tracks = json.loads(out)
+    assert len(tracks) == 4 and all(0 <= t["valence"] <= 1 and t["mood"] for t in tracks)
+    lo = min(t["valence"] for t in tracks)
+    code, out, _ = run(capsys, "list", "--format", "tsv", "--valence", f"{lo:.4f}:1", "--search", "vibe")
+    assert code == 0 and len(out.strip().splitlines()) >= 2
+    code, out, _ = run(capsys, "list", "--mood", "no-such-mood")
+    assert code == 0 and out.strip().splitlines()[1:] == []
+
+    playlist = env / "near.m3u8"
+    code, out, _ = run(capsys, "playlist", "near", str(music / "vibe_ace.flac"), "-n", "2", "-o", str(playlist),
+                       "--save", "Near flac", "--relative")
+    assert code == 0 and playlist.read_text().startswith("#EXTM3U") and "music/vibe_ace.flac" in playlist.read_text()
+    code, out, _ = run(capsys, "playlist", "region", "--rect", "0:1", "0:1", "-o", str(env / "all.xspf"))
+    assert code == 0 and (env / "all.xspf").read_text().count("<track>") == 4
+    ids = [str(t["id"]) for t in tracks]
+    code, out, _ = run(capsys, "playlist", "path", ids[0], ids[1], "--steps", "3")
+    assert code == 0 and len(out.strip().splitlines()) == 4  # header + 3 songs
+    code, out, _ = run(capsys, "playlist", "saved")
+    assert "Near flac" in out
+    code, out, _ = run(capsys, "playlist", "saved", "Near flac", "-o", str(env / "again.m3u8"), "--relative")
+    assert code == 0 and (env / "again.m3u8").read_text() == playlist.read_text()  # same songs, same order
+
+    code, out, _ = run(capsys, "export", "csv", "-o", str(env / "lib.csv"))
+    rows = list(csv.DictReader((env / "lib.csv").open(encoding="utf-8")))
+    assert code == 0 and len(rows) == 4 and all(r["mood"] for r in rows)
+    code, out, _ = run(capsys, "export", "json")
+    assert len(json.loads(out)) == 4
+    code, out, _ = run(capsys, "status")
+    assert "4 playable" in out and "Analysed:   4" in out
+
+    code, out, _ = run(capsys, "tags", "remove")
+    assert code == 0 and "removed from 4 files" in out
+    assert all(read_mood_tags(p).empty for p in music.iterdir())
+    code, out, _ = run(capsys, "tags", "write", str(music))
+    assert code == 0 and "written to 4 files" in out
+    assert all(read_mood_tags(p).mood for p in music.iterdir())
+    code, out, _ = run(capsys, "analyze", "--model", str(tiny_bundle), "--device", "cpu")
+    assert code == 0 and "0 analysed, 4 already done" in out
+
+
+def test_errors_are_one_sentence_with_reliable_exit_codes(env: Path, music: Path, tiny_bundle: Path, capsys) -> None:
+    code, _, err = run(capsys, "scan", str(env / "nowhere"))
+    assert code == 3 and err.strip() == f"sentio: The folder {env / 'nowhere'} does not exist."
+    code, _, err = run(capsys, "analyze", str(music), "--model", str(env / "missing-bundle"))
+    assert code == 3 and err.strip().count("\n") == 0 and "no model bundle folder" in err
+    code, _, err = run(capsys, "list", "--valence", "high")
+    assert code == 2 and "not a range" in err
+    code, _, err = run(capsys, "playlist", "near", "nothing matches this")
+    assert code == 3 and "No track in the library matches" in err
+    code, _, err = run(capsys, "config", "batch_size", "zero")
+    assert code == 2 and "whole number" in err
+    code, out, _ = run(capsys, "config", "write_tags", "false")
+    assert code == 0 and json.loads((env / "settings.json").read_text())["write_tags"] is False
+    (music / "broken.mp3").write_text("not audio")
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "--device", "cpu")
+    assert code == 1 and "broken.mp3" in err and "4 analysed" in out
+    assert not any(read_mood_tags(p).mood for p in music.glob("vibe*"))  # write_tags=false was respected
+
+
+def test_help_everywhere_and_gui_fallback(capsys, monkeypatch) -> None:
+    for args in ([], ["scan"], ["analyze"], ["tags"], ["list"], ["playlist"], ["playlist", "region"],
+                 ["playlist", "path"], ["export"], ["status"], ["config"]):
+        assert main([*args, "--help"]) == 0
+        assert "usage: sentio" in capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "sentio_desktop.ui.app", None)  # as if the GUI cannot be imported
+    code = main([])
+    err = capsys.readouterr().err
+    assert code == 3 and "the desktop app cannot start" in err and "usage: sentio" in err
+
+
+def test_killed_analysis_resumes_without_redoing_work(tmp_path: Path, tiny_bundle: Path, monkeypatch,
+                                                     capsys) -> None:
+    """A real `sentio analyze` process is killed with SIGKILL mid-run; the next run finishes the rest."""
+    music = tmp_path / "music"
+    for i in range(TRACKS):
+        folder = music / f"album{i // 20}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / "vibe_ace.wav", folder / f"{i:03d}.wav")
+    db = tmp_path / "lib.db"
+    env = dict(os.environ, SENTIO_DB=str(db), SENTIO_CONFIG=str(tmp_path / "settings.json"))
+    command = [sys.executable, "-m", "sentio_desktop.cli", "-q", "analyze", str(music), "--model", str(tiny_bundle),
+               "--device", "cpu"]
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    committed = 0
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists():
+                try:
+                    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+                        committed = conn.execute("SELECT count(*) FROM analyses").fetchone()[0]
+                except sqlite3.OperationalError:
+                    committed = 0  # tables not created yet
+                if committed:
+                    break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    lib = Library(db)
+    assert lib.integrity_check() == "ok"
+    with sqlite3.connect(db) as conn:
+        before = dict(conn.execute("SELECT track_id, id FROM analyses").fetchall())
+    assert 0 < len(before) < TRACKS, "the run was not interrupted mid-way"
+    lib.close()
+
+    monkeypatch.setenv("SENTIO_DB", str(db))  # the second run in-process: same command, same library
+    monkeypatch.setenv("SENTIO_CONFIG", str(tmp_path / "settings.json"))
+    code, out, err = run(capsys, *command[4:])
+    assert code == 0, err
+    assert f"{TRACKS - len(before)} analysed, {len(before)} already done" in out
+    with sqlite3.connect(db) as conn:
+        after = dict(conn.execute("SELECT track_id, id FROM analyses").fetchall())
+        assert conn.execute("SELECT count(*) FROM analyses").fetchone()[0] == TRACKS  # nothing analysed twice
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert all(after[t] == i for t, i in before.items())  # committed work kept as it was
+    assert all(read_mood_tags(p).mood for p in music.rglob("*.wav"))  # tags caught up too
