@@ -140,20 +140,30 @@ def test_missing_model_is_one_sentence(tmp_path: Path, library: Library) -> None
 
 
 def test_messy_library_every_bad_file_has_a_reason(tmp_path: Path, library: Library, tiny_settings: Settings) -> None:
-    music = copy_fixtures(tmp_path / "music" / "nested" / "deeper", ["vibe_ace.mp3", "vibe_ace.opus"])
+    copy_fixtures(tmp_path / "music" / "nested" / "deeper", ["vibe_ace.mp3", "vibe_ace.opus"])
     music = tmp_path / "music"
     (music / "empty.mp3").touch()
     (music / "readme.mp3").write_text("not audio\n" * 20)
+    (music / "corrupt.mp3").write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x10" + bytes(6000))
     # A truncated FLAC: its header reads, but there is no audio to decode.
     (music / "truncated.flac").write_bytes((FIXTURES / "vibe_ace.flac").read_bytes()[:9000])
-    shutil.copy(FIXTURES / "vibe_ace.m4a" if (FIXTURES / "vibe_ace.m4a").exists() else FIXTURES / "vibe_ace_aac.m4a",
-                music / ("Ünïcødé – " + "n" * 150 + ".m4a"))
+    long_unicode = music / ("Ünïcødé – " + "n" * 150 + ".m4a")
+    shutil.copy(FIXTURES / "vibe_ace_aac.m4a", long_unicode)
+    read_only = music / "nested" / "read only.wav"
+    shutil.copy(FIXTURES / "vibe_ace.wav", read_only)
+    read_only.chmod(0o444)  # refused by mode bits, so this holds when tests run as root too
     (music / "nested" / "loop").symlink_to(music)
-    summary = AnalysisService(library, tiny_settings).run([music])
-    good = {t.path for t in library.tracks(TrackFilter(analysed=True))}
-    assert len(good) == 3 and summary.tags_written == 3
-    reasons = dict(summary.failed)
-    assert set(map(lambda p: Path(p).name, reasons)) == {"empty.mp3", "readme.mp3", "truncated.flac"}
-    assert all(reason.strip() for reason in reasons.values())
-    assert {Path(f.path).name for f in library.failures()} == {"empty.mp3", "readme.mp3", "truncated.flac"}
-    assert library.integrity_check() == "ok"
+    (music / "cover.jpg").write_bytes(b"\xff\xd8\xff\xe0")
+    try:
+        summary = AnalysisService(library, tiny_settings).run([music])
+    finally:
+        read_only.chmod(0o644)
+    good = {Path(t.path).name for t in library.tracks(TrackFilter(analysed=True))}
+    assert good == {"vibe_ace.mp3", "vibe_ace.opus", long_unicode.name, read_only.name}
+    assert summary.tags_written == 3 and [Path(p).name for p, _ in summary.tag_failures] == [read_only.name]
+    reasons = {Path(p).name: reason for p, reason in summary.failed}
+    assert set(reasons) == {"empty.mp3", "readme.mp3", "corrupt.mp3", "truncated.flac"}
+    assert all(reason.strip() and "\n" not in reason for reason in reasons.values())
+    assert {Path(f.path).name for f in library.failures()} == set(reasons)  # recorded in the library
+    assert any("symlink loop" in p.reason for p in summary.scan.problems)
+    assert read_mood_tags(long_unicode).mood and library.integrity_check() == "ok"
