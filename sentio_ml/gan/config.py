@@ -38,6 +38,7 @@ class GanConfig:
     output_init_scale: float = 0.1  # generator output layer starts this much smaller than default init
     loss: str = "hinge"  # "hinge" (SN-GAN/BigGAN) or "wasserstein" (needs the spectral norm as Lipschitz guard)
     r1_gamma: float = 0.0  # optional zero-centred gradient penalty on real data (0 = off)
+    mode_seeking: float = 1.0  # weight of the mode-seeking term (Mao et al. 2019, MSGAN) against collapse; 0 = off
     discriminator_steps: int = 1
     grid_labels: int = 5  # rows of the fixed-noise grid (label points)
     grid_noise: int = 4  # columns of the fixed-noise grid (noise vectors per label)

@@ -45,7 +45,8 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray, eps: float = 1e-6) -> f
     real, fake = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
     mu1, mu2 = real.mean(0), fake.mean(0)
     cov1, cov2 = np.atleast_2d(np.cov(real, rowvar=False)), np.atleast_2d(np.cov(fake, rowvar=False))
-    covmean, _ = linalg.sqrtm(cov1 @ cov2, disp=False)
+    with np.errstate(all="ignore"):
+        covmean = linalg.sqrtm(cov1 @ cov2)
     if not np.isfinite(covmean).all():
         offset = np.eye(cov1.shape[0]) * eps
         covmean = linalg.sqrtm((cov1 + offset) @ (cov2 + offset))
@@ -136,7 +137,8 @@ def collapse_check(history: dict[str, list[float]] | None, diversity_ratio: floa
 
 def evaluate_quality(source, real_feats: torch.Tensor, real_labels: torch.Tensor, *,
                      regressor: Regressor | None = None, history: dict[str, list[float]] | None = None,
-                     loss: str = "hinge", noise_per_label: int = 8, seed: int = 0) -> dict:
+                     loss: str = "hinge", noise_per_label: int = 8, max_samples: int = 160,
+                     seed: int = 0) -> dict:
     """All quality figures for a SyntheticSource against real excerpts [N, T, M] with labels [N, 2].
 
     `real_feats` are in the source's output units (the regressor's normalised input when the source has a
@@ -146,6 +148,9 @@ def evaluate_quality(source, real_feats: torch.Tensor, real_labels: torch.Tensor
     gen = torch.Generator().manual_seed(seed)
     real_labels = torch.as_tensor(real_labels, dtype=torch.float32)
     real_feats = torch.as_tensor(real_feats, dtype=torch.float32)
+    if len(real_labels) > max_samples:  # a fixed random subset keeps the report cheap on a CPU
+        keep = torch.randperm(len(real_labels), generator=gen)[:max_samples]
+        real_feats, real_labels = real_feats[keep], real_labels[keep]
     fake = source.render(real_labels, gen)
     mean = real_feats.mean(dim=(0, 1))
     std = real_feats.std(dim=(0, 1)).clamp_min(1e-6)

@@ -119,6 +119,16 @@ def grid_conditions(generator: Generator, sampler: LabelSampler) -> tuple[tuple[
     return (noise.repeat(config.grid_labels, 1), local.repeat(config.grid_labels, 1, 1)), labels
 
 
+def mode_seeking_loss(fake: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor], half: int,
+                      generator: Generator) -> torch.Tensor:
+    """MSGAN's term: 1 / (|G(z1, y) - G(z2, y)| / |z1 - z2|), on pairs that share a label; it grows as
+    different noise gives the same output, i.e. as the generator collapses."""
+    z = (fake - generator.feature_mean) / generator.feature_std
+    image_gap = (z[:half] - z[half : 2 * half]).abs().mean()
+    noise_gap = torch.cat([(n[:half] - n[half : 2 * half]).abs().flatten(1) for n in noise], dim=1).mean()
+    return 1.0 / (image_gap / noise_gap + 1e-5)
+
+
 def within_label_diversity(samples: torch.Tensor, rows: int, generator: Generator) -> float:
     """Mean pairwise distance among samples that share a label (standardised units)."""
     z = (samples - generator.feature_mean) / generator.feature_std
@@ -173,8 +183,13 @@ def train_gan(
                 fake = generator(*generator.sample_noise(batch, config.frames, rng), fake_labels, config.frames)
             d_stats = adversary.step(real, real_labels, fake, fake_labels)
         fake_labels = sampler.sample(batch, rng)
-        fake = generator(*generator.sample_noise(batch, config.frames, rng), fake_labels, config.frames)
+        noise = generator.sample_noise(batch, config.frames, rng)
+        if config.mode_seeking > 0:  # pairs: the second half repeats the first half's labels
+            fake_labels = torch.cat([fake_labels[: batch // 2]] * 2 + [fake_labels[2 * (batch // 2):]])
+        fake = generator(*noise, fake_labels, config.frames)
         g_loss = adversary.generator_loss(fake, fake_labels)
+        if config.mode_seeking > 0:
+            g_loss = g_loss + config.mode_seeking * mode_seeking_loss(fake, noise, batch // 2, generator)
         g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         g_opt.step()
