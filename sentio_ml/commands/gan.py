@@ -87,6 +87,10 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset_arguments(parser)
     parser.add_argument("--fold", type=int,
                         help="use the training songs of this fold's split (all other folds); default: every clip")
+    parser.add_argument("--validation-fraction", type=float, default=0.15,
+                        help="leave out the artists `sentio-ml train`/`cv` hold out for early stopping (same split "
+                             "for the same fraction and seed), so the GAN never sees a validation song; 0: keep all")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of that validation split (train's --seed)")
 
 
 def _training_clips(args: argparse.Namespace):
@@ -101,6 +105,11 @@ def _training_clips(args: argparse.Namespace):
         described = f"{dataset.name}, training songs of fold {args.fold}'s split"
     else:
         clips, described = list(dataset.clips), f"{dataset.name}, all clips"
+    if args.validation_fraction > 0:
+        from sentio_ml.datasets import split_train_validation
+
+        clips, held_out = split_train_validation(clips, args.validation_fraction, seed=args.split_seed)
+        described += f" minus {len(held_out)} validation clip(s) (fraction {args.validation_fraction}, seed {args.split_seed})"
     cache = FeatureCache(args.cache_dir)
     failures = cache.ensure(clips, progress=_bar("fbank cache", "clip"))
     if failures:

@@ -14,7 +14,6 @@ from typing import Protocol
 
 import numpy as np
 import torch
-from scipy import linalg
 from sklearn.metrics import mean_absolute_error
 
 # Thresholds for the collapse verdict (documented in docs/gan.md).
@@ -40,18 +39,25 @@ def pairwise_diversity(x: torch.Tensor) -> torch.Tensor:
     return dist.sum() / (n * (n - 1))
 
 
-def frechet_distance(real: np.ndarray, fake: np.ndarray, eps: float = 1e-6) -> float:
-    """Fréchet distance between Gaussians fitted to two embedding sets [N, D]."""
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2.0)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def frechet_distance(real: np.ndarray, fake: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two embedding sets [N, D] (NaN with < 2 samples).
+
+    tr(sqrt(C1 C2)) is computed as the sum of sqrt(eigenvalues) of sqrt(C1) C2 sqrt(C1), which is
+    symmetric PSD, so rank-deficient covariances (fewer samples than dimensions) stay well defined.
+    """
     real, fake = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
+    if len(real) < 2 or len(fake) < 2:
+        return float("nan")
     mu1, mu2 = real.mean(0), fake.mean(0)
     cov1, cov2 = np.atleast_2d(np.cov(real, rowvar=False)), np.atleast_2d(np.cov(fake, rowvar=False))
-    with np.errstate(all="ignore"):
-        covmean = linalg.sqrtm(cov1 @ cov2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(cov1.shape[0]) * eps
-        covmean = linalg.sqrtm((cov1 + offset) @ (cov2 + offset))
-    covmean = np.real(covmean)
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(cov1) + np.trace(cov2) - 2.0 * np.trace(covmean))
+    root = _psd_sqrt(cov1)
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root @ cov2 @ root), 0.0, None)).sum()
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(cov1) + np.trace(cov2) - 2.0 * cross)
 
 
 def concordance(y_true: np.ndarray, y_pred: np.ndarray) -> float:
