@@ -1,8 +1,9 @@
 """Mood playlists: regions of the valence/arousal plane, nearest neighbours, mood paths; saving and export.
 
-All builders work on ``Library.mood_points()`` (every analysed playable track as a NumPy array, cached
-until the library changes), so they stay fast on 100,000-track libraries, and return track ids in
-playlist order. ``build_*`` functions never write; ``save_playlist`` stores a list in the library and
+Regions read only the points in their bounding box (``Library.mood_points_in``, an index range);
+neighbours and paths work on ``Library.mood_points()`` (every analysed playable track as NumPy arrays
+with a KD-tree, cached until the library changes), so all stay fast on 100,000-track libraries. They
+return track ids in playlist order. ``build_*`` functions never write; ``save_playlist`` stores a list in the library and
 ``export_playlist`` writes M3U8 (with ``#EXTINF``) or XSPF with relative or absolute paths.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 import numpy as np
+import scipy.spatial  # noqa: F401 - imported up front: the KD-tree behind neighbours and paths
 from sqlalchemy import delete, func, select
 
 from sentio_desktop.db import Playlist, PlaylistEntry
@@ -37,6 +39,9 @@ class Rect:
     def center(self) -> Point:
         return (sum(self.valence) / 2, sum(self.arousal) / 2)
 
+    def bbox(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        return tuple(sorted(self.valence)), tuple(sorted(self.arousal))  # type: ignore[return-value]
+
     def contains(self, va: np.ndarray) -> np.ndarray:
         (v0, v1), (a0, a1) = sorted(self.valence), sorted(self.arousal)
         return (va[:, 0] >= v0) & (va[:, 0] <= v1) & (va[:, 1] >= a0) & (va[:, 1] <= a1)
@@ -51,6 +56,10 @@ class Circle:
     def center(self) -> Point:
         return (self.valence, self.arousal)
 
+    def bbox(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        r = self.radius
+        return (self.valence - r, self.valence + r), (self.arousal - r, self.arousal + r)
+
     def contains(self, va: np.ndarray) -> np.ndarray:
         return np.hypot(va[:, 0] - self.valence, va[:, 1] - self.arousal) <= self.radius
 
@@ -64,6 +73,10 @@ class Polygon:
     def center(self) -> Point:
         pts = np.asarray(self.points, dtype=float)
         return (float(pts[:, 0].mean()), float(pts[:, 1].mean()))
+
+    def bbox(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        pts = np.asarray(self.points, dtype=float)
+        return (float(pts[:, 0].min()), float(pts[:, 0].max())), (float(pts[:, 1].min()), float(pts[:, 1].max()))
 
     def contains(self, va: np.ndarray) -> np.ndarray:
         x, y = va[:, 0], va[:, 1]
@@ -121,7 +134,7 @@ def validate_region(region: Region) -> Region:
 def build_region(library: Library, region: Region, limit: int | None = None) -> list[int]:
     """Tracks inside ``region``, most central first (so a ``limit`` keeps the most typical ones)."""
     validate_region(region)
-    points = library.mood_points()
+    points = library.mood_points_in(*region.bbox())  # the index narrows to the box, NumPy does the shape
     inside = np.flatnonzero(region.contains(points.va))
     center = np.asarray(region.center())
     distance = np.hypot(*(points.va[inside] - center).T)

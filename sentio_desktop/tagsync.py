@@ -102,10 +102,13 @@ def record_tag_results(library: Library, results: Sequence[TagResult]) -> None:
                 session.execute(update(Track).where(Track.id == job.track_id).values(
                     size=result.size, mtime=result.mtime, fingerprint=result.fingerprint))
             if job.analysis_id is not None:
-                written = (job.tags is not None) if result.error is None else False
+                # True: written; None: removed (as if never written); False: failed, see tag_error.
+                if result.error is not None:
+                    written: bool | None = False
+                else:
+                    written = True if job.tags is not None else None
                 session.execute(update(Analysis).where(Analysis.id == job.analysis_id).values(
-                    tags_written=written if job.tags is not None or result.error else None,
-                    tag_error=result.error))
+                    tags_written=written, tag_error=result.error))
 
 
 def mood_tags_for(analysis: Analysis) -> MoodTags:
