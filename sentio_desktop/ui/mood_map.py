@@ -12,12 +12,12 @@ from enum import Enum
 
 import numpy as np
 import pyqtgraph as pg
-from matplotlib.path import Path as PolygonPath
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
 
+from sentio_desktop import playlists
 from sentio_desktop.ui import theme
 from sentio_desktop.ui.track_data import TrackColumns
 
@@ -112,6 +112,7 @@ class MoodMap(QWidget):
         self._selection = np.zeros(0, dtype=np.int64)
         self._current = -1
         self.legend_entries: list[tuple[str, str]] = []
+        self.last_region: playlists.Region | None = None  # the shape behind the current selection
 
         self._view_box = _SelectingViewBox(self)
         self.plot = pg.PlotWidget(viewBox=self._view_box)
@@ -267,27 +268,35 @@ class MoodMap(QWidget):
         return self._points
 
     def set_selection(self, indices, emit: bool = False) -> None:
+        """Select these track indices (drops `last_region`: the selection is no longer one shape)."""
+        self.last_region = None
         self._selection = np.unique(np.asarray(indices, dtype=np.int64))
         self._update_selection_item()
         if emit:
             self.selectionChanged.emit(self._selection)
 
     def select_rect(self, x0: float, x1: float, y0: float, y1: float, additive: bool = False) -> None:
-        xy = self._xy
-        inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
-        self._finish_region_selection(self._points[inside], additive)
+        self.select_region(playlists.Rect(valence=(_clip(x0), _clip(x1)), arousal=(_clip(y0), _clip(y1))), additive)
 
     def select_polygon(self, vertices: list[tuple[float, float]], additive: bool = False) -> None:
-        if len(vertices) < 3 or not len(self._xy):
+        if len(vertices) < 3:
             self._finish_region_selection(np.zeros(0, dtype=np.int64), additive)
             return
-        inside = PolygonPath(np.asarray(vertices)).contains_points(self._xy)
+        self.select_region(playlists.Polygon(tuple((_clip(x), _clip(y)) for x, y in vertices)), additive)
+
+    def select_region(self, region: "playlists.Region", additive: bool = False) -> None:
+        """Select the drawn points inside a region of the core's playlist module (rect, circle, polygon)."""
+        self.last_region = None if additive else region
+        inside = region.contains(self._xy) if len(self._xy) else np.zeros(0, dtype=bool)
         self._finish_region_selection(self._points[inside], additive)
 
     def _finish_region_selection(self, chosen: np.ndarray, additive: bool) -> None:
+        region = self.last_region
         if additive:
             chosen = np.union1d(self._selection, chosen)
-        self.set_selection(chosen, emit=True)
+        self.set_selection(chosen)
+        self.last_region = region
+        self.selectionChanged.emit(self._selection)
 
     def _update_selection_item(self) -> None:
         sel = self._selection
@@ -394,3 +403,7 @@ class MoodMap(QWidget):
             self.trackClicked.emit(index)
         elif self.tool is SelectTool.PAN:
             self.set_selection([], emit=True)
+
+
+def _clip(value: float) -> float:
+    return float(min(1.0, max(0.0, value)))

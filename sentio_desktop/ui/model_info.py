@@ -1,0 +1,57 @@
+"""What the app says about the model bundle: name, version, metrics from its card, or why there is none.
+
+Loading is `sentio_ml.bundle.load_bundle` (the same check the analysis makes), run off the GUI thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sentio_desktop.settings import Settings
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    ok: bool
+    title: str  # "sentio-small 1.0.0" or one sentence saying what is wrong
+    path: str
+    model_id: str = ""
+    metrics: list[tuple[str, str]] = field(default_factory=list)
+    card: str = ""
+
+
+def bundle_dir(settings: Settings) -> Path | None:
+    """The folder the settings point at (None = the default bundle)."""
+    return None if settings.model in ("", "default") else Path(settings.model).expanduser()
+
+
+def flatten_metrics(metrics: dict[str, Any], prefix: str = "", limit: int = 16) -> list[tuple[str, str]]:
+    """Numeric leaves of a nested metrics dict as ("valence.r2", "0.512") rows, in file order."""
+    rows: list[tuple[str, str]] = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            rows.append((name, f"{value:.3f}" if isinstance(value, float) else str(value)))
+        elif isinstance(value, dict):
+            rows.extend(flatten_metrics(value, f"{name}.", limit))
+        if len(rows) >= limit:
+            break
+    return rows[:limit]
+
+
+def load_model_info(settings: Settings) -> ModelInfo:
+    """Load the bundle the settings name; never raises for a missing or broken bundle."""
+    from sentio_ml.bundle import default_bundle_path, load_bundle, model_id
+    from sentio_ml.errors import SentioMLError
+
+    directory = bundle_dir(settings)
+    shown = str(directory if directory is not None else default_bundle_path())
+    try:
+        bundle = load_bundle(directory)
+    except SentioMLError as exc:
+        return ModelInfo(False, str(exc), shown)
+    return ModelInfo(True, f"{bundle.name} {bundle.version}", shown, model_id(bundle),
+                     flatten_metrics(bundle.metrics), bundle.card)

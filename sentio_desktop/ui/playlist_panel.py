@@ -1,0 +1,358 @@
+"""Playlists: build one from the map selection, a seed song's neighbours or a mood path; reorder,
+remove, save, load and export (M3U8/XSPF). All the playlist logic is `sentio_desktop.playlists`;
+this panel only collects the user's choices and shows the result."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sentio_desktop import playlists as pl
+from sentio_desktop.errors import SentioError
+from sentio_desktop.library import Library
+
+TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class PlaylistPanel(QWidget):
+    """Works in library track ids; `describe(track_id)` gives the text shown for a song."""
+
+    playlistChanged = Signal(object)  # list[int] track ids, in order
+    playRequested = Signal(object, int)  # track ids, start position
+    message = Signal(str)  # one sentence for the status bar
+
+    def __init__(self, library: Library, describe: Callable[[int], str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.describe = describe
+        self.current_track: int | None = None
+        self.path_start: int | None = None
+        self.path_end: int | None = None
+        self.waypoints: list[tuple[float, float]] = []
+        self.kind, self.params = "manual", {}
+        self.selection_provider: Callable[[], list[int]] = lambda: []
+
+        build = QGroupBox("Build", self)
+        self.from_selection_button = QPushButton("From map selection", build)
+        self.from_selection_button.setToolTip("The selected songs, most typical of the region first (Ctrl+P)")
+        self.neighbour_count = QSpinBox(build)
+        self.neighbour_count.setRange(1, 500)
+        self.neighbour_count.setValue(20)
+        self.neighbour_count.setSuffix(" songs")
+        self.neighbours_button = QPushButton("Neighbours of current song", build)
+        self.neighbours_button.setToolTip("The current song, then the songs nearest to it on the map (Ctrl+N)")
+        self.start_label = QLabel("—", build)
+        self.end_label = QLabel("—", build)
+        self.set_start_button = QPushButton("Use current", build)
+        self.set_end_button = QPushButton("Use current", build)
+        self.waypoint_label = QLabel("none", build)
+        self.add_waypoint_button = QPushButton("Add current", build)
+        self.clear_waypoints_button = QPushButton("Clear", build)
+        self.path_steps = QSpinBox(build)
+        self.path_steps.setRange(2, 500)
+        self.path_steps.setValue(12)
+        self.path_steps.setSuffix(" songs")
+        self.path_button = QPushButton("Build mood path", build)
+
+        neighbours = QHBoxLayout()
+        neighbours.addWidget(self.neighbours_button)
+        neighbours.addWidget(self.neighbour_count)
+        form = QFormLayout()
+        form.addRow("Start", self._row(self.start_label, self.set_start_button))
+        form.addRow("End", self._row(self.end_label, self.set_end_button))
+        form.addRow("Via", self._row(self.waypoint_label, self.add_waypoint_button, self.clear_waypoints_button))
+        form.addRow("Length", self._row(self.path_steps, self.path_button))
+        build_layout = QVBoxLayout(build)
+        build_layout.addWidget(self.from_selection_button)
+        build_layout.addLayout(neighbours)
+        path_title = QLabel("<b>Mood path</b> — from one song's mood to another's", build)
+        build_layout.addWidget(path_title)
+        build_layout.addLayout(form)
+
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setPlaceholderText("Playlist name")
+        self.list = QListWidget(self)
+        self.list.setObjectName("playlistEntries")
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.setAlternatingRowColors(True)
+        self.up_button = QPushButton("▲", self)
+        self.up_button.setToolTip("Move up (Alt+Up)")
+        self.down_button = QPushButton("▼", self)
+        self.down_button.setToolTip("Move down (Alt+Down)")
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.setToolTip("Remove the selected songs from the playlist (Delete)")
+        self.play_button = QPushButton("Play", self)
+        self.save_button = QPushButton("Save", self)
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setToolTip("Write the playlist as M3U8 or XSPF")
+        self.saved_combo = QComboBox(self)
+        self.saved_combo.setMinimumContentsLength(14)
+        self.load_button = QPushButton("Open", self)
+        self.delete_button = QPushButton("Delete", self)
+        self.count_label = QLabel("Empty playlist", self)
+
+        edit_row = self._row(self.up_button, self.down_button, self.remove_button, self.play_button)
+        save_row = self._row(self.save_button, self.export_button)
+        saved_row = self._row(QLabel("Saved:", self), self.saved_combo, self.load_button, self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(build)
+        layout.addWidget(self.name_edit)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.count_label)
+        layout.addWidget(edit_row)
+        layout.addWidget(save_row)
+        layout.addWidget(saved_row)
+
+        self.from_selection_button.clicked.connect(self.build_from_selection)
+        self.neighbours_button.clicked.connect(self.build_neighbours)
+        self.set_start_button.clicked.connect(lambda: self._set_endpoint("start"))
+        self.set_end_button.clicked.connect(lambda: self._set_endpoint("end"))
+        self.add_waypoint_button.clicked.connect(self.add_current_as_waypoint)
+        self.clear_waypoints_button.clicked.connect(self.clear_waypoints)
+        self.path_button.clicked.connect(self.build_path)
+        self.up_button.clicked.connect(lambda: self.move_selected(-1))
+        self.down_button.clicked.connect(lambda: self.move_selected(1))
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.play_button.clicked.connect(self._play)
+        self.save_button.clicked.connect(lambda: self.save())
+        self.export_button.clicked.connect(self.choose_export)
+        self.load_button.clicked.connect(lambda: self.load(self.saved_combo.currentData()))
+        self.delete_button.clicked.connect(self.delete_saved)
+        self.list.model().rowsMoved.connect(lambda *_: self._changed())
+        self.list.itemDoubleClicked.connect(lambda item: self.playRequested.emit(self.track_ids(),
+                                                                                 self.list.row(item)))
+        self.refresh_saved()
+        self._update_buttons()
+
+    @staticmethod
+    def _row(*widgets: QWidget) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in widgets:
+            layout.addWidget(w)
+        return row
+
+    # -- state from the window -----------------------------------------------------------------
+    def set_current_track(self, track_id: int | None) -> None:
+        self.current_track = track_id
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_current = self.current_track is not None
+        for button in (self.neighbours_button, self.set_start_button, self.set_end_button, self.add_waypoint_button):
+            button.setEnabled(has_current)
+        self.path_button.setEnabled(self.path_start is not None and self.path_end is not None)
+        has_entries = self.list.count() > 0
+        for button in (self.up_button, self.down_button, self.remove_button, self.play_button, self.save_button,
+                       self.export_button):
+            button.setEnabled(has_entries)
+        self.load_button.setEnabled(self.saved_combo.count() > 0)
+        self.delete_button.setEnabled(self.saved_combo.count() > 0)
+
+    # -- building ------------------------------------------------------------------------------
+    def _run(self, build: Callable[[], list[int]], kind: str, params: dict, name: str) -> bool:
+        try:
+            ids = build()
+        except SentioError as exc:
+            self.message.emit(str(exc))
+            return False
+        if not ids:
+            self.message.emit("No analysed songs match; select a region with points in it.")
+            return False
+        self.kind, self.params = kind, params
+        self.set_tracks(ids)
+        self.name_edit.setText(name)
+        self.message.emit(f"Built a playlist of {len(ids)} songs.")
+        return True
+
+    def build_from_selection(self, region: pl.Region | None = None) -> bool:
+        """The selected songs; when they came from a region, ordered by the core (most central first)."""
+        selected = [int(i) for i in self.selection_provider()]
+
+        def build() -> list[int]:
+            if not selected:
+                raise SentioError("Nothing is selected on the map; drag a rectangle or lasso around some songs.")
+            if region is None:
+                return selected
+            chosen = set(selected)
+            ordered = [i for i in pl.build_region(self.library, region) if i in chosen]
+            return ordered + [i for i in selected if i not in set(ordered)]
+
+        params = {"region": repr(region)} if region is not None else {"tracks": len(selected)}
+        return self._run(build, "region", params, f"Map selection ({len(selected)} songs)")
+
+    def build_neighbours(self) -> bool:
+        seed, count = self.current_track, self.neighbour_count.value()
+        if seed is None:
+            self.message.emit("Pick a song first (click it on the map or in the table).")
+            return False
+        return self._run(lambda: pl.build_nearest(self.library, seed, count=count), "near",
+                         {"seed": seed, "count": count}, f"Near {self.describe(seed)}")
+
+    def _set_endpoint(self, which: str) -> None:
+        if self.current_track is None:
+            return
+        label = self.describe(self.current_track)
+        if which == "start":
+            self.path_start = self.current_track
+            self.start_label.setText(label)
+        else:
+            self.path_end = self.current_track
+            self.end_label.setText(label)
+        self._update_buttons()
+
+    def set_path_endpoints(self, start: int, end: int) -> None:
+        self.path_start, self.path_end = start, end
+        self.start_label.setText(self.describe(start))
+        self.end_label.setText(self.describe(end))
+        self._update_buttons()
+
+    def add_current_as_waypoint(self) -> None:
+        if self.current_track is None:
+            return
+        track = self.library.track(self.current_track)
+        if track.valence is None or track.arousal is None:
+            self.message.emit("The current song has no mood analysis yet, so it cannot be a waypoint.")
+            return
+        self.add_waypoint((track.valence, track.arousal))
+
+    def add_waypoint(self, point: tuple[float, float]) -> None:
+        self.waypoints.append((float(point[0]), float(point[1])))
+        self.waypoint_label.setText(", ".join(f"({v:.2f}, {a:.2f})" for v, a in self.waypoints))
+
+    def clear_waypoints(self) -> None:
+        self.waypoints.clear()
+        self.waypoint_label.setText("none")
+
+    def build_path(self) -> bool:
+        start, end, steps, via = self.path_start, self.path_end, self.path_steps.value(), list(self.waypoints)
+        if start is None or end is None:
+            self.message.emit("Choose a start and an end song for the mood path.")
+            return False
+        return self._run(lambda: pl.build_path(self.library, start, end, steps=steps, waypoints=via), "path",
+                         {"start": start, "end": end, "steps": steps, "via": via},
+                         f"{self.describe(start)} → {self.describe(end)}")
+
+    # -- editing -------------------------------------------------------------------------------
+    def set_tracks(self, track_ids: Sequence[int]) -> None:
+        self.list.clear()
+        for track_id in track_ids:
+            item = QListWidgetItem(self.describe(int(track_id)))
+            item.setData(TRACK_ID_ROLE, int(track_id))
+            self.list.addItem(item)
+        self._changed()
+
+    def track_ids(self) -> list[int]:
+        return [int(self.list.item(i).data(TRACK_ID_ROLE)) for i in range(self.list.count())]
+
+    def move_selected(self, step: int) -> None:
+        rows = sorted((self.list.row(i) for i in self.list.selectedItems()), reverse=step > 0)
+        if not rows or (step < 0 and rows[0] == 0) or (step > 0 and rows[0] == self.list.count() - 1):
+            return
+        for row in rows:
+            item = self.list.takeItem(row)
+            self.list.insertItem(row + step, item)
+            item.setSelected(True)
+        self._changed()
+
+    def remove_selected(self) -> None:
+        for row in sorted((self.list.row(i) for i in self.list.selectedItems()), reverse=True):
+            self.list.takeItem(row)
+        self._changed()
+
+    def _changed(self) -> None:
+        n = self.list.count()
+        self.count_label.setText(f"{n} songs" if n else "Empty playlist")
+        self._update_buttons()
+        self.playlistChanged.emit(self.track_ids())
+
+    def _play(self) -> None:
+        rows = [self.list.row(i) for i in self.list.selectedItems()]
+        self.playRequested.emit(self.track_ids(), min(rows) if rows else 0)
+
+    # -- saving and export ---------------------------------------------------------------------
+    def save(self, replace: bool = True) -> int | None:
+        name = self.name_edit.text().strip()
+        try:
+            playlist_id = pl.save_playlist(self.library, name, self.track_ids(), kind=self.kind,
+                                           params=self.params, replace=replace)
+        except SentioError as exc:
+            self.message.emit(str(exc))
+            return None
+        self.refresh_saved(select=name)
+        self.message.emit(f"Saved playlist {name!r} ({self.list.count()} songs).")
+        return playlist_id
+
+    def refresh_saved(self, select: str | None = None) -> None:
+        self.saved_combo.clear()
+        try:
+            saved = pl.list_playlists(self.library)
+        except SentioError as exc:
+            self.message.emit(str(exc))
+            saved = []
+        for info in saved:
+            self.saved_combo.addItem(f"{info.name} ({info.size})", info.id)
+            if info.name == select:
+                self.saved_combo.setCurrentIndex(self.saved_combo.count() - 1)
+        self._update_buttons()
+
+    def load(self, playlist_id: int | None) -> None:
+        if playlist_id is None:
+            return
+        try:
+            tracks = pl.playlist_tracks(self.library, int(playlist_id))
+            info = next((p for p in pl.list_playlists(self.library) if p.id == int(playlist_id)), None)
+        except SentioError as exc:
+            self.message.emit(str(exc))
+            return
+        if info is not None:
+            self.kind, self.params = info.kind, info.params
+            self.name_edit.setText(info.name)
+        self.set_tracks([t.id for t in tracks])
+
+    def delete_saved(self) -> None:
+        playlist_id = self.saved_combo.currentData()
+        if playlist_id is None:
+            return
+        try:
+            pl.delete_playlist(self.library, int(playlist_id))
+        except SentioError as exc:
+            self.message.emit(str(exc))
+        self.refresh_saved()
+
+    def choose_export(self) -> None:
+        default = (self.name_edit.text().strip() or "playlist").replace("/", "-") + ".m3u8"
+        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", str(Path.home() / default),
+                                              "M3U8 playlist (*.m3u8);;XSPF playlist (*.xspf)")
+        if path:
+            self.export(path)
+
+    def export(self, path: str | Path) -> Path | None:
+        try:
+            tracks = self.library.tracks_by_ids(self.track_ids())
+            written = pl.export_playlist(tracks, path, title=self.name_edit.text().strip() or None)
+        except SentioError as exc:
+            self.message.emit(str(exc))
+            return None
+        self.message.emit(f"Exported {len(tracks)} songs to {written}.")
+        return written
