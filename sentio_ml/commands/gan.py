@@ -78,6 +78,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out", type=Path, help="report folder (default: BUNDLE/report)")
     report.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     report.set_defaults(func=run_report)
+    compare = sub.add_parser(
+        "compare", help="paired per-fold comparison of `sentio-ml cv` runs (the GAN ablation table)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Mean ± std of every metric per run and, against the first (baseline) run, the paired "
+                    "per-fold differences, folds improved and a paired t-test. Runs must share folds and seeds.")
+    compare.add_argument("reports", nargs="+", type=Path, help="cv report.json files or folders; the first is the baseline")
+    compare.add_argument("--labels", nargs="+", help="names for the runs (default: their folder names)")
+    compare.add_argument("--model", help="which model of each report (default: the first, i.e. the recipe)")
+    compare.add_argument("--out", type=Path, help="also write the Markdown table + JSON rows here (.md)")
+    compare.set_defaults(func=run_compare)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
@@ -280,4 +290,29 @@ def run_report(args: argparse.Namespace) -> int:
                          title=f"GAN quality report ({described})")
     _print_summary(metrics, Path(bundle.path))
     print(f"Report written to {out / 'report.md'}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    import json
+
+    from sentio_ml.gan.ablation import compare_runs, format_comparison, load_cv_run
+
+    if len(args.reports) < 2:
+        raise SentioMLError("Give at least two cv reports: the baseline first, then the runs to compare with it.")
+    if args.labels and len(args.labels) != len(args.reports):
+        raise SentioMLError(f"--labels needs one name per report ({len(args.reports)}), got {len(args.labels)}.")
+    labels = args.labels or [None] * len(args.reports)
+    runs = [load_cv_run(path, label, args.model) for path, label in zip(args.reports, labels)]
+    rows = compare_runs(runs[0], runs[1:])
+    table = format_comparison(runs[0], rows)
+    print(table)
+    if args.out:
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            commands = "\n".join(f"- {r.label}: `{r.command}`" for r in runs)
+            args.out.write_text(f"{table}\nRuns:\n{commands}\n", encoding="utf-8")
+            args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise SentioMLError(f"Cannot write {args.out}: {exc.strerror or exc}.") from exc
     return 0

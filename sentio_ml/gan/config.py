@@ -31,14 +31,14 @@ class GanConfig:
     batch_size: int = 32
     epochs: int = 12
     max_steps: int = 0  # 0 = no cap; otherwise stop after this many generator steps
-    generator_lr: float = 2e-4
-    discriminator_lr: float = 4e-4  # two time-scale update rule (TTUR)
-    betas: tuple[float, float] = (0.0, 0.9)
+    generator_lr: float = 5e-4
+    discriminator_lr: float = 5e-4
+    betas: tuple[float, float] = (0.5, 0.9)  # short CPU runs: a little momentum, higher rates than BigGAN's
     ema_decay: float = 0.99
     output_init_scale: float = 0.1  # generator output layer starts this much smaller than default init
     loss: str = "hinge"  # "hinge" (SN-GAN/BigGAN) or "wasserstein" (needs the spectral norm as Lipschitz guard)
     r1_gamma: float = 0.0  # optional zero-centred gradient penalty on real data (0 = off)
-    mode_seeking: float = 1.0  # weight of the mode-seeking term (Mao et al. 2019, MSGAN) against collapse; 0 = off
+    mode_seeking: float = 0.2  # weight of the mode-seeking term (Mao et al. 2019, MSGAN) against collapse; 0 = off
     discriminator_steps: int = 1
     grid_labels: int = 5  # rows of the fixed-noise grid (label points)
     grid_noise: int = 4  # columns of the fixed-noise grid (noise vectors per label)
