@@ -151,19 +151,22 @@ class AnalysisService:
 
     def run(self, roots: Iterable[str | os.PathLike[str]] | None = None, *, force: bool = False,
             write_tags: bool | None = None, settings: Settings | None = None,
-            track_ids: Sequence[int] | None = None,
+            track_ids: Sequence[int] | None = None, only_under_roots: bool = True,
             progress: Callable[[AnalysisProgress], None] | None = None,
             cancel: Any = None, pause: Any = None) -> AnalysisSummary:
-        """Scan ``roots`` (if given), then analyse what is pending under them (or in the whole library,
-        or just ``track_ids``) and write tags (``write_tags`` defaults to the setting)."""
+        """Scan ``roots`` (if given), then analyse what is pending under them (the whole library when
+        no roots or ``only_under_roots=False``; just ``track_ids`` when given) and write tags
+        (``write_tags`` defaults to the setting)."""
         if not self._lock.acquire(blocking=False):
             raise AnalysisError("An analysis is already running on this library; wait for it or cancel it.")
         try:
-            return self._run(roots, force, write_tags, settings or self.settings, track_ids, progress, cancel, pause)
+            return self._run(roots, force, write_tags, settings or self.settings, track_ids, only_under_roots,
+                             progress, cancel, pause)
         finally:
             self._lock.release()
 
-    def _run(self, roots, force, write_tags, settings, track_ids, progress, cancel, pause) -> AnalysisSummary:  # noqa: ANN001
+    def _run(self, roots, force, write_tags, settings, track_ids, only_under_roots,  # noqa: ANN001
+             progress, cancel, pause) -> AnalysisSummary:  # noqa: ANN001
         started = time.monotonic()
         summary = AnalysisSummary()
         write_tags = settings.write_tags if write_tags is None else write_tags
@@ -185,7 +188,7 @@ class AnalysisService:
         summary.device = str(getattr(predictor, "device_name", settings.device))
         summary.marked_stale = self.library.mark_stale_except(summary.model_id)
         todo: dict[int, str] = {}
-        for root in root_list or [None]:
+        for root in (root_list if only_under_roots else []) or [None]:
             part, skipped = self.pending(summary.model_id, force, root, track_ids)
             todo.update(part)
             summary.skipped += skipped
@@ -194,7 +197,7 @@ class AnalysisService:
         by_path = {str(Path(path)): tid for tid, path in todo.items()}
         try:
             if write_tags:
-                run.queue_unwritten_tags(root_list)
+                run.queue_unwritten_tags(root_list if only_under_roots else [])
             analyse_started = time.monotonic()
             for prediction in predictor.predict_iter(paths, cancel=cancel):
                 while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):

@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", aliases=["analyse"], help="predict mood for every new or changed track",
                        description="Analyse tracks not yet analysed by the current model. With FOLDERs, scan them "
-                                   "first and analyse what is under them; without, analyse everything pending in "
-                                   "the library. Ctrl-C stops cleanly, keeping finished work.")
+                                   "first and analyse what is under them; without, scan the music_folders setting "
+                                   "(if any) and analyse everything pending in the library. Ctrl-C stops cleanly, "
+                                   "keeping finished work; the next run resumes.")
     p.add_argument("paths", nargs="*", metavar="FOLDER", help="scan these folders first and analyse only them")
     p.add_argument("--device", choices=DEVICES, help=FIELD_HELP["device"])
     p.add_argument("--model", metavar="DIR", help=FIELD_HELP["model"])
@@ -275,7 +276,7 @@ def cmd_analyze(ctx: Context) -> int:
     service = AnalysisService(ctx.library, settings)
     cancel, restore = _cancel_on_ctrl_c()
     bar = ctx.bar(desc="Analysing", unit=" tracks", total=0)
-    scan_bar = ctx.bar(desc="Scanning", unit=" files") if args.paths else None
+    scan_bar = ctx.bar(desc="Scanning", unit=" files") if args.paths or settings.music_folders else None
 
     def progress(event: Any) -> None:
         if event.stage == STAGE_SCANNING and scan_bar is not None:
@@ -290,8 +291,10 @@ def cmd_analyze(ctx: Context) -> int:
                 bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
 
     try:
-        summary = service.run(args.paths or None, force=args.force, write_tags=False if args.no_tags else None,
-                              progress=progress, cancel=cancel)
+        # No FOLDER: scan the remembered music folders for new files, then analyse the whole library.
+        roots = args.paths or settings.music_folders or None
+        summary = service.run(roots, force=args.force, write_tags=False if args.no_tags else None,
+                              only_under_roots=bool(args.paths), progress=progress, cancel=cancel)
     finally:
         restore()
         bar.close()

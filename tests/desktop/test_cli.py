@@ -109,6 +109,18 @@ def test_errors_are_one_sentence_with_reliable_exit_codes(env: Path, music: Path
     assert not any(read_mood_tags(p).mood for p in music.glob("vibe*"))  # write_tags=false was respected
 
 
+def test_analyze_without_folder_scans_the_remembered_music_folders(env: Path, music: Path, tiny_bundle: Path,
+                                                                   capsys) -> None:
+    code, out, _ = run(capsys, "config", "music_folders", str(music))
+    assert code == 0 and str(music) in out
+    code, out, err = run(capsys, "analyze", "--model", str(tiny_bundle), "--device", "cpu", "--no-tags")
+    assert code == 0, err
+    assert "Scanned: 4 audio files, 4 new" in out and "4 analysed" in out
+    shutil.copy(FIXTURES / "vibe_ace.opus", music / "new.opus")  # a new file appears
+    code, out, err = run(capsys, "analyze", "--model", str(tiny_bundle), "--device", "cpu", "--no-tags")
+    assert code == 0 and "1 new" in out and "1 analysed, 4 already done" in out
+
+
 def test_help_everywhere_and_gui_fallback(capsys, monkeypatch) -> None:
     for args in ([], ["scan"], ["analyze"], ["tags"], ["list"], ["playlist"], ["playlist", "region"],
                  ["playlist", "path"], ["export"], ["status"], ["config"]):
