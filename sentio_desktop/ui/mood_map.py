@@ -12,7 +12,7 @@ from enum import Enum
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
@@ -153,6 +153,7 @@ class MoodMap(QWidget):
 
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.plot.viewport().installEventFilter(self)  # double-clicks: see eventFilter
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -385,6 +386,17 @@ class MoodMap(QWidget):
             self._hover_label.show()
         self.trackHovered.emit(index)
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        """Double-click on a point activates it (plays it); pyqtgraph's scene only reports some of them."""
+        if watched is self.plot.viewport() and event.type() == QEvent.Type.MouseButtonDblClick \
+                and event.button() == Qt.MouseButton.LeftButton:
+            point = self._view_box.mapSceneToView(self.plot.mapToScene(event.position().toPoint()))
+            index = self.track_at(point.x(), point.y())
+            if index >= 0:
+                self.trackActivated.emit(index)
+                return True
+        return super().eventFilter(watched, event)
+
     def _on_mouse_clicked(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton:
             return
@@ -393,9 +405,7 @@ class MoodMap(QWidget):
         point = self._view_box.mapSceneToView(ev.scenePos())
         index = self.track_at(point.x(), point.y())
         if ev.double():
-            if index >= 0:
-                self.trackActivated.emit(index)
-            return
+            return  # handled in eventFilter, which sees every double-click
         if index >= 0:
             additive = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
             if additive:
