@@ -241,17 +241,24 @@ def _read_info(path: str) -> tuple[TrackInfo | None, str | None]:
 
 def _store_batch(library: Library, batch: list[tuple[str, os.stat_result]], known: dict, report: ScanReport) -> None:
     """Insert, update or re-link the new and changed files of one batch in one transaction."""
+    read: list[tuple[str, os.stat_result, TrackInfo | None, str | None, str | None]] = []
+    for path, st in batch:  # file I/O first, outside the transaction
+        info, reason = _read_info(path)
+        try:
+            print_ = fingerprint(path, st.st_size) if info is not None else None
+        except OSError as exc:
+            info, reason, print_ = None, f"Cannot read {path}: {_os_reason(exc)}.", None
+        read.append((path, st, info, reason, print_))
     with library.session() as session:
-        for path, st in batch:
-            info, reason = _read_info(path)
-            try:
-                print_ = fingerprint(path, st.st_size) if info is not None else None
-            except OSError as exc:
-                info, reason, print_ = None, f"Cannot read {path}: {_os_reason(exc)}.", None
+        prints = [item[4] for item in read if item[4] is not None and item[0] not in known]
+        # One query tells which new files could be moved ones; the rest skip the per-file lookup.
+        known_prints = set(session.scalars(select(Track.fingerprint).where(Track.fingerprint.in_(prints)))) \
+            if prints else set()
+        for path, st, info, reason, print_ in read:
             row = known.get(path)
             track = session.get(Track, row.id) if row is not None else None
             if track is None:
-                track = _moved_track(session, print_, path) if print_ is not None else None
+                track = _moved_track(session, print_, path) if print_ in known_prints else None
                 if track is not None:
                     report.moved += 1
                     known.pop(track.path, None)  # the old path is not "missing": it moved
