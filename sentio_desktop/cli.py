@@ -202,6 +202,10 @@ class Context:
             self._library = Library(self.settings.database_path())
         return self._library
 
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+
     def bar(self, **kwargs: Any):  # noqa: ANN201 - tqdm
         from tqdm import tqdm
 
@@ -303,10 +307,12 @@ def cmd_analyze(ctx: Context) -> int:
     if summary.scan is not None:
         print(f"Scanned: {summary.scan.summary()}.")
     if summary.model_id:
-        print(f"Model {summary.model_id} on {summary.device}: {summary.analysed} analysed, {summary.skipped} "
-              f"already done, {len([f for f in summary.failed])} failed, {summary.tags_written} files tagged"
-              f"{', ' + str(len(summary.tag_failures)) + ' tag writes failed' if summary.tag_failures else ''}"
-              f" in {summary.elapsed:.1f} s ({summary.rate_per_hour:,.0f} tracks/hour).")
+        counts = [f"{summary.analysed} analysed", f"{summary.skipped} already done", f"{len(summary.failed)} failed",
+                  f"{summary.tags_written} files tagged"]
+        if summary.tag_failures:
+            counts.append(f"{len(summary.tag_failures)} tag writes failed")
+        print(f"Model {summary.model_id} on {summary.device}: {', '.join(counts)} in {summary.elapsed:.1f} s "
+              f"({summary.rate_per_hour:,.0f} tracks/hour).")
     if summary.marked_stale:
         print(f"{summary.marked_stale} results of other model versions are now stale and re-analysed.")
     _print_failures("Failed", summary.failed)
@@ -549,9 +555,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     if not getattr(args, "func", None):
         return start_gui(parser)
-    ctx = Context.__new__(Context)
+    ctx: Context | None = None
     try:
-        ctx.__init__(args)
+        ctx = Context(args)
         return int(args.func(ctx))
     except UsageError as exc:
         _say(f"sentio: {exc}")
@@ -566,8 +572,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep the interpreter from failing at exit
         return EXIT_OK
     finally:
-        if getattr(ctx, "_library", None) is not None:
-            ctx._library.close()
+        if ctx is not None:
+            ctx.close()
 
 
 if __name__ == "__main__":
