@@ -92,9 +92,9 @@ def random_bundle(preset: str) -> Bundle:
     return Bundle.from_model(build_model(preset).eval(), name=f"bench-{preset}")
 
 
-def time_predictor(bundle: Bundle, paths: list[Path], device: str, quantize: str, batch_size: int) -> float:
-    predictor = Predictor(bundle, device=device, quantize=quantize, batch_size=batch_size,
-                          threads=torch.get_num_threads())
+def time_predictor(bundle: Bundle, paths: list[Path], device: str, quantize: str, batch_size: int,
+                   threads: int | None) -> float:
+    predictor = Predictor(bundle, device=device, quantize=quantize, batch_size=batch_size, threads=threads)
     predictor.predict(paths[:1])  # warm-up (allocations, first-call kernels)
     started = time.perf_counter()
     results = predictor.predict(paths)
@@ -127,20 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated batch sizes (default 1,8)")
     parser.add_argument("--precisions", default="fp32,int8", help="fp32 and/or int8 (default both)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's own)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="model threads (default: the Predictor's, i.e. cores minus its 2 decoding threads)")
     parser.add_argument("--music", type=Path, default=REPO.parent / "shared" / "data" / "music")
     parser.add_argument("--audio-dir", type=Path, default=Path(user_cache_dir("sentio")) / "bench-mp3",
                         help="where the generated MP3s are cached and reused (default: the user cache folder)")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
 
     paths = make_tracks(args.music, args.audio_dir, max(args.tracks, args.base_tracks))
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     precisions = [p.strip() for p in args.precisions.split(",")]
+    model_threads = args.threads or Predictor(random_bundle("tiny"), device="cpu").threads
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# {len(paths)} x {TRACK_SECONDS}s 44.1 kHz stereo MP3 (192 kb/s); device {args.device}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, {os.cpu_count()} CPUs; "
+          f"torch {torch.__version__}, {model_threads} model thread(s) + 2 decoding threads, {os.cpu_count()} CPUs; "
           f"load average at start {load:.1f}")
     rows = []
     for preset, count in (("small", args.tracks), ("base", args.base_tracks)):
@@ -152,13 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         desc = (f"{mc.num_layers}x{mc.hidden_size}, {mc.num_patches} patches, "
                 f"{bundle.excerpts} x {bundle.excerpt_seconds:.2f}s excerpts")
         decode_s = time_decode_features(bundle, subset)
-        rows.append((preset, desc, "decode+fbank only", "-", count, decode_s))
+        rows.append((preset, desc, "decode+fbank only, 1 thread", "-", count, decode_s))
         print(f"{preset:6s} decode+fbank only: {decode_s:.3f} s/track", file=sys.stderr, flush=True)
         for precision in precisions:
             if precision == "int8" and args.device != "cpu":
                 continue
             for batch in batch_sizes:
-                per_track = time_predictor(bundle, subset, args.device, "int8" if precision == "int8" else "none", batch)
+                per_track = time_predictor(bundle, subset, args.device, "int8" if precision == "int8" else "none", batch,
+                                           args.threads or None)
                 rows.append((preset, desc, precision, batch, count, per_track))
                 print(f"{preset:6s} {precision} batch {batch}: {per_track:.3f} s/track", file=sys.stderr, flush=True)
 

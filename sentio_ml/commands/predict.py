@@ -86,7 +86,7 @@ def register(subparsers) -> None:
     parser.add_argument("--workers", type=_positive_int, default=2, metavar="N",
                         help="decoding threads (default 2)")
     parser.add_argument("--threads", type=_positive_int, metavar="N",
-                        help="CPU threads for the model (default: PyTorch's, one per core; 1 is faster on a busy machine)")
+                        help="CPU threads for the model (default: the cores minus --workers, at least 1)")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output (with timelines)")
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv", help="CSV output, one row per file")
