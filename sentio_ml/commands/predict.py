@@ -158,6 +158,20 @@ def render_json(results, model_id: str, device: str) -> str:
     return json.dumps({"model_id": model_id, "device": device, "tracks": tracks}, indent=2, ensure_ascii=False) + "\n"
 
 
+def _unwritable(target: Path) -> str | None:
+    """One sentence saying why `target` cannot be written, or None."""
+    if target.is_dir():
+        return f"Cannot write the results to '{target}': it is a folder."
+    probe = target.with_name(target.name + ".partial")
+    try:
+        with open(probe, "w", encoding="utf-8"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        return f"Cannot write the results to '{target}': {exc.strerror or exc}."
+    return None
+
+
 def _write_output(text: str, destination: str | None) -> None:
     if destination is None or destination == "-":
         sys.stdout.write(text)
@@ -190,6 +204,12 @@ def run(args: argparse.Namespace) -> int:
     if fmt is None and args.output:
         fmt = {".json": "json", ".csv": "csv"}.get(Path(args.output).suffix.lower())
     fmt = fmt or "table"
+
+    if args.output and args.output != "-":
+        problem = _unwritable(Path(args.output).expanduser())
+        if problem:  # checked before the (possibly long) run so no work is lost
+            print(f"sentio-ml predict: {problem}", file=sys.stderr)
+            return EXIT_USAGE
 
     bundle = load_bundle(args.model)  # BundleError (says how to get a model) is reported by sentio_ml.cli
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, quantize=args.quantize,

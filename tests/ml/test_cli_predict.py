@@ -88,3 +88,9 @@ def test_cuda_without_cuda_is_one_sentence(capsys, library, tiny_bundle_dir):
         pytest.skip("this machine has CUDA")
     code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", "cuda")
     assert code == 1 and err.count("\n") == 1 and "cuda" in err and "Traceback" not in err
+
+
+def test_unwritable_output_is_refused_before_predicting(capsys, library, tiny_bundle_dir, tmp_path):
+    code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir,
+                             "-o", tmp_path / "no-such-folder" / "out.csv")
+    assert code == 2 and "Cannot write the results" in err and "no-such-folder" in err
