@@ -74,8 +74,7 @@ class AnalysisController(QObject):
               track_ids: Sequence[int] | None = None) -> bool:
         if self.running:
             return False
-        self._cancel.clear()
-        self._pause.clear()
+        self._cancel.clear()  # the pause state is kept: a run can start paused
         settings = self.context.settings
         service = self.context.service
         announced = False
