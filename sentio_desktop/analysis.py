@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 
 from sentio_desktop.db import TRACK_OK, Analysis, Track, is_current
 from sentio_desktop.errors import AnalysisError
-from sentio_desktop.library import Library
+from sentio_desktop.library import Library, under_roots
 from sentio_desktop.scanner import ScanProgress, ScanReport, scan
 from sentio_desktop.settings import Settings
 from sentio_desktop.tagsync import TagJob, TagResult, TagWriter, mood_tags_for, record_tag_results
@@ -144,8 +144,7 @@ class AnalysisService:
         else:
             rows = self.library.rows(stmt)
         if folder:
-            prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
-            rows = [r for r in rows if r[1].startswith(prefix) or r[1] == prefix.rstrip(os.sep)]
+            rows = [r for r in rows if under_roots(r[1], [folder])]
         todo = [(tid, path) for tid, path, analysed in rows if force or not analysed]
         return todo, len(rows) - len(todo)
 
@@ -228,14 +227,13 @@ class _Run:
 
     def queue_unwritten_tags(self, roots: Sequence[str]) -> None:
         """Catch up on tags an earlier (killed or --no-tags) run did not write."""
-        prefixes = tuple(os.path.abspath(os.path.expanduser(r)).rstrip(os.sep) + os.sep for r in roots)
         with self.library.session() as session:
             rows = session.execute(
                 select(Analysis, Track.path).join(Track, Track.id == Analysis.track_id).where(
                     is_current(), Analysis.model_id == self.summary.model_id,
                     Analysis.tags_written.is_(None), Track.status == TRACK_OK)).all()
         for analysis, path in rows:
-            if not prefixes or path.startswith(prefixes):
+            if not roots or under_roots(path, roots):
                 self.writer.submit(TagJob(analysis.track_id, analysis.id, path, mood_tags_for(analysis)))
 
     def add(self, track_id: int, prediction: Any, elapsed: float) -> None:

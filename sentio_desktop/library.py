@@ -43,6 +43,20 @@ from sentio_desktop.errors import LibraryError, TrackNotFoundError
 SORT_KEYS = ("artist", "title", "album", "path", "valence", "arousal", "mood", "duration", "added")
 
 
+def absolute(path: str | os.PathLike[str]) -> str:
+    """How the library spells a path: absolute and normalised, symlinks kept (as the scanner found it)."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def under_roots(path: str, roots: Sequence[str | os.PathLike[str]]) -> bool:
+    """Whether ``path`` is one of ``roots`` or inside one of them (roots may be folders or files)."""
+    for root in roots:
+        root_text = absolute(root)
+        if path == root_text or path.startswith(root_text.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class TrackView:
     """A track with its current analysis (``valence`` etc. are None until analysed)."""
@@ -215,8 +229,9 @@ class Library:
         if flt.stale is not None:
             stmt = stmt.where(Analysis.stale.is_(flt.stale))
         if flt.folder:
-            prefix = str(Path(flt.folder).expanduser().resolve()).rstrip(os.sep) + os.sep
-            stmt = stmt.where(Track.path.startswith(prefix, autoescape=True))
+            folder = absolute(flt.folder)
+            stmt = stmt.where(or_(Track.path == folder,
+                                  Track.path.startswith(folder.rstrip(os.sep) + os.sep, autoescape=True)))
         return stmt
 
     def tracks(self, flt: TrackFilter | None = None, *, order_by: str = "artist", descending: bool = False,
@@ -265,8 +280,7 @@ class Library:
         text = str(ref).strip()
         if text.isdigit():
             return self.track(int(text))
-        path = str(Path(text).expanduser().resolve())
-        found = self._views(self._track_select().where(Track.path == path))
+        found = self._views(self._track_select().where(Track.path.in_({absolute(text), str(Path(text).resolve())})))
         if found:
             return found[0]
         matches = self.tracks(TrackFilter(text=text, statuses=(TRACK_OK,)), limit=6)

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from sentio_desktop.db import TRACK_MISSING, TRACK_OK, TRACK_UNREADABLE, Analysis, ScanRun, Track, is_current, utcnow
 from sentio_desktop.errors import ScanError, TagError, UnsupportedFormatError
-from sentio_desktop.library import Library
+from sentio_desktop.library import Library, absolute, under_roots
 from sentio_desktop.tags import TrackInfo, read_track_info, supported_extensions
 
 FINGERPRINT_CHUNK = 64 * 1024
@@ -109,7 +109,13 @@ def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list
                cancel: object | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """Yield (path, stat) of files with an audio extension; loops and unreadable folders go to problems."""
     visited: set[tuple[int, int]] = set()
-    stack: list[str] = [str(root) for root in reversed(list(roots))]
+    stack: list[str] = []
+    for root in roots:
+        if os.path.isfile(root):  # a single file named on the command line
+            yield str(root), os.stat(root)
+        else:
+            stack.append(str(root))
+    stack.reverse()
     while stack:
         if cancel is not None and cancel.is_set():
             return
@@ -154,15 +160,19 @@ def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list
 def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
          progress: Callable[[ScanProgress], None] | None = None, cancel: object | None = None) -> ScanReport:
     """Scan ``roots`` into ``library``; see the module docstring for what happens to each file."""
-    root_paths = [Path(os.path.abspath(os.path.expanduser(str(r)))) for r in roots]
+    root_paths = [Path(absolute(r)) for r in roots]
     if not root_paths:
         raise ScanError("No music folder given: name at least one folder to scan.")
+    extensions = audio_extensions()
     for root in root_paths:
         if not root.exists():
             raise ScanError(f"The folder {root} does not exist.")
-        if not root.is_dir():
-            raise ScanError(f"{root} is not a folder.")
-        if not os.access(root, os.R_OK | os.X_OK):
+        if root.is_file():
+            if root.suffix.lower() not in extensions:
+                raise ScanError(f"{root} is not an audio file Sentio reads ({', '.join(sorted(extensions))}).")
+        elif not root.is_dir():
+            raise ScanError(f"{root} is neither a folder nor a file.")
+        elif not os.access(root, os.R_OK | os.X_OK):
             raise ScanError(f"The folder {root} cannot be read (permission denied).")
     started = time.monotonic()
     report = ScanReport(roots=[str(r) for r in root_paths])
@@ -171,11 +181,10 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
         session.add(run)
         session.flush()
         report.run_id = run.id
-    prefixes = tuple(str(r).rstrip(os.sep) + os.sep for r in root_paths)
     with library.session() as session:
         known = {row.path: row for row in session.execute(
             select(Track.id, Track.path, Track.size, Track.mtime, Track.status))
-            if row.path.startswith(prefixes)}
+            if under_roots(row.path, root_paths)}
     seen: set[str] = set()
     files_seen = 0
     last_report = 0.0
@@ -186,7 +195,7 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
             _store_batch(library, pending, known, report)
             pending.clear()
 
-    for path, st in walk_audio(root_paths, audio_extensions(), report.problems, cancel):
+    for path, st in walk_audio(root_paths, extensions, report.problems, cancel):
         files_seen += 1
         seen.add(path)
         row = known.get(path)

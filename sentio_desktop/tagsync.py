@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from sentio_desktop.db import TRACK_OK, Analysis, Track, is_current
 from sentio_desktop.errors import TagError
-from sentio_desktop.library import Library
+from sentio_desktop.library import Library, under_roots
 from sentio_desktop.scanner import fingerprint
 from sentio_desktop.tags import MoodTags, remove_mood_tags, write_mood_tags
 
@@ -132,8 +132,7 @@ def _current_rows(library: Library, folder: str | None, only_unwritten: bool) ->
             stmt = stmt.where(Analysis.tags_written.is_not(True))
         rows = [(a, p) for a, p in session.execute(stmt)]
     if folder:
-        prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
-        rows = [(a, p) for a, p in rows if p.startswith(prefix)]
+        rows = [(a, p) for a, p in rows if under_roots(p, [folder])]
     return rows
 
 
@@ -193,7 +192,6 @@ def remove_library_tags(library: Library, folder: str | None = None, keep_mtime:
         rows = session.execute(select(Track.id, Track.path).where(Track.status == TRACK_OK).order_by(Track.path)).all()
         current = dict(session.execute(select(Analysis.track_id, Analysis.id).where(is_current())).all())
     if folder:
-        prefix = os.path.abspath(os.path.expanduser(folder)).rstrip(os.sep) + os.sep
-        rows = [r for r in rows if r.path.startswith(prefix)]
+        rows = [r for r in rows if under_roots(r.path, [folder])]
     jobs = [TagJob(tid, current.get(tid), path, None) for tid, path in rows]
     return _sync(library, jobs, keep_mtime, TagSyncReport(), progress, cancel)

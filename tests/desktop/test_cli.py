@@ -121,6 +121,19 @@ def test_analyze_without_folder_scans_the_remembered_music_folders(env: Path, mu
     assert code == 0 and "1 new" in out and "1 analysed, 4 already done" in out
 
 
+def test_analyze_a_single_file(env: Path, music: Path, tiny_bundle: Path, capsys) -> None:
+    song = music / "vibe_ace.ogg"
+    code, out, err = run(capsys, "analyze", str(song), "--model", str(tiny_bundle), "--device", "cpu")
+    assert code == 0, err
+    assert "1 analysed" in out and read_mood_tags(song).mood
+    assert not read_mood_tags(music / "vibe_ace.flac").mood  # nothing else touched
+    code, _, err = run(capsys, "analyze", str(music / "cover.txt"))
+    assert code == 3 and "does not exist" in err
+    (music / "notes.txt").write_text("x")
+    code, _, err = run(capsys, "scan", str(music / "notes.txt"))
+    assert code == 3 and "not an audio file Sentio reads" in err
+
+
 def test_help_everywhere_and_gui_fallback(capsys, monkeypatch) -> None:
     for args in ([], ["scan"], ["analyze"], ["tags"], ["list"], ["playlist"], ["playlist", "region"],
                  ["playlist", "path"], ["export"], ["status"], ["config"]):
