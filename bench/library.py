@@ -204,7 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--tracks", type=int, default=100_000)
-    parser.add_argument("--analyze-tracks", type=int, default=30)
+    parser.add_argument("--analyze-tracks", type=int, default=60)
     parser.add_argument("--bundle", help="model bundle for the analyze benchmark (default: random small preset)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-scan", action="store_true")

@@ -82,12 +82,17 @@ class AnalysisSummary:
     tag_failures: list[tuple[str, str]] = field(default_factory=list)
     marked_stale: int = 0
     cancelled: bool = False
+    #: Whole run, including scan and model loading.
     elapsed: float = 0.0
+    #: The analysis phase alone: first file submitted to the predictor until the last tag is written.
+    analysis_seconds: float = 0.0
     scan: ScanReport | None = None
 
     @property
     def rate_per_hour(self) -> float:
-        return self.analysed / self.elapsed * 3600 if self.elapsed > 0 else 0.0
+        """Steady-state throughput of the analysis phase (tracks analysed or failed per hour)."""
+        handled = self.analysed + len(self.failed) - (len(self.scan.unreadable) if self.scan else 0)
+        return handled / self.analysis_seconds * 3600 if self.analysis_seconds > 0 else 0.0
 
 
 PredictorFactory = Callable[[Settings], Any]
@@ -194,10 +199,10 @@ class AnalysisService:
         run = _Run(self.library, summary, emit, settings, write_tags, len(todo))
         paths = list(todo.values())
         by_path = {str(Path(path)): tid for tid, path in todo.items()}
+        analyse_started = time.monotonic()
         try:
             if write_tags:
                 run.queue_unwritten_tags(root_list if only_under_roots else [])
-            analyse_started = time.monotonic()
             for prediction in predictor.predict_iter(paths, cancel=cancel):
                 while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):
                     time.sleep(0.1)
@@ -207,6 +212,7 @@ class AnalysisService:
             summary.cancelled = bool(cancel is not None and cancel.is_set())
         finally:
             run.finish()
+            summary.analysis_seconds = time.monotonic() - analyse_started
         summary.elapsed = time.monotonic() - started
         return summary
 

@@ -312,7 +312,7 @@ def cmd_analyze(ctx: Context) -> int:
         if summary.tag_failures:
             counts.append(f"{len(summary.tag_failures)} tag writes failed")
         print(f"Model {summary.model_id} on {summary.device}: {', '.join(counts)} in {summary.elapsed:.1f} s "
-              f"({summary.rate_per_hour:,.0f} tracks/hour).")
+              f"(analysis {summary.analysis_seconds:.1f} s, {summary.rate_per_hour:,.0f} tracks/hour).")
     if summary.marked_stale:
         print(f"{summary.marked_stale} results of other model versions are now stale and re-analysed.")
     _print_failures("Failed", summary.failed)
