@@ -16,14 +16,17 @@ from sentio_ml.gan.networks import Discriminator
 
 @dataclass(frozen=True)
 class DiscriminatorStats:
-    loss: float  # the full discriminator objective (incl. any penalty)
+    loss: float  # the adversarial part of the objective (hinge / Wasserstein), what collapse checks watch
     real_score: float  # mean D(real, y)
     fake_score: float  # mean D(fake, y)
     penalty: float  # R1 term (0 when off)
+    label_loss: float  # auxiliary label regression MSE on real excerpts (0 when off)
 
 
 class Adversary:
-    """Hinge (default) or Wasserstein objective with a spectrally normalised projection discriminator."""
+    """Hinge (default) or Wasserstein objective with a spectrally normalised projection discriminator,
+    plus an auxiliary label regression (fit on real excerpts; the generator must make its fakes match their
+    conditioning labels in the discriminator's eyes)."""
 
     def __init__(self, discriminator: Discriminator, config: GanConfig) -> None:
         self.discriminator = discriminator
@@ -44,9 +47,11 @@ class Adversary:
         self.discriminator.requires_grad_(True)
         use_r1 = self.config.r1_gamma > 0
         real = real.detach().requires_grad_(use_r1)
-        real_scores = self.discriminator(real, real_labels)
+        real_scores, real_estimate = self.discriminator(real, real_labels, with_labels=True)
         fake_scores = self.discriminator(fake.detach(), fake_labels)
-        loss = self._real_fake_loss(real_scores, fake_scores)
+        adversarial = self._real_fake_loss(real_scores, fake_scores)
+        label_loss = torch.nn.functional.mse_loss(real_estimate, real_labels)
+        loss = adversarial + self.config.label_loss * label_loss
         penalty = torch.zeros(())
         if use_r1:
             (grad,) = torch.autograd.grad(real_scores.sum(), real, create_graph=True)
@@ -56,15 +61,20 @@ class Adversary:
         loss.backward()
         self.optimizer.step()
         return DiscriminatorStats(
-            loss=float(loss.detach()), real_score=float(real_scores.detach().mean()),
+            loss=float(adversarial.detach()), real_score=float(real_scores.detach().mean()),
             fake_score=float(fake_scores.detach().mean()), penalty=float(penalty.detach()),
+            label_loss=float(label_loss.detach()),
         )
 
     def generator_loss(self, fake: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """The generator's objective on its fakes; gradients reach the generator only."""
         self.discriminator.requires_grad_(False)
         try:
-            return -self.discriminator(fake, labels).mean()
+            scores, estimate = self.discriminator(fake, labels, with_labels=True)
+            loss = -scores.mean()
+            if self.config.label_loss > 0:  # the fakes must carry their conditioning labels
+                loss = loss + self.config.label_loss * torch.nn.functional.mse_loss(estimate, labels)
+            return loss
         finally:
             self.discriminator.requires_grad_(True)
 

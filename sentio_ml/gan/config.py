@@ -36,6 +36,8 @@ class GanConfig:
     betas: tuple[float, float] = (0.5, 0.9)  # short CPU runs: a little momentum, higher rates than BigGAN's
     ema_decay: float = 0.99
     output_init_scale: float = 0.1  # generator output layer starts this much smaller than default init
+    output_bound: float = 4.0  # generator output limited to +-this many per-bin standard deviations (tanh)
+    label_loss: float = 1.0  # weight of the auxiliary label regression (D learns it on real, G must match it)
     loss: str = "hinge"  # "hinge" (SN-GAN/BigGAN) or "wasserstein" (needs the spectral norm as Lipschitz guard)
     r1_gamma: float = 0.0  # optional zero-centred gradient penalty on real data (0 = off)
     mode_seeking: float = 0.2  # weight of the mode-seeking term (Mao et al. 2019, MSGAN) against collapse; 0 = off

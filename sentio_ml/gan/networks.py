@@ -26,18 +26,20 @@ def _per_bin(values: torch.Tensor | None, bins: int, default: float) -> torch.Te
 
 
 class _FiLMBlock(nn.Module):
-    """Transposed conv (x2 in time), per-sample group norm, FiLM from the condition vector, ReLU."""
+    """Nearest x2 upsampling in time + conv (no transposed-conv checkerboard), per-sample group norm, FiLM
+    from the condition vector, ReLU."""
 
     def __init__(self, in_ch: int, out_ch: int, cond_dim: int) -> None:
         super().__init__()
-        self.conv = nn.ConvTranspose1d(in_ch, out_ch, 4, stride=2, padding=1)
+        self.upsample = nn.Upsample(scale_factor=2.0, mode="nearest")
+        self.conv = nn.Conv1d(in_ch, out_ch, 3, padding=1)
         self.norm = nn.GroupNorm(num_groups=min(8, out_ch), num_channels=out_ch, affine=False)
         self.film = nn.Linear(cond_dim, 2 * out_ch)
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        x = self.norm(self.conv(x))
+        x = self.norm(self.conv(self.upsample(x)))
         gamma, beta = self.film(cond).chunk(2, dim=1)
         return torch.relu(x * (1.0 + gamma[:, :, None]) + beta[:, :, None])
 
@@ -89,7 +91,8 @@ class Generator(nn.Module):
         for block in self.blocks:
             x = block(x, cond)
         x = self.to_fbank(x)[:, :, :frames].transpose(1, 2)  # [B, frames, mel]
-        return x * self.feature_std + self.feature_mean
+        bound = self.config.output_bound  # soft limit in standard deviations: no runaway frames
+        return bound * torch.tanh(x / bound) * self.feature_std + self.feature_mean
 
 
 class Discriminator(nn.Module):
@@ -108,6 +111,8 @@ class Discriminator(nn.Module):
             layers += [spectral_norm(nn.Conv1d(width, width, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
         self.features = nn.Sequential(*layers)
         self.linear = spectral_norm(nn.Linear(width, 1))
+        # auxiliary (valence, arousal) regressor on the same features (AC-GAN style for continuous labels)
+        self.regress = nn.Sequential(spectral_norm(nn.Linear(width, 2)), nn.Sigmoid())
         self.label_embed = nn.Sequential(
             spectral_norm(nn.Linear(config.label_dim, LABEL_EMBED_DIM)), nn.LeakyReLU(0.2),
             spectral_norm(nn.Linear(LABEL_EMBED_DIM, width)),
@@ -115,7 +120,9 @@ class Discriminator(nn.Module):
         self.register_buffer("feature_mean", _per_bin(feature_mean, config.mel_bins, 0.0))
         self.register_buffer("feature_std", _per_bin(feature_std, config.mel_bins, 1.0))
 
-    def forward(self, feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, labels: torch.Tensor, with_labels: bool = False):
+        """Realism score [B]; with `with_labels`, also the auxiliary label estimate [B, 2]."""
         x = ((feats - self.feature_mean) / self.feature_std).transpose(1, 2)  # [B, mel, frames]
         h = self.features(x).mean(dim=2)
-        return self.linear(h).squeeze(1) + (self.label_embed(labels) * h).sum(dim=1)
+        score = self.linear(h).squeeze(1) + (self.label_embed(labels) * h).sum(dim=1)
+        return (score, self.regress(h)) if with_labels else score

@@ -159,7 +159,8 @@ def evaluate_quality(source, real_feats: torch.Tensor, real_labels: torch.Tensor
         real_feats, real_labels = real_feats[keep], real_labels[keep]
     fake = source.render(real_labels, gen)
     mean = real_feats.mean(dim=(0, 1))
-    std = real_feats.std(dim=(0, 1)).clamp_min(1e-6)
+    std = real_feats.std(dim=(0, 1))
+    std = std.clamp_min(0.1 * float(std.median()) + 1e-8)  # constant bins (e.g. AST's empty lowest mel filter)
     real_z, fake_z = (real_feats - mean) / std, (fake - mean) / std
     real_div = float(pairwise_diversity(real_z))
     diversity_ratio = float(pairwise_diversity(fake_z)) / max(real_div, 1e-8)

@@ -48,7 +48,7 @@ class GanRun:
     config: GanConfig
     generator: Generator
     label_sampler: LabelSampler
-    history: dict[str, list[float]]  # per generator step: d_loss, g_loss, d_real, d_fake
+    history: dict[str, list[float]]  # per generator step: d_loss, g_loss, d_real, d_fake, d_label_mse
     epochs: list[dict] = field(default_factory=list)  # per epoch: losses, within-label diversity ratio
     grids: list[torch.Tensor] = field(default_factory=list)  # per epoch fixed-noise samples [L*K, T, M]
     grid_labels: torch.Tensor | None = None
@@ -165,7 +165,7 @@ def train_gan(
     reference_diversity = pairwise_diversity((pool.crop(range(min(len(pool), 64)), rng) - pool.mean) / pool.std)
 
     run = GanRun(config=config, generator=ema.module, label_sampler=sampler,
-                 history={"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []},
+                 history={"d_loss": [], "g_loss": [], "d_real": [], "d_fake": [], "d_label_mse": []},
                  grid_labels=grid_labels, clips=len(pool))
     started = time.monotonic()
     order = torch.randperm(len(pool), generator=rng)
@@ -195,7 +195,7 @@ def train_gan(
         g_opt.step()
         ema.update_parameters(generator)
         values = {"d_loss": d_stats.loss, "g_loss": float(g_loss.detach()),
-                  "d_real": d_stats.real_score, "d_fake": d_stats.fake_score}
+                  "d_real": d_stats.real_score, "d_fake": d_stats.fake_score, "d_label_mse": d_stats.label_loss}
         for key, value in values.items():
             run.history[key].append(value)
         run.seconds = time.monotonic() - started

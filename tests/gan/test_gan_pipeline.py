@@ -99,10 +99,12 @@ def test_cv_gan_sees_training_songs_only_and_synthetic_samples_reach_training_ba
         assert fold_result.clip_ids == [c.clip_id for c in test_clips]
         assert fold_result.y_pred.shape == (len(test_clips), 2)
     # A second run (e.g. another synthetic ratio) reuses each fold's GAN instead of retraining it.
-    train_clips, _ = dataset.fold_split(0)
+    train_clips, _ = dataset.fold_split(1)
     fit, _ = split_train_validation(train_clips, TRAIN.validation_fraction, seed=TRAIN.seed)
-    factory(fit, cache, 0, TRAIN.seed)
-    assert factory.summaries[0]["reused"] is True
+    factory(fit, cache, 1, TRAIN.seed)
+    assert factory.summaries[1]["reused"] is True
+    factory(fit[:-1], cache, 1, TRAIN.seed)  # other songs: retrained, never reused
+    assert factory.summaries[1]["reused"] is False
 
 
 def test_a_gan_bundle_that_saw_held_out_songs_is_refused(dataset, cache, tmp_path):
