@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sentio_ml.descriptors import KernelHead, descriptor_count
 from sentio_ml.errors import BackboneUnavailableError
 from sentio_ml.features import FeatureConfig, pad_or_trim
 
@@ -52,6 +53,10 @@ class ModelConfig:
     # 4 in time = 40-ms frames, 16x fewer attention pairs, so the backbone trains on a CPU
     pool_time: int = 1
     pool_freq: int = 1
+    # hybrid: an RBF kernel (SVR) head on fbank descriptors (sentio_ml.descriptors), fitted after the
+    # network; kernel_rows = its stored training rows (0: none), output = (1 − blend)·net + blend·kernel
+    kernel_rows: int = 0
+    kernel_blend: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,6 +177,7 @@ class MoodRegressor(nn.Module):
         else:
             self.stats = None
         self.embedding_dim = width
+        self.kernel = KernelHead(config.kernel_rows, descriptor_count(config.num_mel_bins)) if config.kernel_rows else None
         self.head = nn.Sequential(
             nn.LayerNorm(width),
             nn.Dropout(config.head_dropout),
@@ -199,7 +205,11 @@ class MoodRegressor(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """Valence and arousal [B, 2] in [0, 1]."""
-        return torch.sigmoid(self.head(self.embed(feats)))
+        net = torch.sigmoid(self.head(self.embed(feats)))
+        if self.kernel is None or self.config.kernel_blend <= 0:
+            return net
+        kernel = self.kernel(pad_or_trim(feats, self.config.frames)).clamp(0.0, 1.0)
+        return (1.0 - self.config.kernel_blend) * net + self.config.kernel_blend * kernel
 
 
 def _load_backbone(backbone: str | os.PathLike):

@@ -44,6 +44,12 @@ class TrainConfig:
     gain_jitter: float = 0.1  # ± shift of the normalised fbank (a level change)
     mixup_alpha: float = 0.0  # > 0: mixup of excerpts and labels
     synthetic_ratio: float = 0.0  # synthetic samples per real sample in a training batch (needs a source)
+    # hybrid kernel head (sentio_ml.descriptors): an RBF SVR on fbank descriptors of eval_crops excerpts per
+    # clip, blended with the network; kernel_blend None = chosen on the validation artists
+    kernel_head: bool = True
+    kernel_c: float = 1.0
+    kernel_epsilon: float = 0.02
+    kernel_blend: float | None = None
     # control
     patience: int = 4  # epochs without validation improvement before stopping (0: never stop early)
     seed: int = 0

@@ -287,5 +287,13 @@ def train(
             break
 
     model.load_state_dict(best_state)
-    model.eval()
-    return TrainResult(model.cpu(), model_config, feature_config, config, history, best_epoch, stopped)
+    model = model.cpu().eval()
+    if config.kernel_head and stopped != "cancelled":
+        from sentio_ml.training.kernel import attach_kernel_head
+
+        model, info = attach_kernel_head(model, train_data, val_data, config.eval_crops, config.kernel_c,
+                                         config.kernel_epsilon, config.kernel_blend)
+        model_config = model.config
+        if history:
+            history[-1]["kernel_blend"] = info["blend"]
+    return TrainResult(model, model_config, feature_config, config, history, best_epoch, stopped)

@@ -1,0 +1,90 @@
+"""Fit the hybrid's kernel head: an RBF SVR (scikit-learn) on fbank descriptors of training excerpts,
+blended with the network by a weight chosen on the validation artists, then stored as tensors."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from sentio_ml.datasets import Clip
+from sentio_ml.descriptors import KernelHead, fbank_descriptors
+from sentio_ml.model import MoodRegressor
+from sentio_ml.training.batches import ClipCrops
+
+BLEND_GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+@torch.no_grad()
+def excerpt_descriptors(crops: ClipCrops, frames: int, count: int) -> np.ndarray:
+    """[N, count, D] descriptors of `count` evenly spaced excerpts per clip (raw log-mel)."""
+    out = []
+    for i in range(len(crops)):
+        feats = crops.eval_crops(i, frames, count)
+        raw = feats * (2 * crops.cfg.std) + crops.cfg.mean
+        out.append(fbank_descriptors(raw).numpy())
+    return np.stack(out)
+
+
+def fit_kernel_head(rows: np.ndarray, labels: np.ndarray, c: float, epsilon: float) -> KernelHead:
+    """An RBF SVR per dimension on standardised `rows` [N, D] → a KernelHead holding all N rows."""
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    scaler = StandardScaler().fit(rows)
+    z = scaler.transform(rows)
+    head = KernelHead(len(z), z.shape[1])
+    head.mean.copy_(torch.as_tensor(scaler.mean_, dtype=torch.float32))
+    head.scale.copy_(torch.as_tensor(scaler.scale_, dtype=torch.float32))
+    head.rows.copy_(torch.as_tensor(z, dtype=torch.float32))
+    for d in range(2):
+        svr = SVR(C=c, epsilon=epsilon, gamma="scale").fit(z, labels[:, d])
+        head.coef[torch.as_tensor(svr.support_), d] = torch.as_tensor(svr.dual_coef_[0], dtype=torch.float32)
+        head.gamma[d] = float(svr._gamma)
+        head.intercept[d] = float(svr.intercept_[0])
+    return head
+
+
+def attach_kernel_head(
+    model: MoodRegressor,
+    fit: ClipCrops,
+    val: ClipCrops | None,
+    crops: int,
+    c: float = 1.0,
+    epsilon: float = 0.02,
+    blend: float | None = None,
+) -> tuple[MoodRegressor, dict]:
+    """A copy of `model` with a kernel head. `blend` None: the grid value with the lowest validation MSE
+    of the blended prediction (the net's and the kernel's excerpt-averaged predictions); the kernel is
+    then refitted on training + validation rows. Returns (model, info)."""
+    from sentio_ml.training.loop import predict_crops
+
+    frames = model.config.frames
+    fit_desc = excerpt_descriptors(fit, frames, crops)
+    info: dict = {}
+    if blend is None and val is not None and len(val):
+        head = fit_kernel_head(fit_desc.reshape(-1, fit_desc.shape[-1]), np.repeat(fit.labels, crops, 0), c, epsilon)
+        val_desc = torch.as_tensor(excerpt_descriptors(val, frames, crops))
+        with torch.no_grad():
+            kernel_pred = head.regress(val_desc.reshape(-1, val_desc.shape[-1])).clamp(0, 1).reshape(len(val), crops, 2).mean(1).numpy()
+        net_pred = predict_crops(model, val, frames, crops, torch.device("cpu"))
+        losses = {b: float(np.mean(((1 - b) * net_pred + b * kernel_pred - val.labels) ** 2)) for b in BLEND_GRID}
+        blend = min(losses, key=losses.get)
+        info["val_mse_by_blend"] = losses
+        rows = np.concatenate([fit_desc, val_desc.numpy()])
+        labels = np.concatenate([fit.labels, val.labels])
+    else:
+        blend = 1.0 if blend is None else blend
+        rows, labels = fit_desc, fit.labels
+    head = fit_kernel_head(rows.reshape(-1, rows.shape[-1]), np.repeat(labels, crops, 0), c, epsilon)
+    head.fbank_mean.fill_(fit.cfg.mean)
+    head.fbank_std.fill_(fit.cfg.std)
+    config = dataclasses.replace(model.config, kernel_rows=len(head.rows), kernel_blend=float(blend))
+    hybrid = MoodRegressor(config, backbone=model.backbone)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("kernel.")}
+    state.update({f"kernel.{k}": v for k, v in head.state_dict().items()})
+    hybrid.load_state_dict(state)
+    hybrid.eval()
+    info.update({"blend": float(blend), "rows": len(head.rows), "support_vectors": int((head.coef != 0).any(1).sum())})
+    return hybrid, info
