@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from sentio_desktop import analysis
 from sentio_desktop.analysis import STAGE_DONE, AnalysisService
 from sentio_desktop.db import Analysis
 from sentio_desktop.errors import AnalysisError
@@ -108,7 +109,8 @@ def test_read_only_file_keeps_its_analysis(tmp_path: Path, library: Library, tin
     assert rows[track.id].tags_written is False and "read-only" in rows[track.id].tag_error
 
 
-def test_cancel_and_pause(tmp_path: Path, library: Library, tiny_settings: Settings) -> None:
+def test_cancel_and_pause(tmp_path: Path, library: Library, tiny_settings: Settings, monkeypatch) -> None:
+    monkeypatch.setattr(analysis, "PROGRESS_INTERVAL_S", 0.0)  # an event per result, so cancel lands mid-run
     music = tmp_path / "music"
     music.mkdir()
     for i in range(12):

@@ -19,7 +19,7 @@ from sentio_desktop.library import Library
 from sentio_desktop.tags import read_mood_tags
 
 REPO = Path(__file__).resolve().parents[2]
-TRACKS = 60
+TRACKS = 100
 FIXTURES = REPO / "tests" / "data"
 
 
