@@ -30,6 +30,10 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
 # Containers libsndfile reads with exact seeking; tried before PyAV for these extensions.
 _SOUNDFILE_EXTENSIONS: frozenset[str] = frozenset({".wav", ".flac", ".aif", ".aiff"})
 
+# Containers whose timestamps after a seek are unreliable (ASF/WMA lands up to a packet off; raw ADTS
+# AAC estimates from the bitrate): decoded from the top instead of seeking.
+_LINEAR_EXTENSIONS: frozenset[str] = frozenset({".wma", ".aac"})
+
 # Long tracks: skip this share of the track (at most _EDGE_MAX_SECONDS) at each end when placing excerpts.
 _EDGE_FRACTION = 0.05
 _EDGE_MAX_SECONDS = 15.0
@@ -145,10 +149,15 @@ def _decode_pyav(path: Path, sample_rate: int, offset: float, duration: float | 
     position: int | None = 0  # native-rate index of the next decoded sample
     try:
         stream.thread_type = "AUTO"
-        start_time = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         if offset > 0:
-            target = int((offset + start_time) / stream.time_base)
-            container.seek(target, stream=stream, backward=True, any_frame=False)
+            # Time zero is the first decoded frame's timestamp (not stream.start_time: ASF/WMA, for one,
+            # report 0 there but start at 93 ms), so seeking lands where a full decode would count.
+            first = next(container.decode(stream), None)
+            origin = first.time if first is not None and first.time is not None else None
+            if origin is None:  # no timestamps: decode from the top and count samples
+                container.close()
+                return _decode_pyav_linear(path, sample_rate, offset, duration)
+            container.seek(int((offset + origin) / stream.time_base), stream=stream, backward=True, any_frame=False)
             position = None  # learnt from the first decoded frame's timestamp
         for frame in container.decode(stream):
             if native_rate is None:
@@ -158,7 +167,7 @@ def _decode_pyav(path: Path, sample_rate: int, offset: float, duration: float | 
                 if frame.time is None:  # no timestamps: restart from the top and count samples
                     container.close()
                     return _decode_pyav_linear(path, sample_rate, offset, duration)
-                position = int(round(max(0.0, frame.time - start_time) * native_rate))
+                position = int(round(max(0.0, frame.time - origin) * native_rate))
             for out in converter.resample(frame):
                 samples = out.to_ndarray().mean(axis=0, dtype=np.float32)
                 skip = int(round(offset * native_rate)) - position
@@ -208,7 +217,10 @@ def decode(path: PathLike, sample_rate: int, offset: float = 0.0, duration: floa
         except (RuntimeError, soundfile.LibsndfileError, ValueError):
             wave = None  # e.g. an exotic WAV codec: let FFmpeg try
     if wave is None:
-        wave = _decode_pyav(path, sample_rate, offset, duration)
+        if offset > 0 and path.suffix.lower() in _LINEAR_EXTENSIONS:
+            wave = _decode_pyav_linear(path, sample_rate, offset, duration)
+        else:
+            wave = _decode_pyav(path, sample_rate, offset, duration)
     if len(wave) == 0 and offset == 0.0:
         raise AudioDecodeError(f"Cannot decode {_describe(path)}: it contains no audio samples.")
     if not np.all(np.isfinite(wave)):
@@ -253,7 +265,8 @@ def load_excerpts(path: PathLike, sample_rate: int = 16000, seconds: float = 10.
     duration = probe_duration(path)
     starts = excerpt_starts(duration, seconds, count)
     samples = int(round(seconds * sample_rate))
-    if len(starts) == 1 or len(starts) * seconds >= _WHOLE_FILE_COVERAGE * duration:
+    seekable = path.suffix.lower() not in _LINEAR_EXTENSIONS
+    if len(starts) == 1 or not seekable or len(starts) * seconds >= _WHOLE_FILE_COVERAGE * duration:
         whole = decode(path, sample_rate)
         duration = max(duration, len(whole) / sample_rate) if duration <= seconds else duration
         pieces = [whole[int(round(s * sample_rate)):] for s in starts]

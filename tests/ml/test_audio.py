@@ -77,12 +77,23 @@ def test_excerpt_starts_spread_and_avoid_edges():
         excerpt_starts(100.0, 10.0, 0)
 
 
-@pytest.mark.parametrize("suffix", [".flac", ".mp3"])
-def test_seeking_excerpts_match_full_decode(tmp_path, suffix):
-    data = chirp(45.0, rate=22050, channels=1)
-    path = tmp_path / f"long{suffix}"
-    write_soundfile(path, data, rate=22050) if suffix == ".flac" else write_av(path, data, rate=22050)
-    assert abs(probe_duration(path) - 45.0) < 0.1
+@pytest.mark.parametrize(
+    "name, codec, container_format",
+    [
+        ("long.flac", None, None), ("long.ogg", None, None), ("long.mp3", "libmp3lame", None),
+        ("long.m4a", "aac", "ipod"), ("long.opus", "libopus", "ogg"), ("long.wma", "wmav2", "asf"),
+        ("long.aac", "aac", "adts"),
+    ],
+)
+def test_excerpts_match_full_decode(tmp_path, name, codec, container_format):
+    rate = 48000 if codec == "libopus" else 22050
+    data = chirp(45.0, rate=rate, channels=1)
+    path = tmp_path / name
+    if codec is None:
+        write_soundfile(path, data, rate=rate)
+    else:
+        write_av(path, data, rate=rate, codec=codec, container_format=container_format, bit_rate=64000)
+    assert abs(probe_duration(path) - 45.0) < 1.0  # raw ADTS AAC only estimates its length
     full = decode(path, 16000)
     ex = load_excerpts(path, sample_rate=16000, seconds=5.0, count=4)
     assert ex.waves.shape == (4, 80000)
