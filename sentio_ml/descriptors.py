@@ -103,8 +103,8 @@ class KernelHead(nn.Module):
         self.register_buffer("gamma", torch.ones(2))
         self.register_buffer("intercept", torch.full((2,), 0.5))
         # the model's input normalisation (x − mean) / (2·std), undone before computing descriptors
-        self.register_buffer("fbank_mean", torch.zeros(()))
-        self.register_buffer("fbank_std", torch.full((), 0.5))
+        self.register_buffer("fbank_mean", torch.zeros(1))
+        self.register_buffer("fbank_std", torch.full((1,), 0.5))
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """[B, 2] from normalised fbank [B, T, mel]."""
