@@ -50,9 +50,39 @@ def columns_from_views(views: Iterable[TrackView], failures: dict[int, str] | No
 
 
 def load_columns(library: Library) -> TrackColumns:
-    """The whole library (every status) as column arrays, ordered by artist then path."""
+    """The whole library (every status) as column arrays, from one bulk query (`Library.track_rows`)."""
     failures = {f.track_id: f.reason for f in library.failures() if f.stage == "analysis"}
-    return columns_from_views(library.tracks(ALL_STATUSES, order_by="artist"), failures)
+    rows = library.track_rows(ALL_STATUSES)
+    fields = Library.TRACK_ROW_FIELDS
+    n = len(rows)
+    if not n:
+        return TrackColumns.empty()
+    cols = dict(zip(fields, zip(*rows)))
+
+    def strings(values) -> np.ndarray:
+        return np.array(["" if v is None else v for v in values], dtype=str)
+
+    def floats(values) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+    paths = cols["path"]
+    valence = floats(cols["valence"])
+    statuses = [
+        (f"{status}: {problem}" if problem else status) if status != "ok"
+        else ("stale (other model or changed)" if stale else "analysed") if v == v
+        else (f"failed: {failures[tid]}" if tid in failures else "not analysed")
+        for tid, status, problem, stale, v in zip(cols["id"], cols["status"], cols["problem"], cols["stale"],
+                                                  valence.tolist())]
+    tracks = TrackColumns(
+        track_id=np.array(cols["id"], dtype=np.int64),
+        title=strings([t or Path(p).stem for t, p in zip(cols["title"], paths)]),
+        artist=strings(cols["artist"]), album=strings(cols["album"]), genre=strings(cols["genre"]),
+        duration=floats(cols["duration"]), valence=valence, arousal=floats(cols["arousal"]),
+        mood=strings(cols["mood"]), status=np.array(statuses, dtype=str), path=strings(paths))
+    order = np.lexsort((tracks.path, np.char.lower(tracks.artist)))  # artist, then path, like the CLI
+    tracks = tracks.take(order)
+    tracks.search_text  # noqa: B018 - built here, on the worker thread, not on the first keystroke
+    return tracks
 
 
 def load_tracks(library: Library, track_ids: list[int]) -> list[TrackView]:

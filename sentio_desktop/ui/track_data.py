@@ -79,6 +79,11 @@ class TrackColumns:
                 dtype=np.float64)
         return cls(**out)
 
+    def take(self, order: np.ndarray) -> "TrackColumns":
+        """The same tracks reordered (or a subset), as new arrays."""
+        return TrackColumns(track_id=self.track_id[order], **{n: getattr(self, n)[order] for n in STRING_COLUMNS},
+                            **{n: getattr(self, n)[order] for n in FLOAT_COLUMNS})
+
     # -- derived data ------------------------------------------------------------------------
     @property
     def analysed(self) -> np.ndarray:
@@ -89,11 +94,10 @@ class TrackColumns:
     def search_text(self) -> np.ndarray:
         """Lower-cased 'title artist album genre mood' per track, for vectorised substring search."""
         if self._search_text is None:
-            sep = np.full(len(self), "\x1f", dtype="U1")
-            text = self.title
-            for column in (self.artist, self.album, self.genre, self.mood, self.path):
-                text = np.char.add(np.char.add(text, sep), column)
-            self._search_text = np.char.lower(text) if len(self) else np.array([], dtype="U1")
+            rows = zip(self.title.tolist(), self.artist.tolist(), self.album.tolist(), self.genre.tolist(),
+                       self.mood.tolist(), self.path.tolist())
+            text = ["\x1f".join(row).lower() for row in rows]
+            self._search_text = np.array(text, dtype=str) if text else np.array([], dtype="U1")
         return self._search_text
 
     def index_of(self, track_id: int) -> int | None:
