@@ -59,7 +59,8 @@ class Excerpts:
 
     @property
     def ends(self) -> np.ndarray:
-        return np.minimum(self.starts + self.seconds, max(self.duration, self.seconds))
+        """End times (s), clipped to the track (a looped short track's excerpt ends with the track)."""
+        return np.minimum(self.starts + self.seconds, self.duration)
 
 
 def _describe(path: Path) -> str:

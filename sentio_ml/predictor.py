@@ -135,6 +135,7 @@ class _Decoded:
     path: Path
     feats: torch.Tensor  # [n, frames, mel]
     starts: np.ndarray
+    ends: np.ndarray
     duration: float
     next_row: int = 0
     outputs: list[np.ndarray] = field(default_factory=list)
@@ -215,7 +216,7 @@ class Predictor:
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop a library run
             log.exception("unexpected failure preparing %s", path)
             return TrackPrediction(path=path, error=f"Cannot analyse '{path}': {type(exc).__name__}: {exc}.")
-        return _Decoded(path=path, feats=feats, starts=ex.starts, duration=ex.duration)
+        return _Decoded(path=path, feats=feats, starts=ex.starts, ends=ex.ends, duration=ex.duration)
 
     # -- model side ----------------------------------------------------------------------------
     def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:
@@ -247,11 +248,11 @@ class Predictor:
         excerpts = [
             ExcerptPrediction(
                 start=float(start),
-                end=float(min(start + self.excerpt_seconds, item.duration)),
+                end=float(end),
                 valence=float(v),
                 arousal=float(a),
             )
-            for start, (v, a) in zip(item.starts, values)
+            for start, end, (v, a) in zip(item.starts, item.ends, values)
         ]
         return TrackPrediction(
             path=item.path,
