@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from sentio_ml.audio import load_excerpts  # noqa: E402
 from sentio_ml.bundle import Bundle  # noqa: E402
 from sentio_ml.features import compute_fbank  # noqa: E402
-from sentio_ml.model import build_model  # noqa: E402
+from sentio_ml.model import PRESETS, build_model  # noqa: E402
 from sentio_ml.predictor import Predictor  # noqa: E402
 
 RATE = 44100
@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracks", type=int, default=8, help="tracks for the small preset (default 8)")
     parser.add_argument("--base-tracks", type=int, default=2, help="tracks for the base config; 0 skips it (default 2)")
+    parser.add_argument("--presets", default="small,base",
+                        help="comma-separated model presets (default small,base); base uses --base-tracks")
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated batch sizes (default 1,8)")
     parser.add_argument("--precisions", default="fp32,int8", help="fp32 and/or int8 (default both)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
@@ -143,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, {model_threads} model thread(s) + 2 decoding threads, {os.cpu_count()} CPUs; "
           f"load average at start {load:.1f}")
     rows = []
-    for preset, count in (("small", args.tracks), ("base", args.base_tracks)):
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
+    for preset, count in ((p, args.base_tracks if p == "base" else args.tracks) for p in presets):
         if count <= 0:
             continue
         bundle = random_bundle(preset)
