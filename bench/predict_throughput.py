@@ -136,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the generated MP3s are cached and reused (default: the user cache folder)")
     args = parser.parse_args(argv)
 
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
     paths = make_tracks(args.music, args.audio_dir, max(args.tracks, args.base_tracks))
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     precisions = [p.strip() for p in args.precisions.split(",")]
@@ -145,10 +149,6 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, {model_threads} model thread(s) + 2 decoding threads, {os.cpu_count()} CPUs; "
           f"load average at start {load:.1f}")
     rows = []
-    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
-    unknown = [p for p in presets if p not in PRESETS]
-    if unknown:
-        parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
     for preset, count in ((p, args.base_tracks if p == "base" else args.tracks) for p in presets):
         if count <= 0:
             continue
