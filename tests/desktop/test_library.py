@@ -55,6 +55,11 @@ def test_unopenable_database_is_one_sentence(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(LibraryError, match="Cannot open the library database"):
         Library(bad)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(LibraryError, match="Cannot open the library database") as info:
+        Library(blocker / "lib.db")  # its folder cannot be created
+    assert "\n" not in str(info.value)
 
 
 def test_filters_sorting_and_lookup(tmp_path: Path) -> None:
