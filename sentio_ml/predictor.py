@@ -230,9 +230,18 @@ class Predictor:
             rows.append(item.feats[item.next_row:item.next_row + take])
             owners.append((item, take))
             item.next_row += take
-        batch = torch.cat(rows).to(self.device, non_blocking=True)
-        with torch.inference_mode():
-            out = self.model(batch).float().cpu().numpy()
+        try:
+            batch = torch.cat(rows).to(self.device, non_blocking=True)
+            with torch.inference_mode():
+                out = self.model(batch).float().cpu().numpy()
+        except torch.OutOfMemoryError as exc:
+            raise SentioMLError(
+                f"The model ran out of memory on {self.device_name} with {sum(len(r) for r in rows)} excerpts per batch; "
+                "use a smaller --batch-size or --device cpu."
+            ) from exc
+        except RuntimeError as exc:
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SentioMLError(f"The model failed on {self.device_name}: {first_line}.") from exc
         offset = 0
         for item, take in owners:
             item.outputs.append(out[offset:offset + take])
@@ -296,6 +305,8 @@ class Predictor:
                         result = future.result()
                         if isinstance(result, TrackPrediction):
                             yield result
+                            if cancelled():
+                                return
                         elif result is not None:
                             ready.append(result)
                     continue

@@ -107,3 +107,15 @@ def test_predictor_accepts_a_bundle_path_and_overrides(tiny_bundle_dir):
     predictor = Predictor(tiny_bundle_dir, device="cpu", excerpts=1, excerpt_seconds=1.0)
     (result,) = predictor.predict([AUDIO[0]])
     assert result.ok and len(result.excerpts) == 1 and result.excerpts[0].end - result.excerpts[0].start == 1.0
+
+
+def test_a_model_failure_is_one_sentence(bundle):
+    predictor = Predictor(bundle, device="cpu", quantize="none")
+
+    class Broken(torch.nn.Module):
+        def forward(self, feats):
+            raise RuntimeError("mat1 and mat2 shapes cannot be multiplied\n(long details)")
+
+    predictor.model = Broken()
+    with pytest.raises(SentioMLError, match="The model failed on cpu: mat1 and mat2 shapes cannot be multiplied.$"):
+        predictor.predict([AUDIO[0]])
