@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         self._reload_again = False
         self.model_info: ModelInfo | None = None
         self._last_stage = ""
+        self._model_check_pending = False
         self.setWindowTitle("Sentio — music by mood")
         self.setObjectName("sentioMainWindow")
         self.setDockNestingEnabled(True)
@@ -170,9 +171,13 @@ class MainWindow(QMainWindow):
 
     # -- loading -------------------------------------------------------------------------------
     def start(self) -> None:
-        """Load the library and check the model in the background (the window is usable meanwhile)."""
+        """Load the library, then check the model, in the background (the window is usable meanwhile).
+
+        The model check imports torch; doing it after the library load keeps the two from fighting
+        over the interpreter, so the table and the map fill as early as possible.
+        """
+        self._model_check_pending = True
         self.reload_library()
-        self.check_model()
 
     def reload_library(self) -> None:
         if self.loading:
@@ -201,10 +206,16 @@ class MainWindow(QMainWindow):
         if self._reload_again:
             self._reload_again = False
             self.reload_library()
+        if self._model_check_pending:
+            self._model_check_pending = False
+            self.check_model()
 
     def _library_failed(self, exc: BaseException) -> None:
         self.loading = False
         self.status_label.setText(str(exc))
+        if self._model_check_pending:
+            self._model_check_pending = False
+            self.check_model()
 
     def check_model(self) -> None:
         settings = self.context.settings

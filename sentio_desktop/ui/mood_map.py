@@ -19,9 +19,12 @@ from scipy.spatial import cKDTree
 
 from sentio_desktop import playlists
 from sentio_desktop.ui import theme
+from sentio_desktop.ui.point_raster import PointRaster
 from sentio_desktop.ui.track_data import TrackColumns
 
 HOVER_RADIUS_PX = 8.0
+RASTER_ABOVE = 15_000  # more points than this are drawn as one raster image (see point_raster)
+RASTER_SELECTION_ABOVE = 2_000
 MAX_GENRE_COLOURS = 9  # the most common genres get a colour, the rest share "Other"
 
 
@@ -121,6 +124,8 @@ class MoodMap(QWidget):
         self.plot.setLabel("left", "Arousal  (calm → energetic)")
         self.plot.showGrid(x=False, y=False)
         self.plot.setMenuEnabled(False)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" when zoomed in
         self.apply_palette()
         self.plot.hideButtons()
         self._view_box.setLimits(xMin=-0.25, xMax=1.25, yMin=-0.25, yMax=1.25, minXRange=0.002, minYRange=0.002)
@@ -144,6 +149,8 @@ class MoodMap(QWidget):
         self._playlist_path_item.setZValue(24)
         for item in (self._selection_item, self._current_item, self._path_item, self._playlist_path_item):
             self.plot.addItem(item, ignoreBounds=True)
+        self._raster = PointRaster(self._view_box, z=10)
+        self._selection_raster = PointRaster(self._view_box, ring=True, z=20)
 
         self._hover_label = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(30, 30, 30, 220), color="w")
         self._hover_label.setZValue(40)
@@ -224,14 +231,22 @@ class MoodMap(QWidget):
         for layer in self._layers:
             self.plot.removeItem(layer)
         self._layers = []
-        for colour, members in groups:
-            if not len(members):
-                continue
-            layer = pg.ScatterPlotItem(x=self._xy[members, 0], y=self._xy[members, 1], pxMode=True, size=6,
-                                       pen=None, brush=pg.mkBrush(colour), antialias=False)
-            layer.setZValue(10)
-            self.plot.addItem(layer)
-            self._layers.append(layer)
+        if len(self._points) > RASTER_ABOVE:
+            colours = np.zeros((len(self._points), 4), dtype=np.uint8)
+            for colour, members in groups:
+                colours[members] = colour.getRgb()
+            self._raster.set_points(self._xy, colours)
+        else:
+            self._raster.clear()
+            for colour, members in groups:
+                if not len(members):
+                    continue
+                layer = pg.ScatterPlotItem(x=self._xy[members, 0], y=self._xy[members, 1], pxMode=True, size=7,
+                                           pen=pg.mkPen(colour.darker(160), width=1), brush=pg.mkBrush(colour),
+                                           antialias=True)
+                layer.setZValue(10)
+                self.plot.addItem(layer)
+                self._layers.append(layer)
         self._update_selection_item()
         self._update_current_item()
 
@@ -303,10 +318,15 @@ class MoodMap(QWidget):
         sel = self._selection
         if len(sel) and len(self._tracks):
             sel = sel[(sel < len(self._tracks))]
-            sel = sel[self._tracks.analysed[sel]]
-            self._selection_item.setData(x=self._tracks.valence[sel], y=self._tracks.arousal[sel])
-        else:
+            sel = sel[self._tracks.analysed[sel] & self._visible[sel]]
+        xy = np.column_stack([self._tracks.valence[sel], self._tracks.arousal[sel]]) if len(sel) else np.zeros((0, 2))
+        if len(xy) > RASTER_SELECTION_ABOVE:  # a big selection is a ring per point in one image too
             self._selection_item.setData(x=[], y=[])
+            ring = np.tile(QColor(theme.SELECTION_COLOUR).getRgb(), (len(xy), 1))
+            self._selection_raster.set_points(xy, ring)
+        else:
+            self._selection_raster.clear()
+            self._selection_item.setData(x=xy[:, 0], y=xy[:, 1])
 
     # -- current song & paths ------------------------------------------------------------------
     @property

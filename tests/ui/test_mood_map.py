@@ -80,3 +80,31 @@ def test_current_song_path_and_playlist_path(qtbot) -> None:
     widget.set_playlist_path([0, 5, 2])  # the unanalysed track is skipped
     x, _ = widget._playlist_path_item.getData()
     assert list(x) == [0.9, 0.1]
+
+
+def test_large_libraries_draw_as_one_raster_image(qtbot) -> None:
+    from sentio_desktop.ui.mood_map import RASTER_ABOVE
+
+    n = RASTER_ABOVE + 5000
+    rng = np.random.default_rng(3)
+    big = TrackColumns.from_arrays(track_id=np.arange(n), valence=rng.random(n), arousal=rng.random(n))
+    widget = MoodMap()
+    qtbot.addWidget(widget)
+    widget.resize(500, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_tracks(big)
+    assert widget._layers == [] and widget._raster.item.isVisible()
+    image = widget._raster.item.image
+    assert image.shape[2] == 4 and (image[..., 3] > 0).sum() > n  # every point stamped a disc
+    # The image sits under the point it came from: the pixel at a point's place is coloured.
+    x0, y0, x1, y1 = widget._raster._extent
+    i = 17
+    col = int((big.valence[i] - x0) / (x1 - x0) * image.shape[1])
+    row = int((big.arousal[i] - y0) / (y1 - y0) * image.shape[0])
+    assert image[row, col, 3] == 255
+    assert widget.track_at(big.valence[i], big.arousal[i]) == i  # hit testing is independent of drawing
+    widget.select_rect(0.0, 1.0, 0.0, 1.0)  # a huge selection is drawn as rings in a second image
+    assert len(widget.selection) == n and widget._selection_raster.item.isVisible()
+    widget.set_tracks(tracks())  # back to a small library: crisp symbols again
+    assert len(widget._layers) == 4 and not widget._raster.item.isVisible()
