@@ -123,6 +123,12 @@ PRESETS: dict[str, ModelConfig] = {
     # The shipped CPU-friendly default: non-overlapping 16x16 patches, 4 layers of 192, 10.24 s excerpts
     # (8 x 64 = 512 patches); see bench/predict_throughput.py for its cost.
     "small": ModelConfig(name="small"),
+    # The shipped default's recipe (`sentio-ml train`), trainable on a CPU: 2 layers of 96 on the fbank pooled
+    # 4x in time (128 patches per 10.24 s), the rhythm statistics, and the kernel head fitted after training.
+    "hybrid": ModelConfig(
+        name="hybrid", hidden_size=96, num_layers=2, num_heads=3, intermediate_size=192,
+        attention_dropout=0.0, pool_time=4, stats_rhythm=True,
+    ),
     # For tests: one 32-wide layer on 2.56 s excerpts.
     "tiny": ModelConfig(
         name="tiny", hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64,

@@ -42,7 +42,7 @@ def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
 
 # Flags that override TrainConfig fields (None = keep the config file's / default value).
 _FLAGS: dict[str, tuple[type, str]] = {
-    "preset": (str, "model preset: small (shipped), tiny (tests), base (pretrained AST size)"),
+    "preset": (str, "model preset: hybrid (shipped), small, tiny (tests), base (pretrained AST size)"),
     "backbone": (str, "pretrained AST backbone: hub id or local folder (needs it downloaded)"),
     "epochs": (int, "training epochs"),
     "batch_size": (int, "excerpts per batch"),

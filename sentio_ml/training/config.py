@@ -17,14 +17,14 @@ from sentio_ml.errors import SentioMLError
 @dataclass(frozen=True)
 class TrainConfig:
     # model
-    preset: str = "small"
+    preset: str = "hybrid"
     # ModelConfig fields replacing the preset's; "frames" sets the excerpt length (10-ms frames) both
     # for the random training crops and for prediction
     model_overrides: dict = field(default_factory=dict)
     backbone: str | None = None  # pretrained AST by hub id or local folder (None: from scratch)
     # optimisation
-    epochs: int = 12
-    batch_size: int = 16
+    epochs: int = 6
+    batch_size: int = 32
     lr: float = 1e-3
     backbone_lr: float | None = None  # default: lr (use e.g. lr/10 for a pretrained backbone)
     weight_decay: float = 0.05

@@ -76,6 +76,12 @@ def export_bundle(
         f"{mc.patch_size}x{mc.patch_size}), concatenated with a statistics branch (per-band mean/std of the fbank "
         f"and its delta{', onset-envelope autocorrelation 40–240 BPM and loudness percentiles' if mc.stats_rhythm else ''}) "
         "and an MLP head with a sigmoid.",
+        *([f"- Kernel head: an RBF support-vector regressor (scikit-learn, C {tc.kernel_c:g}, epsilon {tc.kernel_epsilon:g}) on "
+           f"{mc.kernel_rows} rows of 102 descriptors computed from the fbank ({tc.eval_crops} excerpts per training clip: "
+           "MFCC mean/std and delta std, spectral centroid/bandwidth/roll-off/flatness, band contrast, loudness and "
+           "dynamics, tempo and pulse clarity), stored as tensors; output = "
+           f"{1 - mc.kernel_blend:.1f} x network + {mc.kernel_blend:.1f} x kernel (weight chosen on the validation artists)."]
+          if mc.kernel_rows else []),
         f"- Input: {fc.num_mel_bins}-bin Kaldi log-mel fbank (AST's), {fc.sample_rate} Hz mono, normalised with the "
         f"training clips' statistics (mean {fc.mean:.3f}, std {fc.std:.3f}).",
         "",
