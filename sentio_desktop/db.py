@@ -80,11 +80,11 @@ class Analysis(Base):
     __tablename__ = "analyses"
     __table_args__ = (
         Index("ix_analyses_track_model", "track_id", "model_id"),
-        # Partial indexes (revision 0002): at most one current analysis per track, and the join
-        # "track -> its current analysis" is a direct lookup. Queries must say `current = 1`
-        # (``is_current()``), which is what lets SQLite use them.
+        # Partial indexes (revisions 0002, 0003): at most one current analysis per track, the join
+        # "track -> its current analysis" is a direct lookup, and region boxes are read from the
+        # index alone. Queries must say `current = 1` (``is_current()``) for SQLite to use them.
         Index("ix_analyses_current_track", "track_id", unique=True, sqlite_where=text("current = 1")),
-        Index("ix_analyses_current_va", "valence", "arousal", sqlite_where=text("current = 1")),
+        Index("ix_analyses_current_va", "valence", "arousal", "track_id", sqlite_where=text("current = 1")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

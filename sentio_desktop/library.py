@@ -173,6 +173,12 @@ class Library:
         return cls(settings.database_path())
 
     def close(self) -> None:
+        """Let SQLite refresh its planner statistics where useful (``PRAGMA optimize``), then close."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA optimize")
+        except SQLAlchemyError:
+            pass  # closing must not fail; the statistics are only a hint
         self.engine.dispose()
 
     def __enter__(self) -> "Library":
@@ -321,26 +327,43 @@ class Library:
     def mood_points(self) -> MoodPoints:
         """All analysed playable tracks as arrays, cached until the library changes."""
         with self.session() as session:
-            # Cheap change detector (all index lookups): a new current analysis, a new track or any
-            # track update (status changes included) moves it. Sentio never deletes analyses alone.
-            stamp = tuple(session.execute(select(
-                select(func.max(Analysis.id)).where(is_current()).scalar_subquery(),
-                select(func.max(Track.updated_at)).scalar_subquery(),
-                select(func.max(Track.id)).scalar_subquery())).one())
-            with self._points_lock:
-                if self._points_cache is not None and self._points_cache[0] == stamp:
-                    return self._points_cache[1]
+            cached = self._valid_points(session)
+            if cached is not None:
+                return cached
+            stamp = self._points_stamp(session)
             points = self._fetch_points(session, "", ())
         with self._points_lock:
             self._points_cache = (stamp, points)
         return points
 
     def mood_points_in(self, valence: tuple[float, float], arousal: tuple[float, float]) -> MoodPoints:
-        """Analysed playable tracks inside a valence/arousal box, straight from the index (no cache):
-        fast even on the first call, for one-shot region queries."""
+        """Analysed playable tracks inside a valence/arousal box: from the cached points when they are
+        loaded and current, else straight from the covering index (fast on a first, one-shot query)."""
+        (v0, v1), (a0, a1) = sorted(valence), sorted(arousal)
         with self.session() as session:
-            return self._fetch_points(session, " AND a.valence BETWEEN ? AND ? AND a.arousal BETWEEN ? AND ?",
-                                      (*sorted(valence), *sorted(arousal)))
+            cached = self._valid_points(session)
+            if cached is None:
+                return self._fetch_points(
+                    session, " AND a.valence BETWEEN ? AND ? AND a.arousal BETWEEN ? AND ?", (v0, v1, a0, a1))
+        va = cached.va
+        inside = (va[:, 0] >= v0) & (va[:, 0] <= v1) & (va[:, 1] >= a0) & (va[:, 1] <= a1)
+        return MoodPoints(ids=cached.ids[inside], va=va[inside])
+
+    @staticmethod
+    def _points_stamp(session: Session) -> tuple[Any, ...]:
+        # Cheap change detector (all index lookups): a new current analysis, a new track or any
+        # track update (status changes included) moves it. Sentio never deletes analyses alone.
+        return tuple(session.execute(select(
+            select(func.max(Analysis.id)).where(is_current()).scalar_subquery(),
+            select(func.max(Track.updated_at)).scalar_subquery(),
+            select(func.max(Track.id)).scalar_subquery())).one())
+
+    def _valid_points(self, session: Session) -> MoodPoints | None:
+        with self._points_lock:
+            cache = self._points_cache
+        if cache is None or cache[0] != self._points_stamp(session):
+            return None
+        return cache[1]
 
     @staticmethod
     def _fetch_points(session: Session, where: str, params: tuple[Any, ...]) -> MoodPoints:
@@ -349,7 +372,7 @@ class Library:
         try:
             raw = cursor.execute(
                 "SELECT a.track_id, a.valence, a.arousal FROM analyses AS a JOIN tracks AS t ON t.id = a.track_id "
-                f"WHERE a.current = 1 AND t.status = ?{where} ORDER BY a.track_id", (TRACK_OK, *params)).fetchall()
+                f"WHERE a.current = 1 AND t.status = ?{where}", (TRACK_OK, *params)).fetchall()
         finally:
             cursor.close()
         table = np.array(raw, dtype=np.float64).reshape(-1, 3)

@@ -29,7 +29,6 @@ def upgrade() -> None:
     op.create_index("ix_analyses_current_va", "analyses", ["valence", "arousal"],
                     sqlite_where=sa.text("current = 1"))
     op.create_index("ix_tracks_updated_at", "tracks", ["updated_at"])
-    op.execute("ANALYZE")
 
 
 def downgrade() -> None:
