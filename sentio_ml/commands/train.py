@@ -119,8 +119,12 @@ def _run_cv(args, dataset, cache, config, cancel) -> dict:
         dataset = dataset.with_folds(5, seed=0)
     out = args.out / "cv"
     bar = StepBar("cv")
+    def on_fold(result) -> None:
+        bar.close()
+        print(f"  fold {result.fold}: macro-F1 {result.metrics['quadrant']['macro_f1']:.3f} ({result.seconds:.0f} s)", flush=True)
+
     model = run_cv(dataset, model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs",
-                                              progress=bar, cancel=cancel), "AST hybrid")
+                                              progress=bar, cancel=cancel), "AST hybrid", on_fold=on_fold)
     bar.close()
     update, close = cache_progress("reference features")
     features = reference_features([c.path for c in dataset.clips], cache.cache_dir.parent / "reference", progress=update)
