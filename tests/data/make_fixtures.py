@@ -29,7 +29,7 @@ def encode_with_av(pcm: np.ndarray, rate: int, path: Path, codec: str, fmt: str 
     with av.open(str(path), "w", format=fmt) as container:
         stream = container.add_stream(codec, rate=out_rate, layout="stereo")
         frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(pcm.T.reshape(1, -1)).astype(np.int16), format="s16", layout="stereo")
+            np.ascontiguousarray(pcm.reshape(1, -1)).astype(np.int16), format="s16", layout="stereo")
         frame.sample_rate = rate
         for packet in stream.encode(frame):
             container.mux(packet)
