@@ -27,5 +27,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/predict_throughput.py
 
+# PNGs of the app for the README (analyses ../shared/data/music into a temp library).
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) bench/screenshots.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

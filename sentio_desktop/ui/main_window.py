@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         self.resize(1440, 900)
+        self.resizeDocks([self.analysis_dock, self.library_dock], [350, 540], Qt.Orientation.Horizontal)
         self.restore_layout()
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Rectangle Selection", lambda: self.map_panel.set_tool(SelectTool.RECT), "R")
         self._action(view, "&Lasso Selection", lambda: self.map_panel.set_tool(SelectTool.LASSO), "L")
         self._action(view, "Reset Map &View", self.map.reset_view, "Ctrl+0")
+        self._action(view, "&Fit Map to Songs", self.map.fit_to_points, "F")
         view.addSeparator()
         self._action(view, "Colour by &Mood", lambda: self.map_panel.set_colour_by(ColourBy.MOOD), "M")
         self._action(view, "Colour by &Genre", lambda: self.map_panel.set_colour_by(ColourBy.GENRE), "G")
@@ -227,6 +229,7 @@ class MainWindow(QMainWindow):
         if info.ok:
             self.map_panel.set_banner(None)
             self.analysis_panel.set_model_status(f"Model: {info.title} ({info.model_id})")
+            self.analysis_panel.device_label.setText(f"Device: {info.device}")
         else:
             self.map_panel.set_banner(f"<b>No model is installed, so songs cannot be analysed yet.</b> {info.title} "
                                       "Browsing the library, the map and playlists still work.")

@@ -19,6 +19,22 @@ class ModelInfo:
     model_id: str = ""
     metrics: list[tuple[str, str]] = field(default_factory=list)
     card: str = ""
+    device: str = ""  # where the analysis would run with these settings, in words
+
+
+def describe_device(setting: str) -> str:
+    """"CPU", "GPU: NVIDIA ..." or why the asked-for device cannot be used (one sentence)."""
+    import torch
+    from sentio_ml.errors import SentioMLError
+    from sentio_ml.predictor import resolve_device
+
+    try:
+        device = resolve_device(setting)
+    except (SentioMLError, RuntimeError, ValueError) as exc:
+        return str(exc)
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device.index or 0)}"
+    return "Apple GPU (MPS)" if device.type == "mps" else "CPU"
 
 
 def bundle_dir(settings: Settings) -> Path | None:
@@ -49,9 +65,10 @@ def load_model_info(settings: Settings) -> ModelInfo:
 
     directory = bundle_dir(settings)
     shown = str(directory if directory is not None else default_bundle_path())
+    device = describe_device(settings.device)
     try:
         bundle = load_bundle(directory)
     except SentioMLError as exc:
-        return ModelInfo(False, str(exc), shown)
+        return ModelInfo(False, str(exc), shown, device=device)
     return ModelInfo(True, f"{bundle.name} {bundle.version}", shown, model_id(bundle),
-                     flatten_metrics(bundle.metrics), bundle.card)
+                     flatten_metrics(bundle.metrics), bundle.card, device)

@@ -204,6 +204,16 @@ class MoodMap(QWidget):
     def reset_view(self) -> None:
         self._view_box.setRange(xRange=(-0.02, 1.02), yRange=(-0.02, 1.02), padding=0)
 
+    def fit_to_points(self, min_span: float = 0.12) -> None:
+        """Zoom to the drawn songs (with a margin), e.g. when they huddle near the centre."""
+        if not len(self._xy):
+            self.reset_view()
+            return
+        (x0, y0), (x1, y1) = self._xy.min(axis=0), self._xy.max(axis=0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        half = max(x1 - x0, y1 - y0, min_span) * 0.6
+        self._view_box.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+
     # -- data ----------------------------------------------------------------------------------
     def set_tracks(self, tracks: TrackColumns, visible: np.ndarray | None = None) -> None:
         """Draw the analysed tracks among `visible` (a boolean mask; all when None)."""

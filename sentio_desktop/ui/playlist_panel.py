@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -71,6 +72,8 @@ class PlaylistPanel(QWidget):
         self.path_steps.setSuffix(" songs")
         self.path_button = QPushButton("Build mood path", build)
 
+        for label in (self.start_label, self.end_label, self.waypoint_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long titles: no widening
         neighbours = QHBoxLayout()
         neighbours.addWidget(self.neighbours_button)
         neighbours.addWidget(self.neighbour_count)
@@ -182,6 +185,7 @@ class PlaylistPanel(QWidget):
         self.kind, self.params = kind, params
         self.set_tracks(ids)
         self.name_edit.setText(name)
+        self.name_edit.setCursorPosition(0)
         self.message.emit(f"Built a playlist of {len(ids)} songs.")
         return True
 

@@ -159,11 +159,13 @@ class SettingsDialog(QDialog):
             return  # an older check finished after a newer one started
         self.model_info = info
         if info.ok:
-            self.model_status.setText(f"<b>{info.title}</b><br>{info.model_id}<br><small>{info.path}</small>")
+            self.model_status.setText(f"<b>{info.title}</b><br>{info.model_id}<br><small>{info.path}</small>"
+                                      f"<br>Runs on: {info.device}")
         else:
             self.model_status.setText(f"<b>No usable model.</b> {info.title}")
-        self.metrics_table.setRowCount(len(info.metrics))
-        for row, (name, value) in enumerate(info.metrics):
+        rows = info.metrics or ([("(this bundle's card has no metrics)", "")] if info.ok else [])
+        self.metrics_table.setRowCount(len(rows))
+        for row, (name, value) in enumerate(rows):
             self.metrics_table.setItem(row, 0, QTableWidgetItem(name))
             self.metrics_table.setItem(row, 1, QTableWidgetItem(value))
         self.metrics_table.resizeColumnToContents(0)
