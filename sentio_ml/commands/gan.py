@@ -217,9 +217,9 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(metrics: dict, out: Path) -> None:
+def _print_summary(metrics: dict, out: Path, report: Path | None = None) -> None:
     collapse = metrics.get("collapse", {})
-    print(f"GAN bundle: {out}\nQuality report: {out / 'report' / 'report.md'}")
+    print(f"GAN bundle: {out}\nQuality report: {report or out / 'report' / 'report.md'}")
     print(f"  diversity vs real {metrics['diversity_ratio']:.2f}, across noise {metrics['noise_diversity_ratio']:.2f}")
     if "frechet_distance_half" in metrics:
         fid = metrics["label_fidelity"]
@@ -288,8 +288,7 @@ def run_report(args: argparse.Namespace) -> int:
     write_quality_report(out, metrics, source=source, real_feats=real, real_labels=labels, history=history,
                          epochs=bundle.history.get("epochs", []),
                          title=f"GAN quality report ({described})")
-    _print_summary(metrics, Path(bundle.path))
-    print(f"Report written to {out / 'report.md'}")
+    _print_summary(metrics, Path(bundle.path), out / "report.md")
     return 0
 
 
