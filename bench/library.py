@@ -7,8 +7,10 @@
    each with a unique ID3v1 trailer so every fingerprint differs) in nested folders.
    Target: rescan of 10,000 unchanged files <= 3 s.
 2. Region query (rectangle, circle, polygon), nearest neighbours and a 20-step mood path on a
-   --tracks (100,000) track library (random valence/arousal rows inserted directly). Reported cold
-   (first call loads the mood points) and warm (median of 20). Targets: region <= 50 ms, path <= 200 ms.
+   --tracks (100,000) track library (random valence/arousal rows inserted directly). Reported for the
+   first call on a fresh Library (the CLI's case: regions read their box from the index, neighbours and
+   paths load all points and build a KD-tree) and with the points loaded (the GUI's case, median of 20).
+   Targets: region <= 50 ms, path <= 200 ms.
 3. `sentio analyze FOLDER` as a subprocess on --analyze-tracks 4-minute MP3s with the small preset.
    Until a trained default bundle exists, a randomly initialised small-preset bundle is used
    (throughput does not depend on the weights). Target: >= 7,200 tracks/hour.
@@ -115,8 +117,13 @@ def bench_playlists(work: Path, tracks: int) -> dict[str, tuple[float, float]]:
     }
     results = {}
     for name, operation in operations.items():
-        lib = Library(work / "big.db")  # a fresh Library each time: "first call" includes loading the points
-        results[name] = timed(lambda: operation(lib))  # noqa: B023 - called before the next iteration
+        lib = Library(work / "big.db")  # a fresh Library, as `sentio playlist ...` has: nothing cached
+        t0 = time.perf_counter()
+        operation(lib)
+        first = (time.perf_counter() - t0) * 1000
+        lib.mood_points()  # what the GUI holds once its map is drawn
+        _, warm = timed(lambda: operation(lib))  # noqa: B023 - called before the next iteration
+        results[name] = (first, warm)
         lib.close()
     return results
 
@@ -225,7 +232,8 @@ def main() -> None:
         if not args.skip_playlists:
             print(f"[playlists] {args.tracks:,} analysed tracks (targets: region <= 50 ms, path <= 200 ms)")
             for name, (cold, warm) in bench_playlists(work, args.tracks).items():
-                print(f"  {name}: first call {cold:.1f} ms, then median {warm:.1f} ms")
+                print(f"  {name}: first call on a fresh Library {cold:.1f} ms; "
+                      f"with the mood points loaded, median of 20: {warm:.1f} ms")
         if not args.skip_analyze:
             print(f"[analyze] `sentio analyze` on {args.analyze_tracks} four-minute MP3s, device {args.device} "
                   f"(target >= 7,200 tracks/hour)"

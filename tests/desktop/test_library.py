@@ -86,6 +86,11 @@ def test_filters_sorting_and_lookup(tmp_path: Path) -> None:
     assert len(lib.mood_points()) == 3  # the cache notices the change
     status = lib.status()
     assert (status.tracks, status.analysed, status.pending) == (4, 3, 1)
+    with lib.session() as session:
+        session.get(Track, a).status = "missing"  # gone from disk: off the map, out of playlists
+    assert a not in lib.mood_points().ids.tolist()
+    assert a not in lib.mood_points_in((0.0, 0.2), (0.8, 1.0)).ids.tolist()
+    assert b in lib.mood_points_in((0.7, 0.9), (0.7, 0.9)).ids.tolist()
 
 
 def test_settings_round_trip_defaults_and_errors(tmp_path: Path) -> None:
@@ -108,3 +113,17 @@ def test_settings_round_trip_defaults_and_errors(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="Device must be"):
         Settings(device="tpu")  # type: ignore[arg-type]
     assert Settings(db_path=str(tmp_path / "x.db")).database_path() == tmp_path / "x.db"
+
+
+def test_mood_points_cache_on_disk_follows_the_library(tmp_path: Path) -> None:
+    lib = Library(tmp_path / "lib.db")
+    a = add_track(lib, "/music/a.mp3", 0.1, 0.2, "sad")
+    first = lib.mood_points()
+    assert lib.points_cache_path.exists()
+    other = Library(tmp_path / "lib.db")  # another process, say the CLI next to the GUI
+    assert other.mood_points().ids.tolist() == first.ids.tolist() == [a]
+    b = add_track(other, "/music/b.mp3", 0.8, 0.9, "happy")
+    assert sorted(Library(tmp_path / "lib.db").mood_points().ids.tolist()) == [a, b]
+    assert sorted(lib.mood_points().ids.tolist()) == [a, b]  # the first Library notices too
+    lib.points_cache_path.write_bytes(b"garbage")
+    assert sorted(Library(tmp_path / "lib.db").mood_points().ids.tolist()) == [a, b]  # a bad cache is ignored
