@@ -80,9 +80,7 @@ def load_columns(library: Library) -> TrackColumns:
         duration=floats(cols["duration"]), valence=valence, arousal=floats(cols["arousal"]),
         mood=strings(cols["mood"]), status=np.array(statuses, dtype=str), path=strings(paths))
     order = np.lexsort((tracks.path, np.char.lower(tracks.artist)))  # artist, then path, like the CLI
-    tracks = tracks.take(order)
-    tracks.search_text  # noqa: B018 - built here, on the worker thread, not on the first keystroke
-    return tracks
+    return tracks.take(order)
 
 
 def load_tracks(library: Library, track_ids: list[int]) -> list[TrackView]:

@@ -205,6 +205,8 @@ class MainWindow(QMainWindow):
         self.map.set_current(self.current)
         self._update_status()
         self._update_welcome()
+        # The search index is built right after, off the GUI thread, not on the first keystroke.
+        self.context.runner.submit(lambda: tracks.search_text, None, lambda _exc: None)
         if self._reload_again:
             self._reload_again = False
             self.reload_library()

@@ -6,7 +6,6 @@ and each test gets its own copy of the database, so tests can save playlists or 
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,7 +85,7 @@ def window(qtbot, tmp_path: Path, ui_settings: Settings):
     qtbot.addWidget(win)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: len(win.tracks) == len(CONTAINERS) and win.model_info is not None, timeout=30000)
+    qtbot.waitUntil(lambda: len(win.tracks) == len(CONTAINERS) and win.model_info is not None, timeout=60000)
     yield win
     win.analysis_panel.controller.cancel()
     win.analysis_panel.controller.wait(30)
@@ -99,4 +98,4 @@ def empty_settings(tmp_path: Path) -> Settings:
     return Settings(model=str(tmp_path / "no-model-here"), device="cpu", db_path=str(tmp_path / "empty.db"))
 
 
-__all__ = ["copy_fixtures", "make_context", "replace", "CONTAINERS"]
+__all__ = ["copy_fixtures", "make_context", "CONTAINERS"]
