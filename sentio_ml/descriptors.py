@@ -105,6 +105,13 @@ class KernelHead(nn.Module):
         # the model's input normalisation (x − mean) / (2·std), undone before computing descriptors
         self.register_buffer("fbank_mean", torch.zeros(1))
         self.register_buffer("fbank_std", torch.full((1,), 0.5))
+        # output calibration of the blended prediction: centre + scale·(x − centre), fitted on validation
+        # artists (undoes the shrinkage towards the mean that blending two regressors causes)
+        self.register_buffer("out_centre", torch.full((2,), 0.5))
+        self.register_buffer("out_scale", torch.ones(2))
+
+    def calibrate(self, prediction: torch.Tensor) -> torch.Tensor:
+        return (self.out_centre + self.out_scale * (prediction - self.out_centre)).clamp(0.0, 1.0)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """[B, 2] from normalised fbank [B, T, mel]."""

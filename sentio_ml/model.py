@@ -212,10 +212,10 @@ class MoodRegressor(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """Valence and arousal [B, 2] in [0, 1]."""
         net = torch.sigmoid(self.head(self.embed(feats)))
-        if self.kernel is None or self.config.kernel_blend <= 0:
+        if self.kernel is None:
             return net
         kernel = self.kernel(pad_or_trim(feats, self.config.frames)).clamp(0.0, 1.0)
-        return (1.0 - self.config.kernel_blend) * net + self.config.kernel_blend * kernel
+        return self.kernel.calibrate((1.0 - self.config.kernel_blend) * net + self.config.kernel_blend * kernel)
 
 
 def _load_backbone(backbone: str | os.PathLike):

@@ -50,6 +50,7 @@ class TrainConfig:
     kernel_c: float = 1.0
     kernel_epsilon: float = 0.02
     kernel_blend: float | None = None
+    calibrate_output: bool = True  # expand the blended output around the training mean (scale chosen by validation CCC)
     # control
     patience: int = 4  # epochs without validation improvement before stopping (0: never stop early)
     seed: int = 0

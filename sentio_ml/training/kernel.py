@@ -10,10 +10,12 @@ import torch
 
 from sentio_ml.datasets import Clip
 from sentio_ml.descriptors import KernelHead, fbank_descriptors
+from sentio_ml.evaluation.metrics import ccc
 from sentio_ml.model import MoodRegressor
 from sentio_ml.training.batches import ClipCrops
 
 BLEND_GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+SCALE_GRID = tuple(round(1.0 + 0.1 * i, 1) for i in range(11))  # output expansion around the training mean
 
 
 @torch.no_grad()
@@ -54,15 +56,18 @@ def attach_kernel_head(
     c: float = 1.0,
     epsilon: float = 0.02,
     blend: float | None = None,
+    calibrate: bool = True,
 ) -> tuple[MoodRegressor, dict]:
     """A copy of `model` with a kernel head. `blend` None: the grid value with the lowest validation MSE
-    of the blended prediction (the net's and the kernel's excerpt-averaged predictions); the kernel is
-    then refitted on training + validation rows. Returns (model, info)."""
+    of the blended prediction (the net's and the kernel's excerpt-averaged predictions); with `calibrate`,
+    each dimension is then expanded around the training mean by the factor that maximises validation CCC.
+    The kernel is finally refitted on training + validation rows. Returns (model, info)."""
     from sentio_ml.training.loop import predict_crops
 
     frames = model.config.frames
     fit_desc = excerpt_descriptors(fit, frames, crops)
     info: dict = {}
+    centre, scale = fit.labels.mean(axis=0), np.ones(2)
     if blend is None and val is not None and len(val):
         head = fit_kernel_head(fit_desc.reshape(-1, fit_desc.shape[-1]), np.repeat(fit.labels, crops, 0), c, epsilon)
         val_desc = torch.as_tensor(excerpt_descriptors(val, frames, crops))
@@ -72,12 +77,20 @@ def attach_kernel_head(
         losses = {b: float(np.mean(((1 - b) * net_pred + b * kernel_pred - val.labels) ** 2)) for b in BLEND_GRID}
         blend = min(losses, key=losses.get)
         info["val_mse_by_blend"] = losses
+        if calibrate:
+            blended = (1 - blend) * net_pred + blend * kernel_pred
+            centre = fit.labels.mean(axis=0)
+            for d in range(2):
+                ccc_by_scale = {s: ccc(val.labels[:, d], np.clip(centre[d] + s * (blended[:, d] - centre[d]), 0, 1)) for s in SCALE_GRID}
+                scale[d] = max(ccc_by_scale, key=ccc_by_scale.get)
         rows = np.concatenate([fit_desc, val_desc.numpy()])
         labels = np.concatenate([fit.labels, val.labels])
     else:
         blend = 1.0 if blend is None else blend
         rows, labels = fit_desc, fit.labels
     head = fit_kernel_head(rows.reshape(-1, rows.shape[-1]), np.repeat(labels, crops, 0), c, epsilon)
+    head.out_centre.copy_(torch.as_tensor(centre, dtype=torch.float32))
+    head.out_scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
     head.fbank_mean.fill_(fit.cfg.mean)
     head.fbank_std.fill_(fit.cfg.std)
     config = dataclasses.replace(model.config, kernel_rows=len(head.rows), kernel_blend=float(blend))
@@ -86,5 +99,6 @@ def attach_kernel_head(
     state.update({f"kernel.{k}": v for k, v in head.state_dict().items()})
     hybrid.load_state_dict(state)
     hybrid.eval()
+    info.update({"output_scale": scale.tolist(), "output_centre": centre.tolist()})
     info.update({"blend": float(blend), "rows": len(head.rows), "support_vectors": int((head.coef != 0).any(1).sum())})
     return hybrid, info

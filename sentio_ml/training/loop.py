@@ -292,8 +292,9 @@ def train(
         from sentio_ml.training.kernel import attach_kernel_head
 
         model, info = attach_kernel_head(model, train_data, val_data, config.eval_crops, config.kernel_c,
-                                         config.kernel_epsilon, config.kernel_blend)
+                                         config.kernel_epsilon, config.kernel_blend, config.calibrate_output)
         model_config = model.config
         if history:
             history[-1]["kernel_blend"] = info["blend"]
+            history[-1]["output_scale"] = info["output_scale"]
     return TrainResult(model, model_config, feature_config, config, history, best_epoch, stopped)
