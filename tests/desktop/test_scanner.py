@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sentio_desktop import scanner
-from sentio_desktop.db import Analysis, ScanRun, Track
+from sentio_desktop.db import Analysis, ScanRun
 from sentio_desktop.errors import ScanError
 from sentio_desktop.library import Library, TrackFilter
 from sentio_desktop.scanner import scan
