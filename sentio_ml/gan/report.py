@@ -80,7 +80,7 @@ def save_loss_curves(path: Path, history: dict[str, list[float]], epochs: Sequen
     axes[1].legend(fontsize=8)
     if epochs:
         axes[2].plot([e["epoch"] for e in epochs], [e["within_label_diversity_ratio"] for e in epochs], marker="o")
-    axes[2].set_title("diversity across noise at fixed labels / real diversity")
+    axes[2].set_title("diversity across noise (fixed labels) / real")
     axes[2].set_xlabel("epoch")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
