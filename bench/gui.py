@@ -5,8 +5,9 @@
 The library is synthetic in content (random valence/arousal, generated titles) but goes through the
 real path: a SQLite database migrated by `Library`, loaded by the window's background loader into the
 table model and the mood map. "Usable" = the window is shown AND the table and every point on the map
-are populated. Panning is measured by translating the map's view and rendering it synchronously
-(`grab()`) in a 1440x900 window; a pan that leaves the pre-drawn margin includes its re-raster. Targets on the team machine: usable ≤ 2 s, pan frame ≤ 50 ms.
+are populated. Panning is measured by translating the map's view and then processing
+events (the window's own repaint, any debounced re-raster) and rendering the map once more with
+`grab()`, in a 1440x900 window: a conservative frame (two paints). Targets on the team machine: usable ≤ 2 s, pan frame ≤ 50 ms.
 """
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def main() -> int:
         print(f"built a {args.tracks:,}-track library in {time.perf_counter() - t0:.1f} s ({db})")
 
     t_start = time.perf_counter()
+    c_start = time.process_time()
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication  # noqa: F401 - imports are part of start-up
 
@@ -93,6 +95,7 @@ def main() -> int:
     app.processEvents()
     window.map.plot.grab()  # one full paint of the populated map
     t_usable = time.perf_counter()
+    c_usable = time.process_time()
     points = len(window.map.drawn_tracks)
 
     while window.model_info is None:  # the model check (torch import) follows the load; pan at steady state
@@ -103,14 +106,16 @@ def main() -> int:
     plot = window.map.plot
     window.map._raster.render()
     plot.grab()
-    frames = []
+    frames, cpu = [], []
     for i in range(args.frames):
         step = 0.01 if (i // 15) % 2 == 0 else -0.01
+        c0 = time.process_time()
         t0 = time.perf_counter()
         view.translateBy(x=step, y=step / 2)
         app.processEvents()  # deliver the range change (and any debounced re-raster)
         plot.grab()  # synchronous paint of the whole map widget
         frames.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
     view.setRange(xRange=(-0.02, 1.02), yRange=(-0.02, 1.02), padding=0)
     full = []
     for i in range(args.frames // 2):
@@ -133,9 +138,12 @@ def main() -> int:
     print(f"imports: {t_imported - t_start:.2f} s")
     print(f"window shown (responsive, library loading in the background): {t_shown - t_imported:.2f} s after imports")
     print(f"time to usable window (table + map populated): {t_usable - t_imported:.2f} s after imports, "
-          f"{t_usable - t_start:.2f} s including imports   [target <= 2 s]")
+          f"{t_usable - t_start:.2f} s including imports   [target <= 2 s]; CPU time used by then: "
+          f"{c_usable - c_start:.2f} s (all threads, imports included)")
+    print(f"machine load while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"pan frame (zoomed 0.6x0.6): median {statistics.median(frames):.1f} ms, "
-          f"p95 {sorted(frames)[int(0.95 * (len(frames) - 1))]:.1f} ms, max {max(frames):.1f} ms   [target <= 50 ms]")
+          f"p95 {sorted(frames)[int(0.95 * (len(frames) - 1))]:.1f} ms, max {max(frames):.1f} ms   [target <= 50 ms]; "
+          f"CPU time per frame: median {statistics.median(cpu):.1f} ms")
     print(f"pan frame (whole map, every point visible): median {statistics.median(full):.1f} ms, "
           f"p95 {sorted(full)[int(0.95 * (len(full) - 1))]:.1f} ms")
     print(f"sort 100k by artist: {sort_ms:.0f} ms; search filter: {filter_ms:.0f} ms")

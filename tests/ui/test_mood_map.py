@@ -95,7 +95,7 @@ def test_large_libraries_draw_as_one_raster_image(qtbot) -> None:
     qtbot.waitExposed(widget)
     widget.set_tracks(big)
     assert widget._layers == [] and widget._raster.item.isVisible()
-    image = widget._raster.item.image
+    image = widget._raster.image
     assert image.shape[2] == 4 and (image[..., 3] > 0).sum() > n  # every point stamped a disc
     # The image sits under the point it came from: the pixel at a point's place is coloured.
     x0, y0, x1, y1 = widget._raster._extent
