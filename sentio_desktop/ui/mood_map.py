@@ -201,6 +201,11 @@ class MoodMap(QWidget):
             self.plot.getAxis(axis).setPen(pg.mkPen(text))
             self.plot.getAxis(axis).setTextPen(pg.mkPen(text))
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.PaletteChange:  # the system switched between light and dark mode
+            self.apply_palette()
+        super().changeEvent(event)
+
     def reset_view(self) -> None:
         self._view_box.setRange(xRange=(-0.02, 1.02), yRange=(-0.02, 1.02), padding=0)
 

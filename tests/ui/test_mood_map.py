@@ -108,3 +108,15 @@ def test_large_libraries_draw_as_one_raster_image(qtbot) -> None:
     assert len(widget.selection) == n and widget._selection_raster.item.isVisible()
     widget.set_tracks(tracks())  # back to a small library: crisp symbols again
     assert len(widget._layers) == 4 and not widget._raster.item.isVisible()
+
+
+def test_map_follows_a_dark_palette(qtbot) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    widget = shown_map(qtbot)
+    dark = QPalette(widget.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e0e0e0"))
+    widget.setPalette(dark)
+    assert widget.plot.backgroundBrush().color().name() == "#1e1e1e"
+    assert widget.plot.getAxis("left").pen().color().name() == "#e0e0e0"
