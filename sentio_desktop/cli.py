@@ -238,7 +238,7 @@ def _print_failures(title: str, failures: Sequence[tuple[str, str]], limit: int 
         return
     _say(f"{title} ({len(failures)}):")
     for path, reason in failures[:limit]:
-        _say(f"  {path}: {reason}")
+        _say(f"  {reason}" if path in reason else f"  {path}: {reason}")  # most reasons already name the file
     if len(failures) > limit:
         _say(f"  ... and {len(failures) - limit} more (see `sentio list --failed`)")
 
@@ -270,7 +270,7 @@ def cmd_scan(ctx: Context) -> int:
 
 
 def cmd_analyze(ctx: Context) -> int:
-    from sentio_desktop.analysis import STAGE_ANALYSING, STAGE_SCANNING, AnalysisService
+    from sentio_desktop.analysis import STAGE_ANALYSING, STAGE_LOADING, STAGE_SCANNING, AnalysisService
 
     args, settings = ctx.args, ctx.settings
     for name in ("device", "model", "batch_size", "excerpts", "keep_mtime"):
@@ -279,20 +279,28 @@ def cmd_analyze(ctx: Context) -> int:
     settings.validate()
     service = AnalysisService(ctx.library, settings)
     cancel, restore = _cancel_on_ctrl_c()
-    bar = ctx.bar(desc="Analysing", unit=" tracks", total=0)
-    scan_bar = ctx.bar(desc="Scanning", unit=" files") if args.paths or settings.music_folders else None
+    bars: dict[str, Any] = {}  # created as their stage starts, so they stack in order
 
     def progress(event: Any) -> None:
-        if event.stage == STAGE_SCANNING and scan_bar is not None:
-            scan_bar.update(event.scanned - scan_bar.n)
-        elif event.stage != STAGE_SCANNING:
-            if scan_bar is not None and not scan_bar.disable:
-                scan_bar.close()
-            if bar.total != event.total:
-                bar.reset(total=event.total)
-            bar.update(event.done - bar.n)
-            if event.stage == STAGE_ANALYSING and event.current:
-                bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
+        if event.stage == STAGE_SCANNING:
+            if "scan" not in bars:
+                bars["scan"] = ctx.bar(desc="Scanning", unit=" files")
+            bars["scan"].update(event.scanned - bars["scan"].n)
+            return
+        if "scan" in bars:
+            bars.pop("scan").close()
+        if event.stage == STAGE_LOADING:
+            if not ctx.args.quiet:
+                _say(f"Loading the model ({settings.model}) on {settings.device}...")
+            return
+        if "analyse" not in bars:
+            bars["analyse"] = ctx.bar(desc="Analysing", unit=" tracks", total=event.total)
+        bar = bars["analyse"]
+        if bar.total != event.total:
+            bar.reset(total=event.total)
+        bar.update(event.done - bar.n)
+        if event.stage == STAGE_ANALYSING and event.current:
+            bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
 
     try:
         # No FOLDER: scan the remembered music folders for new files, then analyse the whole library.
@@ -301,9 +309,8 @@ def cmd_analyze(ctx: Context) -> int:
                               only_under_roots=bool(args.paths), progress=progress, cancel=cancel)
     finally:
         restore()
-        bar.close()
-        if scan_bar is not None:
-            scan_bar.close()
+        for bar in bars.values():
+            bar.close()
     if summary.scan is not None:
         print(f"Scanned: {summary.scan.summary()}.")
     if summary.model_id:
