@@ -290,7 +290,7 @@ def cmd_analyze(ctx: Context) -> int:
         if "scan" in bars:
             bars.pop("scan").close()
         if event.stage == STAGE_LOADING:
-            if not ctx.args.quiet:
+            if not ctx.args.quiet and sys.stderr.isatty():  # like the bars: for people, not for logs
                 _say(f"Loading the model ({settings.model}) on {settings.device}...")
             return
         if "analyse" not in bars:
