@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -344,12 +345,18 @@ class Library:
         return self.db_path.with_name(self.db_path.name + ".points.npz")
 
     def _save_points(self, stamp: tuple[Any, ...], points: MoodPoints) -> None:
-        tmp = self.points_cache_path.with_name(self.points_cache_path.name + ".tmp.npz")
         try:
-            np.savez(tmp, ids=points.ids, va=points.va, stamp=np.array(_stamp_text(stamp)))
+            # A private temp file per writer, then an atomic rename: two processes never mix bytes.
+            fd, tmp = tempfile.mkstemp(prefix=self.points_cache_path.name + ".", suffix=".tmp",
+                                       dir=self.points_cache_path.parent)
+        except OSError:
+            return  # only a cache: a read-only folder just means the next process reads the table again
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, ids=points.ids, va=points.va, stamp=np.array(_stamp_text(stamp)))
             os.replace(tmp, self.points_cache_path)
         except OSError:
-            pass  # only a cache: a read-only folder just means the next process reads the table again
+            Path(tmp).unlink(missing_ok=True)
 
     def _load_points(self, stamp: tuple[Any, ...]) -> MoodPoints | None:
         try:
