@@ -107,6 +107,14 @@ def test_errors_are_one_sentence_with_reliable_exit_codes(env: Path, music: Path
     code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "--device", "cpu")
     assert code == 1 and "broken.mp3" in err and "4 analysed" in out
     assert not any(read_mood_tags(p).mood for p in music.glob("vibe*"))  # write_tags=false was respected
+    locked = music / "vibe_ace.ogg"
+    locked.chmod(0o444)  # refused by mode bits, so this holds when tests run as root too
+    try:
+        code, out, err = run(capsys, "tags", "write")
+    finally:
+        locked.chmod(0o644)
+    assert code == 1 and "written to 3 files, 1 failed" in out and "read-only" in err
+    assert read_mood_tags(music / "vibe_ace.flac").mood and not read_mood_tags(locked).mood
 
 
 def test_analyze_without_folder_scans_the_remembered_music_folders(env: Path, music: Path, tiny_bundle: Path,
