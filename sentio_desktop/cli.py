@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["write", "remove"])
     p.add_argument("folder", nargs="?", help="only files under this folder")
     p.add_argument("--keep-mtime", action="store_true", default=None, help=FIELD_HELP["keep_mtime"])
+    p.add_argument("--only-missing", action="store_true",
+                   help="write: only files whose current result is not in their tags yet (fast catch-up)")
     p.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("list", help="list tracks, filtered by mood or text",
@@ -341,19 +343,27 @@ def cmd_tags(ctx: Context) -> int:
                 bar.reset(total=total)
             bar.update(done - bar.n)
         try:
-            action = write_library_tags if ctx.args.action == "write" else remove_library_tags
-            report = action(ctx.library, folder=ctx.args.folder, keep_mtime=keep, progress=progress, cancel=cancel)
+            if ctx.args.action == "write":
+                report = write_library_tags(ctx.library, folder=ctx.args.folder, only_unwritten=ctx.args.only_missing,
+                                            keep_mtime=keep, progress=progress, cancel=cancel)
+            else:
+                report = remove_library_tags(ctx.library, folder=ctx.args.folder, keep_mtime=keep,
+                                             progress=progress, cancel=cancel)
         finally:
             restore()
     if ctx.args.action == "write":
-        print(f"Tags written to {report.written} files, {len(report.failed)} failed.")
+        print(f"Tags written to {_files(report.written)}, {len(report.failed)} failed.")
     else:
-        print(f"Sentio's tags removed from {report.removed} files ({report.unchanged} had none), "
+        print(f"Sentio's tags removed from {_files(report.removed)} ({report.unchanged} had none), "
               f"{len(report.failed)} failed.")
     _print_failures("Failed", report.failed)
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _fmt(value: float | None) -> str:

@@ -115,6 +115,8 @@ def test_errors_are_one_sentence_with_reliable_exit_codes(env: Path, music: Path
         locked.chmod(0o644)
     assert code == 1 and "written to 3 files, 1 failed" in out and "read-only" in err
     assert read_mood_tags(music / "vibe_ace.flac").mood and not read_mood_tags(locked).mood
+    code, out, _ = run(capsys, "tags", "write", "--only-missing")
+    assert code == 0 and "written to 1 file, 0 failed" in out  # just the one that failed before
 
 
 def test_analyze_without_folder_scans_the_remembered_music_folders(env: Path, music: Path, tiny_bundle: Path,
