@@ -80,7 +80,9 @@ def export_bundle(
            f"{mc.kernel_rows} rows of 102 descriptors computed from the fbank ({tc.eval_crops} excerpts per training clip: "
            "MFCC mean/std and delta std, spectral centroid/bandwidth/roll-off/flatness, band contrast, loudness and "
            "dynamics, tempo and pulse clarity), stored as tensors; output = "
-           f"{1 - mc.kernel_blend:.1f} x network + {mc.kernel_blend:.1f} x kernel (weight chosen on the validation artists)."]
+           f"{1 - mc.kernel_blend:.1f} x network + {mc.kernel_blend:.1f} x kernel (weight chosen on the validation artists), "
+           "then each dimension expanded around the training mean (valence x{:.1f}, arousal x{:.1f}; factors that maximise "
+           "validation CCC, undoing the shrinkage of averaging two regressors).".format(*result.model.kernel.out_scale.tolist())]
           if mc.kernel_rows else []),
         f"- Input: {fc.num_mel_bins}-bin Kaldi log-mel fbank (AST's), {fc.sample_rate} Hz mono, normalised with the "
         f"training clips' statistics (mean {fc.mean:.3f}, std {fc.std:.3f}).",
