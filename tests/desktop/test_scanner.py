@@ -167,3 +167,29 @@ def test_own_tag_write_recorded_by_a_killed_run_is_not_a_change(tmp_path: Path, 
     with library.session() as session:
         session.query(Analysis).one().tags_written = None
     assert scan(library, [music]).updated == 1
+
+
+class CancelAfter:
+    """A cancel token that trips after ``checks`` calls to ``is_set`` (any object with is_set() works)."""
+
+    def __init__(self, checks: int) -> None:
+        self.checks = checks
+
+    def is_set(self) -> bool:
+        self.checks -= 1
+        return self.checks < 0
+
+
+def test_interrupted_scan_keeps_its_batches_and_the_next_one_finishes(tmp_path: Path, library: Library,
+                                                                       monkeypatch) -> None:
+    monkeypatch.setattr(scanner, "COMMIT_EVERY", 3)
+    music = tmp_path / "music"
+    for i in range(12):
+        (music / f"d{i // 4}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / "vibe_ace.opus", music / f"d{i // 4}" / f"{i:02d}.opus")
+    first = scan(library, [music], cancel=CancelAfter(14))
+    assert first.cancelled and 0 < first.added < 12 and first.missing == 0
+    assert library.count() == first.added  # everything it reported is committed
+    second = scan(library, [music])
+    assert (second.added, second.unchanged, second.cancelled) == (12 - first.added, first.added, False)
+    assert library.count() == 12
