@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # Modules under sentio_ml.commands, in the order `--help` lists them.
-COMMAND_MODULES = ["predict", "train", "cv", "gan"]
+COMMAND_MODULES = ["predict", "train", "cv", "evaluate", "gan"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,3 +59,23 @@ def test_bad_input_is_one_sentence(tmp_path, capsys):
     assert "No clips.csv" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--epochs", "many", "--out", "x"])
+
+
+def test_evaluate_scores_a_bundle_through_the_predictor(generic_root, tmp_path, capsys):
+    from sentio_ml.bundle import Bundle, save_bundle
+    from sentio_ml.model import build_model
+
+    model_dir = save_bundle(Bundle.from_model(build_model("tiny"), name="tiny-eval"), tmp_path / "m")
+    out = tmp_path / "eval"
+    (generic_root / "labels.csv").write_text((generic_root / "labels.csv").read_text() + "missing.wav,5,5,Z,1\n")
+    code = main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root),
+                 "--labels", str(generic_root / "labels.csv"), "--folds", "1", "--out", str(out)])
+    assert code == 1 and "missing" in capsys.readouterr().err  # the generic adapter checks files up front
+    (generic_root / "labels.csv").write_text("\n".join((generic_root / "labels.csv").read_text().splitlines()[:-1]) + "\n")
+    assert main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root),
+                 "--folds", "1", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["models"][0]["name"] == "tiny-eval 1.0.0" and [f["fold"] for f in report["models"][0]["folds"]] == [1]
+    assert len(report["models"][0]["folds"][0]["predictions"]) == 4
+    assert main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root), "--folds", "9"]) == 1
+    assert "no fold 9" in capsys.readouterr().err
