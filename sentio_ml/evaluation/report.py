@@ -87,19 +87,39 @@ def _plots(results: Sequence[CVResult], out_dir: Path) -> list[str]:
 
         if any(f.history for f in result.folds):
             fig, ax = plt.subplots(figsize=(6.4, 4.2))
-            for f in result.folds:
+            for i, f in enumerate(result.folds):
                 epochs = [h["epoch"] for h in f.history]
+                color = f"C{i % 10}"
                 if "train_loss" in f.history[0]:
-                    ax.plot(epochs, [h["train_loss"] for h in f.history], "-", lw=1, label=f"fold {f.fold} train")
+                    ax.plot(epochs, [h["train_loss"] for h in f.history], "-", lw=1, color=color, label=f"fold {f.fold} train")
                 if "val_loss" in f.history[0]:
-                    ax.plot(epochs, [h["val_loss"] for h in f.history], "--", lw=1, label=f"fold {f.fold} val")
-            ax.set(xlabel="epoch", ylabel="loss (MSE, unit scale)", title=f"{result.name}: learning curves")
+                    ax.plot(epochs, [h["val_loss"] for h in f.history], "--", lw=1, color=color, label=f"fold {f.fold} validation")
+            ax.set(xlabel="epoch", ylabel="loss (MSE, unit scale)", title=f"{result.name}: learning curves (network, per epoch)")
             ax.legend(fontsize=7, ncol=2)
             fig.tight_layout()
             fig.savefig(out_dir / f"{slug}_learning_curves.png", dpi=110)
             plt.close(fig)
             files.append(f"{slug}_learning_curves.png")
     return files
+
+
+def load_results(report_json: str | Path) -> list[CVResult]:
+    """The CVResults stored in a report.json (to redraw or compare reports without rerunning)."""
+    from sentio_ml.evaluation.crossval import FoldResult
+
+    data = json.loads(Path(report_json).read_text())
+    results = []
+    for model in data["models"]:
+        folds = [
+            FoldResult(
+                fold=f["fold"], clip_ids=[p["clip"] for p in f["predictions"]],
+                y_true=np.array([p["true"] for p in f["predictions"]]), y_pred=np.array([p["pred"] for p in f["predictions"]]),
+                q_true=[p["quadrant"] for p in f["predictions"]], metrics=f["metrics"], history=f["history"], seconds=f["seconds"],
+            )
+            for f in model["folds"]
+        ]
+        results.append(CVResult(name=model["name"], scale=tuple(model["scale"]), folds=folds))
+    return results
 
 
 def write_report(results: Sequence[CVResult], out_dir: str | Path, command: str, notes: str = "") -> Path:

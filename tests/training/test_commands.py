@@ -47,6 +47,11 @@ def test_cv_writes_report_with_model_and_reference(generic_root, tmp_path, capsy
     assert len(report["models"][0]["folds"]) == 2 and "quadrant.macro_f1" in report["models"][1]["summary"]
     for png in ("AST_hybrid_scatter.png", "AST_hybrid_va_plane.png", "AST_hybrid_confusion.png", "AST_hybrid_learning_curves.png"):
         assert (out / png).stat().st_size > 1000
+    from sentio_ml.evaluation.report import load_results
+
+    reloaded = load_results(out / "report.json")
+    for key, (mean, std) in reloaded[0].summary().items():
+        assert (mean, std) == pytest.approx((report["models"][0]["summary"][key]["mean"], report["models"][0]["summary"][key]["std"]))
     text = (out / "report.md").read_text()
     assert "| quadrant.macro_f1 |" in text and "±" in text
     assert "quadrant.macro_f1" in capsys.readouterr().out
