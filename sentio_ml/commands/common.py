@@ -23,6 +23,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--warriner", type=Path, help="fourq: Ratings_Warriner_et_al.csv (default: next to the 4Q folder)")
     group.add_argument("--deam-subset", choices=("clips", "full", "all"), default="clips",
                        help="deam: 45-s clips (1744), full songs (58) or both (default: clips)")
+    group.add_argument("--skip-missing-audio", action="store_true",
+                       help="deam: leave out songs whose MEMD_audio/<id>.mp3 is absent instead of stopping")
     group.add_argument("--cache-dir", type=Path, help="feature cache folder (default: the user cache dir, sentio/features)")
 
 
@@ -35,6 +37,7 @@ def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
         options["warriner"] = args.warriner
     if args.dataset == "deam":
         options["subset"] = args.deam_subset
+        options["missing_audio"] = "skip" if args.skip_missing_audio else "error"
     if args.dataset == "generic":
         options["labels"] = args.labels
     return load_dataset(args.dataset, root, **options)

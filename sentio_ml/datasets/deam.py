@@ -112,10 +112,15 @@ def load_deam(
             continue
         v, a = unit_from_scale(valence, 1, 9), unit_from_scale(arousal, 1, 9)
         clips.append(Clip(path, v, a, quadrant_of(v, a), group=song, artist=artists.get(song), clip_id=song))
+    if not clips:
+        raise DatasetError(
+            f"None of the {len(table)} DEAM songs has its audio in {audio_root}; download MEMD_audio there "
+            "(the DEAM audio is not bundled) or point to its folder."
+        )
     if absent and missing_audio == "error":
         raise DatasetError(
             f"{len(absent)} of {len(table)} DEAM songs have no audio in {audio_root} (e.g. {absent[0]}.mp3); "
-            "download MEMD_audio or pass missing_audio='skip'."
+            "complete MEMD_audio or leave them out (--skip-missing-audio, missing_audio='skip')."
         )
     info: dict = {"subset": subset, "missing_audio": absent, "root": str(root)}
     if dynamic:

@@ -87,6 +87,8 @@ def test_deam_audio_handling_and_dynamic(deam_root):
     times, valence, arousal = present.info["dynamic"]["2"]
     assert times[0] == pytest.approx(15.0) and np.diff(times[:3]) == pytest.approx([0.5, 0.5])
     assert 0 <= valence.min() and valence.max() <= 1 and len(valence) == len(arousal) == len(times)
+    with pytest.raises(DatasetError, match="None of the 58 DEAM songs"):
+        load_deam(deam_root, subset="full", audio_dir=deam_root / "elsewhere", missing_audio="skip")
     with pytest.raises(DatasetError, match="Unknown DEAM subset"):
         load_deam(deam_root, subset="bogus")
 
