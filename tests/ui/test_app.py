@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from sentio_desktop.settings import Settings, save_settings
@@ -17,16 +16,19 @@ def test_main_opens_the_window_and_exits_cleanly(qtbot, tmp_path: Path, monkeypa
     monkeypatch.setenv("SENTIO_CONFIG", str(config))
     seen: list[MainWindow] = []
 
-    def close_soon() -> None:
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if windows and not windows[0].loading and windows[0].model_info is not None:
-            seen.append(windows[0])
-            windows[0].close()
-            QApplication.instance().quit()
-        else:
-            QTimer.singleShot(100, close_soon)
+    def run_until_ready(_app) -> int:
+        """Stands in for app.exec(): a real quit() would fire aboutToQuit for the whole test session."""
+        def ready() -> bool:
+            windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+            return bool(windows) and not windows[0].loading and windows[0].model_info is not None
 
-    QTimer.singleShot(100, close_soon)
+        qtbot.waitUntil(ready, timeout=60000)
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        seen.append(window)
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", run_until_ready)
     assert app_module.main([]) == 0
     assert seen and seen[0].windowTitle().startswith("Sentio")
     assert (config.parent / "window-state.json").is_file()  # the layout was saved on close

@@ -1,12 +1,9 @@
 """The main window over a temp library analysed from the real fixtures (tiny real model)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import pytest
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from sentio_desktop import playlists as pl
 from sentio_desktop.settings import load_settings
@@ -206,7 +203,7 @@ def test_pause_holds_the_run_and_results_fill_the_map(qtbot, tmp_path: Path, win
 
 
 def test_playback_bar_queues_the_table_order(window: MainWindow) -> None:
-    window.library_panel.table.sortByColumn(5, __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.SortOrder.AscendingOrder)
+    window.library_panel.table.sortByColumn(5, Qt.SortOrder.AscendingOrder)
     first = window.library_panel.model.track_index(0)
     window.play_track(first)
     assert [entry[0] for entry in window.player.queue] == window.library_panel.model.track_indices().tolist()

@@ -6,7 +6,7 @@ import math
 import numpy as np
 from PySide6.QtCore import Qt
 
-from sentio_desktop.ui.table_model import COLUMN_KEYS, TRACK_INDEX_ROLE, TrackTableModel, format_duration
+from sentio_desktop.ui.table_model import COLUMN_KEYS, TRACK_INDEX_ROLE, TrackTableModel
 from sentio_desktop.ui.track_data import TrackColumns, filter_mask
 
 
