@@ -42,8 +42,11 @@ def bundle_dir(settings: Settings) -> Path | None:
     return None if settings.model in ("", "default") else Path(settings.model).expanduser()
 
 
-def flatten_metrics(metrics: dict[str, Any], prefix: str = "", limit: int = 16) -> list[tuple[str, str]]:
-    """Numeric leaves of a nested metrics dict as ("valence.r2", "0.512") rows, in file order."""
+def flatten_metrics(metrics: dict[str, Any], prefix: str = "", limit: int = 20) -> list[tuple[str, str]]:
+    """Numeric leaves of a nested metrics dict as rows in file order: ("cv.valence.ccc", "0.530 ± 0.013").
+
+    {"mean", "std"} pairs read "mean ± std" and {"value", "low", "high"} triples "value [low, high]".
+    """
     rows: list[tuple[str, str]] = []
     for key, value in metrics.items():
         name = f"{prefix}{key}"
@@ -51,11 +54,19 @@ def flatten_metrics(metrics: dict[str, Any], prefix: str = "", limit: int = 16) 
             continue
         if isinstance(value, (int, float)):
             rows.append((name, f"{value:.3f}" if isinstance(value, float) else str(value)))
+        elif isinstance(value, dict) and _numbers(value, "mean", "std"):
+            rows.append((name, f"{value['mean']:.3f} ± {value['std']:.3f}"))
+        elif isinstance(value, dict) and _numbers(value, "value", "low", "high"):
+            rows.append((name, f"{value['value']:.3f} [{value['low']:.3f}, {value['high']:.3f}]"))
         elif isinstance(value, dict):
-            rows.extend(flatten_metrics(value, f"{name}.", limit))
+            rows.extend(flatten_metrics(value, f"{name}.", limit - len(rows)))
         if len(rows) >= limit:
             break
     return rows[:limit]
+
+
+def _numbers(d: dict[str, Any], *keys: str) -> bool:
+    return all(isinstance(d.get(k), (int, float)) and not isinstance(d.get(k), bool) for k in keys)
 
 
 def load_model_info(settings: Settings) -> ModelInfo:
