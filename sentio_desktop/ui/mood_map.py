@@ -180,17 +180,36 @@ class MoodMap(QWidget):
         centre_label.setPos(0.5, 0.5)
         self.plot.addItem(centre_label, ignoreBounds=True)
         # Quadrant names sit in the outer corners, where points are sparsest.
-        corners = {1: (0.99, 0.99, (1, 0)), 2: (0.01, 0.99, (0, 0)), 3: (0.01, 0.01, (0, 1)), 4: (0.99, 0.01, (1, 1))}
-        for quadrant, (x, y, anchor) in corners.items():
-            label = pg.TextItem(theme.QUADRANT_LABELS[quadrant], color=theme.QUADRANT_COLOURS[quadrant], anchor=anchor)
+        # Quadrant names sit in the outer corner of the visible part of their quadrant (see
+        # _place_quadrant_labels), so they stay readable however the map is zoomed or panned.
+        self._quadrant_labels: dict[int, pg.TextItem] = {}
+        for quadrant in (1, 2, 3, 4):
+            label = pg.TextItem(theme.QUADRANT_LABELS[quadrant], color=theme.QUADRANT_COLOURS[quadrant])
             font = label.textItem.font()
             font.setBold(True)
             font.setPointSizeF(font.pointSizeF() * 1.1)
             label.setFont(font)
-            label.setPos(x, y)
             label.setZValue(50)  # above the points, so dense maps keep their names
             label.fill = pg.mkBrush(128, 128, 128, 60)
             self.plot.addItem(label, ignoreBounds=True)
+            self._quadrant_labels[quadrant] = label
+        self._view_box.sigRangeChanged.connect(self._place_quadrant_labels)
+        self._place_quadrant_labels()
+
+    def _place_quadrant_labels(self, *_args) -> None:
+        (x0, x1), (y0, y1) = self._view_box.viewRange()
+        inset_x, inset_y = (x1 - x0) * 0.01, (y1 - y0) * 0.01
+        for quadrant, label in self._quadrant_labels.items():
+            right, top = quadrant in (1, 4), quadrant in (1, 2)
+            qx0, qx1 = (0.5, 1.0) if right else (0.0, 0.5)
+            qy0, qy1 = (0.5, 1.0) if top else (0.0, 0.5)
+            vx0, vx1, vy0, vy1 = max(qx0, x0), min(qx1, x1), max(qy0, y0), min(qy1, y1)
+            if vx0 >= vx1 or vy0 >= vy1:
+                label.hide()  # the quadrant is out of view
+                continue
+            label.show()
+            label.setAnchor((1, 0) if right and top else (0, 0) if top else (0, 1) if not right else (1, 1))
+            label.setPos(vx1 - inset_x if right else vx0 + inset_x, vy1 - inset_y if top else vy0 + inset_y)
 
     def apply_palette(self) -> None:
         """Follow the application palette (light or dark mode) instead of pyqtgraph's black default."""
