@@ -18,6 +18,9 @@ from sentio_ml.gan.errors import GanError
 
 LOWER_IS_BETTER = ("rmse", "mae")
 
+# What the 4Q ablation measured, in one sentence for model cards (tables and commands: docs/gan.md).
+ABLATION_SUMMARY = "PENDING"
+
 
 @dataclass
 class CVRun:
@@ -54,7 +57,7 @@ def load_cv_run(path: str | Path, label: str | None = None, model: str | None = 
 
 
 def _higher_is_better(metric: str) -> bool:
-    return not metric.split(".")[-1] in LOWER_IS_BETTER
+    return not metric.split(".")[-1].startswith(LOWER_IS_BETTER)  # rmse, rmse_unit, mae, mae_unit
 
 
 def compare_runs(baseline: CVRun, arms: Sequence[CVRun]) -> list[dict]:

@@ -11,7 +11,7 @@ from sentio_ml.gan.ablation import compare_runs, load_cv_run
 
 
 def _report(path, command, f1, rmse):
-    folds = [{"fold": k, "metrics": {"quadrant": {"macro_f1": f}, "valence": {"rmse": r}}}
+    folds = [{"fold": k, "metrics": {"quadrant": {"macro_f1": f}, "valence": {"rmse": r, "rmse_unit": r / 8}}}
              for k, (f, r) in enumerate(zip(f1, rmse))]
     path.mkdir(parents=True)
     (path / "report.json").write_text(json.dumps({"command": command, "models": [
@@ -27,6 +27,7 @@ def test_paired_differences_per_fold(tmp_path):
     assert np.allclose(f1["diff_per_fold"], [0.05, -0.02, 0.05]) and f1["folds_improved"] == 2
     assert f1["diff_mean"] == pytest.approx(0.08 / 3)
     assert rows["valence.rmse"]["folds_improved"] == 2  # lower RMSE counts as better
+    assert rows["valence.rmse_unit"]["folds_improved"] == 2
     assert 0 < f1["p_value"] < 1
 
 
