@@ -46,7 +46,7 @@ class PointRaster:
         self.colours = np.zeros((0, 4), dtype=np.uint8)
         self._extent: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 drawn
         self._pixel: tuple[float, float] | None = None
-        self._timer = QTimer(singleShot=True, interval=30)
+        self._timer = QTimer(view_box, singleShot=True, interval=30)  # dies with the view, never fires after it
         self._timer.timeout.connect(self.render)
         view_box.sigRangeChanged.connect(self._view_changed)
         view_box.sigResized.connect(lambda *_: self._timer.start())
