@@ -20,6 +20,9 @@ from sentio_desktop.ui.table_model import COLUMNS, TrackTableModel
 from sentio_desktop.ui.track_data import TrackColumns
 
 FILTER_DELAY_MS = 150  # typing pauses this long before the (vectorised) filter runs
+# A map selection that would be more separate row ranges than this (a region in a table sorted by
+# artist, say) is shown by narrowing the table to the selected songs: one range, instant.
+MAX_SELECTION_RANGES = 500
 
 
 class RangeEdit(QWidget):
@@ -87,12 +90,19 @@ class LibraryPanel(QWidget):
         self.reset_button.setText("Reset")
         self.reset_button.setToolTip("Clear the search and the ranges")
         self.count_label = QLabel(self)
+        self.only_label = QLabel(self)
+        self.show_all_button = QToolButton(self)
+        self.show_all_button.setText("Show all songs")
+        self.show_all_button.clicked.connect(self.show_all)
+        self.only_label.hide()
+        self.show_all_button.hide()
 
         self.table = QTableView(self)
         self.table.setObjectName("libraryTable")
         self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        # Sorting is driven here, not by QTableView: the selection is set aside around every layout
+        # change, since Qt would otherwise track each selected cell one by one (slow at 100k rows).
+        self.table.setSortingEnabled(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
@@ -105,6 +115,10 @@ class LibraryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self.sort)
         widths = {"title": 240, "artist": 160, "album": 160, "genre": 100, "duration": 70, "valence": 70,
                   "arousal": 70, "mood": 90}
         for i, column in enumerate(COLUMNS):
@@ -122,6 +136,10 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.search)
         layout.addLayout(ranges)
         layout.addWidget(self.table)
+        only_row = QHBoxLayout()
+        only_row.addWidget(self.only_label, 1)
+        only_row.addWidget(self.show_all_button)
+        layout.addLayout(only_row)
         layout.addWidget(self.count_label)
 
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
@@ -138,6 +156,8 @@ class LibraryPanel(QWidget):
     # -- data ----------------------------------------------------------------------------------
     def set_tracks(self, tracks: TrackColumns) -> None:
         selected = self.selected_tracks()
+        self.only_label.hide()
+        self.show_all_button.hide()
         self.model.set_tracks(tracks)
         self._update_count()
         if len(selected):
@@ -146,12 +166,26 @@ class LibraryPanel(QWidget):
     def tracks_changed(self, indices) -> None:
         self.model.tracks_changed(indices)
 
-    def apply_filter(self) -> None:
+    def _relayout(self, change) -> None:
+        """Run a model layout change with the selection set aside and restored by track."""
         selected = self.selected_tracks()
-        self.model.set_filter(text=self.search.text(), valence=self.valence_range.value(),
-                              arousal=self.arousal_range.value())
+        current = self.table.selectionModel().currentIndex()
+        current_track = self.model.track_index(current.row()) if current.isValid() else None
+        self._syncing = True
+        try:
+            self.table.selectionModel().clear()
+        finally:
+            self._syncing = False
+        change()
         self._update_count()
-        self.select_tracks(selected, emit=False)
+        self.select_tracks(selected, current=current_track, emit=False)
+
+    def sort(self, column: int, order: Qt.SortOrder) -> None:
+        self._relayout(lambda: self.model.sort(column, order))
+
+    def apply_filter(self) -> None:
+        self._relayout(lambda: self.model.set_filter(text=self.search.text(), valence=self.valence_range.value(),
+                                                     arousal=self.arousal_range.value()))
         self.filterChanged.emit()
 
     def reset_filters(self) -> None:
@@ -174,22 +208,48 @@ class LibraryPanel(QWidget):
 
     # -- selection -----------------------------------------------------------------------------
     def selected_tracks(self) -> np.ndarray:
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        return np.array([self.model.track_index(r) for r in rows], dtype=np.int64)
+        """Track indices of the selected rows, read from the selection's ranges (no per-row objects)."""
+        ranges = self.table.selectionModel().selection()
+        if ranges.isEmpty():
+            return np.zeros(0, dtype=np.int64)
+        rows = np.unique(np.concatenate([np.arange(r.top(), r.bottom() + 1) for r in ranges]))
+        return self.model.track_indices()[rows[rows < self.model.rowCount()]].astype(np.int64)
 
-    def select_tracks(self, indices, current: int | None = None, emit: bool = False) -> None:
-        """Select the rows of these track indices (those hidden by the filter are skipped)."""
-        rows = sorted(r for r in (self.model.row_of(int(i)) for i in np.asarray(indices).ravel()) if r is not None)
+    def select_tracks(self, indices, current: int | None = None, emit: bool = False, narrow: bool = True) -> None:
+        """Select the rows of these track indices (those hidden by the filter are skipped).
+
+        When they are too scattered to select row by row, the table narrows to them (`narrow`) or,
+        with narrow=False, leaves the rows unselected.
+        """
+        indices = np.asarray(indices, dtype=np.int64).ravel()
+        if self.model.only is not None and not np.array_equal(np.sort(indices), np.sort(self.model.only)):
+            self.show_all(emit=False)  # a new selection: leave the "only the selection" view
+        rows = np.unique(self.model.rows_of(indices))
+        rows = rows[rows >= 0]
+        scattered = len(rows) > 1 and int((np.diff(rows) != 1).sum()) >= MAX_SELECTION_RANGES
+        if scattered and not narrow:
+            rows = rows[:0]
+        elif scattered:
+            self._syncing = True
+            try:
+                self.table.selectionModel().clear()  # replaced below; spares Qt tracking every cell
+            finally:
+                self._syncing = False
+            self.model.set_only(indices)
+            self.only_label.setText(f"Showing the {len(indices):,} songs selected on the map.")
+            self.only_label.show()
+            self.show_all_button.show()
+            self._update_count()
+            rows = np.unique(self.model.rows_of(indices))
+            rows = rows[rows >= 0]
         selection = QItemSelection()
-        start = prev = None
         last_column = self.model.columnCount() - 1
-        for row in rows + [None]:  # merge consecutive rows into ranges
-            if start is not None and (row is None or row != prev + 1):
-                selection.select(self.model.index(start, 0), self.model.index(prev, last_column))
-                start = None
-            if row is not None and start is None:
-                start = row
-            prev = row
+        if len(rows):  # consecutive rows become one range: a handful of ranges even for 100k rows
+            breaks = np.flatnonzero(np.diff(rows) != 1)
+            starts = np.concatenate([[rows[0]], rows[breaks + 1]])
+            ends = np.concatenate([rows[breaks], [rows[-1]]])
+            for start, end in zip(starts.tolist(), ends.tolist()):
+                selection.select(self.model.index(start, 0), self.model.index(end, last_column))
         self._syncing = not emit
         try:
             flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
@@ -202,6 +262,23 @@ class LibraryPanel(QWidget):
                     self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
         finally:
             self._syncing = False
+
+    def show_all(self, emit: bool = True) -> None:
+        """Leave the "only the map selection" view (the selection itself is kept)."""
+        if self.model.only is None:
+            return
+        selected = self.selected_tracks()
+        self._syncing = True
+        try:
+            self.table.selectionModel().clear()
+        finally:
+            self._syncing = False
+        self.model.set_only(None)
+        self.only_label.hide()
+        self.show_all_button.hide()
+        self._update_count()
+        if emit:
+            self.select_tracks(selected, narrow=False)
 
     def _table_selection_changed(self, *_args) -> None:
         if not self._syncing:

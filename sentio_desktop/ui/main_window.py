@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
         self.map_panel.set_selection_count(len(indices))
 
     def _map_clicked(self, index: int) -> None:
-        if index not in set(self.map.selection.tolist()):
+        if not (self.map.selection == index).any():
             self.map.set_selection([index])
             self.library_panel.select_tracks([index], current=index)
             self.map_panel.set_selection_count(1)

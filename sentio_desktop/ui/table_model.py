@@ -69,6 +69,7 @@ class TrackTableModel(QAbstractTableModel):
         self._mask = np.ones(len(self._tracks), dtype=bool)
         self._view = np.arange(len(self._tracks))
         self._row_of: np.ndarray | None = None
+        self._only: np.ndarray | None = None
 
     # -- data in -------------------------------------------------------------------------------
     @property
@@ -79,6 +80,7 @@ class TrackTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._tracks = tracks
         self._ranks.clear()
+        self._only = None
         self._recompute()
         self.endResetModel()
 
@@ -102,6 +104,17 @@ class TrackTableModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         self._recompute()
         self.layoutChanged.emit()
+
+    def set_only(self, track_indices: np.ndarray | None) -> None:
+        """Show only these tracks (on top of the other filters); None shows every track again."""
+        self._only = None if track_indices is None else np.asarray(track_indices, dtype=np.int64)
+        self.layoutAboutToBeChanged.emit()
+        self._recompute()
+        self.layoutChanged.emit()
+
+    @property
+    def only(self) -> np.ndarray | None:
+        return self._only
 
     @property
     def mask(self) -> np.ndarray:
@@ -133,6 +146,10 @@ class TrackTableModel(QAbstractTableModel):
         if refilter:
             self._mask = filter_mask(self._tracks, self._text, self._valence, self._arousal)
         visible = np.flatnonzero(self._mask)
+        if self._only is not None:
+            keep = np.zeros(len(self._tracks), dtype=bool)
+            keep[self._only[(self._only >= 0) & (self._only < len(keep))]] = True
+            visible = visible[keep[visible]]
         if 0 <= self._sort_column < len(COLUMNS):
             keys = self._rank(COLUMNS[self._sort_column].key)[visible]
             if self._sort_order == Qt.SortOrder.DescendingOrder:
@@ -150,10 +167,23 @@ class TrackTableModel(QAbstractTableModel):
         """Track indices of the visible rows, in display order."""
         return self._view
 
-    def row_of(self, track_index: int) -> int | None:
+    def _rows(self) -> np.ndarray:
         if self._row_of is None:
             self._row_of = np.full(len(self._tracks), -1, dtype=np.int64)
             self._row_of[self._view] = np.arange(len(self._view))
+        return self._row_of
+
+    def rows_of(self, track_indices: np.ndarray) -> np.ndarray:
+        """Rows of many track indices at once (-1 where hidden by the filter or unknown)."""
+        rows = self._rows()
+        idx = np.asarray(track_indices, dtype=np.int64)
+        valid = (idx >= 0) & (idx < len(rows))
+        out = np.full(idx.shape, -1, dtype=np.int64)
+        out[valid] = rows[idx[valid]]
+        return out
+
+    def row_of(self, track_index: int) -> int | None:
+        self._rows()
         if not 0 <= track_index < len(self._row_of):
             return None
         row = int(self._row_of[track_index])

@@ -77,3 +77,11 @@ def test_filter_mask_on_100k_rows_is_vectorised() -> None:
     model.sort(COLUMN_KEYS.index("valence"))
     values = tracks.valence[model.track_indices()]
     assert np.all(np.diff(values) >= 0)
+
+
+def test_rows_of_many_tracks_at_once() -> None:
+    model = TrackTableModel(sample())
+    model.sort(COLUMN_KEYS.index("title"), Qt.SortOrder.AscendingOrder)  # Alpha, beta, gamma, ""
+    assert model.rows_of(np.array([1, 0, 3, 2, 99, -1])).tolist() == [0, 1, 2, 3, -1, -1]
+    model.set_filter(text="jazz")
+    assert model.rows_of(np.array([0, 1, 3])).tolist() == [0, -1, 1]
