@@ -62,6 +62,8 @@ def export_bundle(
         normalisation_source=f"log-mel mean/std of the {dataset.name} training clips", excerpts=excerpts,
         training_data=training_data, label_source_scale=dataset.scale, metrics=metrics,
     )
+    from sentio_ml.gan.ablation import gan_card_line
+
     weights = sum(p.numel() for p in result.model.parameters())
     card = [
         f"# {bundle.name} {version}",
@@ -100,6 +102,7 @@ def export_bundle(
         f"{tc.spec_freq_masks}x{tc.spec_freq_width} bands), level jitter ±{tc.gain_jitter:g}; MSE on [0, 1]; "
         f"{tc.eval_crops} crops averaged at evaluation; seed {tc.seed}.",
         f"- This run: best epoch {result.best_epoch} of {len(result.history)} ({result.stopped}).",
+        f"- {gan_card_line(tc.synthetic_ratio)}",
         "",
         "## Cross-validation (5 fixed artist-disjoint folds, mean ± std over folds)",
         "",
