@@ -20,9 +20,7 @@ LOWER_IS_BETTER = ("rmse", "mae")
 
 # What the 4Q ablation measured, in one sentence for model cards (tables and commands: docs/gan.md).
 ABLATION_SUMMARY = (
-    "GAN augmentation is not in this recipe: in the 5-fold 4Q ablation (docs/gan.md) synthetic ratio 0.25 raised "
-    "CCC (valence +0.13, arousal +0.06) and macro-F1 by +0.016 but left Pearson r unchanged and worsened R2/RMSE, "
-    "i.e. it only widened the predictions, which a GAN-free rescaling reproduces."
+    "GAN augmentation is not in this recipe; what the 5-fold 4Q ablation measured is in docs/gan.md."
 )
 
 
