@@ -178,7 +178,8 @@ def default_card(bundle: Bundle) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a file (bundles, GAN bundles)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -193,9 +194,9 @@ def save_bundle(bundle: Bundle, directory: str | os.PathLike) -> Path:
         tmp_weights = directory / (WEIGHTS_FILE + ".tmp")
         save_file(state, str(tmp_weights), metadata={"format": FORMAT, "name": bundle.name, "version": bundle.version})
         os.replace(tmp_weights, directory / WEIGHTS_FILE)
-        _write_atomic(directory / CONFIG_FILE, (json.dumps(bundle.config, indent=2, sort_keys=False) + "\n").encode())
-        _write_atomic(directory / METRICS_FILE, (json.dumps(bundle.metrics, indent=2, default=float) + "\n").encode())
-        _write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
+        write_atomic(directory / CONFIG_FILE, (json.dumps(bundle.config, indent=2, sort_keys=False) + "\n").encode())
+        write_atomic(directory / METRICS_FILE, (json.dumps(bundle.metrics, indent=2, default=float) + "\n").encode())
+        write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
     except OSError as exc:
         raise BundleError(f"Cannot write the model bundle to '{directory}': {exc.strerror or exc}.") from exc
     bundle.path = directory

@@ -128,25 +128,9 @@ class ID3Mood(Style):
         self.v23.delete(ctx)
 
 
-class VorbisKey(Style):
-    """A Vorbis comment (keys are case-insensitive; Sentio writes them upper-case)."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def get(self, ctx: Context) -> str | None:
-        return _first_text(ctx.tags.get(self.key))
-
-    def set(self, ctx: Context, value: str) -> None:
-        ctx.tags[self.key] = [value]
-
-    def delete(self, ctx: Context) -> None:
-        if self.key in ctx.tags:
-            del ctx.tags[self.key]
-
-
-class MP4Key(Style):
-    """A standard MP4 atom (``©nam``, ``©day`` ...)."""
+class MappingKey(Style):
+    """A plain text key of a dict-like tag: a Vorbis comment (case-insensitive; Sentio writes upper-case)
+    or a standard MP4 atom (``©nam``, ``©day`` ...)."""
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -232,17 +216,17 @@ def _text(value: str) -> str | None:
 
 
 MOOD_FIELDS: tuple[Field, ...] = (
-    Field("valence", ID3UserText("VALENCE"), VorbisKey("VALENCE"), MP4Freeform("VALENCE"), parse_unit, format_unit),
-    Field("arousal", ID3UserText("AROUSAL"), VorbisKey("AROUSAL"), MP4Freeform("AROUSAL"), parse_unit, format_unit),
-    Field("mood", ID3Mood(), VorbisKey("MOOD"), MP4Freeform("MOOD"), _text),
-    Field("model", ID3UserText("SENTIO_MODEL"), VorbisKey("SENTIO_MODEL"), MP4Freeform("SENTIO_MODEL"), _text),
+    Field("valence", ID3UserText("VALENCE"), MappingKey("VALENCE"), MP4Freeform("VALENCE"), parse_unit, format_unit),
+    Field("arousal", ID3UserText("AROUSAL"), MappingKey("AROUSAL"), MP4Freeform("AROUSAL"), parse_unit, format_unit),
+    Field("mood", ID3Mood(), MappingKey("MOOD"), MP4Freeform("MOOD"), _text),
+    Field("model", ID3UserText("SENTIO_MODEL"), MappingKey("SENTIO_MODEL"), MP4Freeform("SENTIO_MODEL"), _text),
 )
 
 #: Read-only descriptive fields the scanner stores on each track.
 INFO_FIELDS: tuple[Field, ...] = (
-    Field("title", ID3Text("TIT2"), VorbisKey("TITLE"), MP4Key("\xa9nam"), _text),
-    Field("artist", ID3Text("TPE1"), VorbisKey("ARTIST"), MP4Key("\xa9ART"), _text),
-    Field("album", ID3Text("TALB"), VorbisKey("ALBUM"), MP4Key("\xa9alb"), _text),
-    Field("genre", ID3Text("TCON"), VorbisKey("GENRE"), MP4Key("\xa9gen"), _text),
-    Field("year", ID3Text("TDRC"), VorbisKey("DATE"), MP4Key("\xa9day"), parse_year),
+    Field("title", ID3Text("TIT2"), MappingKey("TITLE"), MappingKey("\xa9nam"), _text),
+    Field("artist", ID3Text("TPE1"), MappingKey("ARTIST"), MappingKey("\xa9ART"), _text),
+    Field("album", ID3Text("TALB"), MappingKey("ALBUM"), MappingKey("\xa9alb"), _text),
+    Field("genre", ID3Text("TCON"), MappingKey("GENRE"), MappingKey("\xa9gen"), _text),
+    Field("year", ID3Text("TDRC"), MappingKey("DATE"), MappingKey("\xa9day"), parse_year),
 )

@@ -21,6 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from sentio_ml.bundle import write_atomic
 from sentio_ml.errors import BundleError
 from sentio_ml.gan.config import GanConfig
 from sentio_ml.gan.errors import GanError
@@ -109,12 +110,6 @@ def default_card(bundle: GanBundle) -> str:
     )
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def save_gan_bundle(bundle: GanBundle, directory: str | os.PathLike) -> Path:
     directory = Path(directory)
     try:
@@ -126,8 +121,8 @@ def save_gan_bundle(bundle: GanBundle, directory: str | os.PathLike) -> Path:
         tmp.replace(directory / WEIGHTS_FILE)
         for name, payload in ((CONFIG_FILE, bundle.config), (HISTORY_FILE, bundle.history),
                               (METRICS_FILE, bundle.metrics)):
-            _write_atomic(directory / name, json.dumps(payload, indent=1).encode())
-        _write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
+            write_atomic(directory / name, json.dumps(payload, indent=1).encode())
+        write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
     except OSError as exc:
         raise GanError(f"Cannot write the GAN bundle to {directory}: {exc.strerror or exc}.") from exc
     bundle.path = directory
