@@ -25,6 +25,10 @@ PREEMPHASIS = 0.97
 MEL_FLOOR = float(np.finfo(np.float32).eps)  # 1.1920929e-07, as the reference
 MIN_FREQUENCY = 20.0
 
+# 128 Kaldi bins over 257 FFT bins leave the lowest filter empty, exactly as in AST. A module-level filter
+# (not catch_warnings, which is not thread-safe) keeps this harmless warning out of users' output.
+warnings.filterwarnings("ignore", message="At least one mel filter has all zero values", category=UserWarning)
+
 AUDIOSET_MEAN = -4.2677393
 AUDIOSET_STD = 4.5689974
 
@@ -74,18 +78,16 @@ def _mel_filters(num_mel_bins: int, sample_rate: int) -> torch.Tensor:
     """Kaldi mel banks [257, mel], built by transformers exactly as the AST extractor builds them."""
     from transformers.audio_utils import mel_filter_bank
 
-    with warnings.catch_warnings():  # 128 Kaldi bins over 257 FFT bins leave the lowest filter empty, as in AST
-        warnings.simplefilter("ignore", UserWarning)
-        banks = mel_filter_bank(
-            num_frequency_bins=FFT_LENGTH // 2 + 1,
-            num_mel_filters=num_mel_bins,
-            min_frequency=MIN_FREQUENCY,
-            max_frequency=sample_rate // 2,
-            sampling_rate=sample_rate,
-            norm=None,
-            mel_scale="kaldi",
-            triangularize_in_mel_space=True,
-        )
+    banks = mel_filter_bank(
+        num_frequency_bins=FFT_LENGTH // 2 + 1,
+        num_mel_filters=num_mel_bins,
+        min_frequency=MIN_FREQUENCY,
+        max_frequency=sample_rate // 2,
+        sampling_rate=sample_rate,
+        norm=None,
+        mel_scale="kaldi",
+        triangularize_in_mel_space=True,
+    )
     return torch.from_numpy(np.asarray(banks, dtype=np.float32))
 
 
@@ -155,15 +157,13 @@ def reference_fbank(waves: np.ndarray | torch.Tensor, cfg: FeatureConfig | None 
 
     cfg = cfg or FeatureConfig()
     batch = _as_batch(waves).numpy()
-    with warnings.catch_warnings():  # the same harmless empty-lowest-filter warning as in _mel_filters
-        warnings.simplefilter("ignore", UserWarning)
-        extractor = ASTFeatureExtractor(
-            sampling_rate=cfg.sample_rate,
-            num_mel_bins=cfg.num_mel_bins,
-            max_length=cfg.frames,
-            mean=cfg.mean,
-            std=cfg.std,
-            do_normalize=True,
-        )
-        out = extractor(list(batch), sampling_rate=cfg.sample_rate, return_tensors="pt")
+    extractor = ASTFeatureExtractor(
+        sampling_rate=cfg.sample_rate,
+        num_mel_bins=cfg.num_mel_bins,
+        max_length=cfg.frames,
+        mean=cfg.mean,
+        std=cfg.std,
+        do_normalize=True,
+    )
+    out = extractor(list(batch), sampling_rate=cfg.sample_rate, return_tensors="pt")
     return out["input_values"].float()
