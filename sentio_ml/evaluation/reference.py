@@ -6,7 +6,6 @@ cached as float32 .npy keyed by file content and `FEATURE_VERSION`.
 """
 from __future__ import annotations
 
-import hashlib
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from sentio_ml.errors import AudioDecodeError
+from sentio_ml.training.cache import file_key
 
 FEATURE_VERSION = "ref-v2"
 SAMPLE_RATE = 22050
@@ -118,15 +118,6 @@ def load_audio(path: Path, sr: int = SAMPLE_RATE) -> np.ndarray:
     if y.size < sr // 2:
         raise AudioDecodeError(f"{path} holds less than half a second of audio.")
     return y
-
-
-def file_key(path: Path) -> str:
-    """Content hash of a file (so renamed or moved clips hit the cache, edited ones miss it)."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:20]
 
 
 def _compute_one(args: tuple[str, str]) -> tuple[str, str | None]:

@@ -30,6 +30,7 @@ def default_cache_dir() -> Path:
 
 
 def file_key(path: Path) -> str:
+    """Content hash of a file (so renamed or moved clips hit the cache, edited ones miss it)."""
     digest = hashlib.sha1()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
