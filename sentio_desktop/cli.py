@@ -441,8 +441,15 @@ def cmd_playlist(ctx: Context) -> int:
     if args.save:
         pl.save_playlist(lib, args.save, ids, kind=kind, params=params, replace=args.replace)
         _say(f"Saved as playlist {args.save!r}.")
+    return _write_or_show(tracks, args, title=args.save)
+
+
+def _write_or_show(tracks, args: argparse.Namespace, title: str | None) -> int:
+    """Export the playlist to `-o FILE` (M3U8/XSPF by extension) or print it as a table."""
+    from sentio_desktop import playlists as pl
+
     if args.output:
-        path = pl.export_playlist(tracks, args.output, relative=args.relative, title=args.save)
+        path = pl.export_playlist(tracks, args.output, relative=args.relative, title=title)
         print(f"Wrote {len(tracks)} songs to {path}.")
     else:
         _print_tracks(tracks, "table")
@@ -462,12 +469,7 @@ def cmd_playlist_saved(ctx: Context) -> int:
         print(f"Deleted playlist {args.name!r}.")
         return EXIT_OK
     tracks = pl.playlist_tracks(lib, args.name)
-    if args.output:
-        path = pl.export_playlist(tracks, args.output, relative=args.relative, title=args.name)
-        print(f"Wrote {len(tracks)} songs to {path}.")
-    else:
-        _print_tracks(tracks, "table")
-    return EXIT_OK
+    return _write_or_show(tracks, args, title=args.name)
 
 
 EXPORT_FIELDS = ["id", "path", "title", "artist", "album", "genre", "year", "duration", "format", "status",
