@@ -11,12 +11,14 @@ reference's per-frame Python loop; `tests/ml/test_features.py` checks the two ag
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
+
+from sentio_ml.config_io import unknown_fields
 
 FRAME_LENGTH = 400  # 25 ms at 16 kHz
 HOP_LENGTH = 160  # 10 ms at 16 kHz
@@ -61,10 +63,9 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        unknown = unknown_fields(cls, data)
         if unknown:
-            raise ValueError(f"unknown feature settings: {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown feature settings: {', '.join(unknown)}")
         return cls(**data)
 
 

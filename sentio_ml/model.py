@@ -9,13 +9,14 @@ The head (LayerNorm → Linear → GELU → Linear → sigmoid) gives valence an
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from sentio_ml.config_io import unknown_fields
 from sentio_ml.descriptors import KernelHead, descriptor_count
 from sentio_ml.errors import BackboneUnavailableError
 from sentio_ml.features import FeatureConfig, pad_or_trim
@@ -63,10 +64,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        unknown = unknown_fields(cls, data)
         if unknown:
-            raise ValueError(f"unknown model settings: {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown model settings: {', '.join(unknown)}")
         return cls(**data)
 
     def ast_config(self):

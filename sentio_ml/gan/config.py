@@ -5,9 +5,10 @@ bundle carries the exact recipe that produced it.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from sentio_ml.config_io import unknown_fields
 from sentio_ml.gan.errors import GanError
 
 
@@ -70,8 +71,7 @@ class GanConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "GanConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(cls, data)
         if unknown:
             raise GanError(f"Unknown GAN configuration keys: {', '.join(unknown)}.")
         values = dict(data)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sentio_ml.config_io import unknown_fields
 from sentio_ml.errors import SentioMLError
 
 
@@ -63,8 +64,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = unknown_fields(cls, data)
         if unknown:
             raise SentioMLError(f"Unknown training setting(s): {', '.join(unknown)}.")
         return cls(**data)
