@@ -17,9 +17,11 @@ import torch
 from torch import nn
 
 from sentio_ml.config_io import unknown_fields
-from sentio_ml.descriptors import KernelHead, descriptor_count
-from sentio_ml.errors import BackboneUnavailableError
+from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
+from sentio_ml.descriptors import KernelHead, descriptor_count, fbank_descriptors
+from sentio_ml.errors import BackboneUnavailableError, SentioMLError
 from sentio_ml.features import FeatureConfig, pad_or_trim
+from sentio_ml.quadrant_head import QuadrantHead
 
 # The AudioSet-finetuned AST (10-10 strides) whose architecture the `base` preset mirrors.
 DEFAULT_BACKBONE = "MIT/ast-finetuned-audioset-10-10-0.4593"
@@ -58,6 +60,14 @@ class ModelConfig:
     # network; kernel_rows = its stored training rows (0: none), output = (1 − blend)·net + blend·kernel
     kernel_rows: int = 0
     kernel_blend: float = 0.0
+    # quadrant head (sentio_ml.quadrant_head): one-vs-rest RBF SVMs on each excerpt's fbank descriptors and,
+    # with audio_descriptors, librosa descriptors of its waveform, fitted after the network (quadrant_rows
+    # training rows, quadrant_views column subsets; 0: none); output = (1 − quadrant_weight)·(the above)
+    # + quadrant_weight·(the quadrant centroids weighted by the head's probabilities)
+    audio_descriptors: bool = False
+    quadrant_rows: int = 0
+    quadrant_views: int = 0
+    quadrant_weight: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,6 +194,10 @@ class MoodRegressor(nn.Module):
             self.stats = None
         self.embedding_dim = width
         self.kernel = KernelHead(config.kernel_rows, descriptor_count(config.num_mel_bins)) if config.kernel_rows else None
+        self.quadrant = (
+            QuadrantHead(config.quadrant_rows, quadrant_descriptor_count(config), config.quadrant_views)
+            if config.quadrant_rows else None
+        )
         self.head = nn.Sequential(
             nn.LayerNorm(width),
             nn.Dropout(config.head_dropout),
@@ -209,13 +223,36 @@ class MoodRegressor(nn.Module):
             parts.append(self.stats(stats))
         return torch.cat(parts, dim=-1)
 
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        """Valence and arousal [B, 2] in [0, 1]."""
-        net = torch.sigmoid(self.head(self.embed(feats)))
-        if self.kernel is None:
-            return net
-        kernel = self.kernel(pad_or_trim(feats, self.config.frames)).clamp(0.0, 1.0)
-        return self.kernel.calibrate((1.0 - self.config.kernel_blend) * net + self.config.kernel_blend * kernel)
+    @property
+    def needs_audio(self) -> bool:
+        """Whether forward() needs `audio`: librosa descriptors of each excerpt's waveform."""
+        return self.quadrant is not None and self.config.audio_descriptors
+
+    def quadrant_descriptors(self, feats: torch.Tensor, audio: torch.Tensor | None) -> torch.Tensor:
+        """The quadrant head's input [B, D]: fbank descriptors of the (un-normalised) excerpts, plus `audio`."""
+        raw = pad_or_trim(feats, self.config.frames) * (2 * self.quadrant.fbank_std) + self.quadrant.fbank_mean
+        parts = [fbank_descriptors(raw)]
+        if self.config.audio_descriptors:
+            if audio is None:
+                raise SentioMLError("This model needs the audio descriptors of each excerpt (sentio_ml.audio_descriptors).")
+            parts.append(audio.to(raw.dtype))
+        return torch.cat(parts, dim=-1)
+
+    def forward(self, feats: torch.Tensor, audio: torch.Tensor | None = None) -> torch.Tensor:
+        """Valence and arousal [B, 2] in [0, 1]. `audio` [B, AUDIO_DESCRIPTOR_COUNT]: see `needs_audio`."""
+        out = torch.sigmoid(self.head(self.embed(feats)))
+        if self.kernel is not None:
+            kernel = self.kernel(pad_or_trim(feats, self.config.frames)).clamp(0.0, 1.0)
+            out = self.kernel.calibrate((1.0 - self.config.kernel_blend) * out + self.config.kernel_blend * kernel)
+        if self.quadrant is not None:
+            weight = self.config.quadrant_weight
+            out = ((1.0 - weight) * out + weight * self.quadrant(self.quadrant_descriptors(feats, audio))).clamp(0.0, 1.0)
+        return out
+
+
+def quadrant_descriptor_count(config: ModelConfig) -> int:
+    """Width of the quadrant head's input for `config`."""
+    return descriptor_count(config.num_mel_bins) + (AUDIO_DESCRIPTOR_COUNT if config.audio_descriptors else 0)
 
 
 def _load_backbone(backbone: str | os.PathLike):

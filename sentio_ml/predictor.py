@@ -1,7 +1,8 @@
 """Batched prediction over many files: decoding + features in a thread pool, overlapped with the model.
 
 Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute their fbank
-(`sentio_ml.features.compute_fbank`); the calling thread gathers excerpts from finished files into
+(`sentio_ml.features.compute_fbank`) and, for models with a quadrant head on them, their librosa audio
+descriptors (`sentio_ml.audio_descriptors`); the calling thread gathers excerpts from finished files into
 batches of `batch_size` excerpts and runs the model under `torch.inference_mode`. Results come back
 in completion order; a file that cannot be decoded comes back with `.error` set, never as an exception.
 """
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from sentio_ml.audio import load_excerpts
+from sentio_ml.audio_descriptors import audio_descriptors
 from sentio_ml.bundle import Bundle, load_bundle, model_id
 from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
 from sentio_ml.features import compute_fbank
@@ -134,6 +136,7 @@ class _Decoded:
 
     path: Path
     feats: torch.Tensor  # [n, frames, mel]
+    audio: torch.Tensor | None  # [n, AUDIO_DESCRIPTOR_COUNT] when the model needs them, else None
     starts: np.ndarray
     ends: np.ndarray
     duration: float
@@ -189,6 +192,7 @@ class Predictor:
         self.quantized = self._wants_int8(quantize)
         model = quantize_int8(bundle.model) if self.quantized else copy.deepcopy(bundle.model)
         self.model = model.to(self.device).eval()
+        self.needs_audio = bool(getattr(bundle.model, "needs_audio", False))
 
     def _wants_int8(self, quantize: str | bool) -> bool:
         choice = str(quantize).lower()
@@ -211,29 +215,34 @@ class Predictor:
                 path, sample_rate=self.feature_config.sample_rate, seconds=self.excerpt_seconds, count=self.excerpts
             )
             feats = compute_fbank(ex.waves, self.feature_config)
+            audio = torch.from_numpy(audio_descriptors(ex.waves, ex.sample_rate)) if self.needs_audio else None
         except AudioDecodeError as exc:
             return TrackPrediction(path=path, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop a library run
             log.exception("unexpected failure preparing %s", path)
             return TrackPrediction(path=path, error=f"Cannot analyse '{path}': {type(exc).__name__}: {exc}.")
-        return _Decoded(path=path, feats=feats, starts=ex.starts, ends=ex.ends, duration=ex.duration)
+        return _Decoded(path=path, feats=feats, audio=audio, starts=ex.starts, ends=ex.ends, duration=ex.duration)
 
     # -- model side ----------------------------------------------------------------------------
     def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:
         """Run up to batch_size excerpts from the front of `ready`; return the tracks that completed."""
         rows: list[torch.Tensor] = []
+        audio_rows: list[torch.Tensor] = []
         owners: list[tuple[_Decoded, int]] = []
         for item in ready:
             take = min(item.remaining, self.batch_size - len(rows))
             if take <= 0:
                 break
             rows.append(item.feats[item.next_row:item.next_row + take])
+            if item.audio is not None:
+                audio_rows.append(item.audio[item.next_row:item.next_row + take])
             owners.append((item, take))
             item.next_row += take
         try:
             batch = torch.cat(rows).to(self.device, non_blocking=True)
+            audio = torch.cat(audio_rows).to(self.device) if audio_rows else None
             with torch.inference_mode():
-                out = self.model(batch).float().cpu().numpy()
+                out = (self.model(batch) if audio is None else self.model(batch, audio)).float().cpu().numpy()
         except torch.OutOfMemoryError as exc:
             raise SentioMLError(
                 f"The model ran out of memory on {self.device_name} with {sum(len(r) for r in rows)} excerpts per batch; "

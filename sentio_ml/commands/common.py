@@ -59,6 +59,8 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "patience": (int, "early-stopping patience in epochs (0: off)"),
     "mixup_alpha": (float, "mixup Beta(alpha, alpha) (0: off)"),
     "synthetic_ratio": (float, "synthetic samples per real sample in training batches (needs a synthetic source)"),
+    "quadrant_c": (float, "C of the quadrant head's SVCs"),
+    "quadrant_weight": (float, "share of the output from the quadrant head (the rest: network + kernel head)"),
     "seed": (int, "random seed"),
     "device": (str, "auto, cpu, cuda or cuda:N"),
     "threads": (int, "CPU threads for torch"),
@@ -72,6 +74,10 @@ def add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=text)
     group.add_argument("--frames", type=int, help="excerpt length in 10-ms frames (sets the model's input length)")
     group.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
+    group.add_argument("--no-quadrant-head", action="store_true",
+                       help="no quadrant head: output = network + kernel head (regression only)")
+    group.add_argument("--no-audio-descriptors", action="store_true",
+                       help="quadrant head on the fbank descriptors only (no librosa pass: faster training and prediction)")
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -81,6 +87,10 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         config = dataclasses.replace(config, model_overrides={**config.model_overrides, "frames": args.frames})
     if args.no_amp:
         config = dataclasses.replace(config, amp=False)
+    if getattr(args, "no_quadrant_head", False):
+        config = dataclasses.replace(config, quadrant_head=False)
+    if getattr(args, "no_audio_descriptors", False):
+        config = dataclasses.replace(config, audio_descriptors=False)
     return config
 
 
@@ -142,6 +152,20 @@ def cache_progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], 
             state["bar"].close()
 
     return update, close
+
+
+def prepare_cache(cache, clips, config: TrainConfig, cancel=None) -> None:
+    """Decode every clip once into the feature cache (with a progress bar), plus the audio descriptors of its
+    evaluation excerpts when the recipe's quadrant head uses them; one sentence if any clip fails."""
+    from sentio_ml.training.loop import model_config_for
+
+    audio = config.quadrant_head and config.audio_descriptors
+    update, close = cache_progress("fbank + audio descriptors cache" if audio else "fbank cache")
+    windows = (model_config_for(config).frames, config.eval_crops) if audio else None
+    failures = cache.ensure(clips, progress=update, cancel=cancel, audio_windows=windows)
+    close()
+    if failures:
+        raise SentioMLError(f"{len(failures)} clip(s) could not be decoded; first: {failures[0]}")
 
 
 def timestamp() -> str:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from sentio_ml.commands.common import (
     StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
-    load_dataset_from_args, synthetic_factory_from_args, timestamp, train_config_from_args,
+    load_dataset_from_args, prepare_cache, synthetic_factory_from_args, timestamp, train_config_from_args,
 )
-from sentio_ml.errors import SentioMLError
 
 MODELS = ("model", "reference")
 
@@ -64,11 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if "model" in args.models:
         config = train_config_from_args(args)
         cache = FeatureCache(args.cache_dir)
-        update, close = cache_progress("fbank cache")
-        failures = cache.ensure(dataset.clips, progress=update, cancel=cancel)
-        close()
-        if failures:
-            raise SentioMLError(f"{len(failures)} clip(s) could not be decoded; first: {failures[0]}")
+        prepare_cache(cache, dataset.clips, config, cancel)
         bar = StepBar(args.name)
         fit_predict = model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs", progress=bar, cancel=cancel)
         print(f"{args.name}: {config.to_dict()}", flush=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sentio_ml.commands.common import (
     StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
-    load_dataset_from_args, synthetic_factory_from_args, train_config_from_args,
+    load_dataset_from_args, prepare_cache, synthetic_factory_from_args, train_config_from_args,
 )
 from sentio_ml.errors import SentioMLError
 
@@ -77,11 +77,7 @@ def run(args: argparse.Namespace) -> int:
     cache = FeatureCache(args.cache_dir)
     cancel = threading.Event()
     if rank == 0:
-        update, close = cache_progress("fbank cache")
-        failures = cache.ensure(dataset.clips, progress=update, cancel=cancel)
-        close()
-        if failures:
-            raise SentioMLError(f"{len(failures)} clip(s) could not be decoded; first: {failures[0]}")
+        prepare_cache(cache, dataset.clips, config, cancel)
     if distributed:
         dist.barrier()
 

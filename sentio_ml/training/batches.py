@@ -8,7 +8,7 @@ import torch
 
 from sentio_ml.datasets import Clip
 from sentio_ml.features import FeatureConfig
-from sentio_ml.training.cache import FeatureCache
+from sentio_ml.training.cache import FeatureCache, eval_starts
 
 
 class SyntheticSource(Protocol):
@@ -25,6 +25,7 @@ class ClipCrops:
 
     def __init__(self, clips: Sequence[Clip], cache: FeatureCache, feature_config: FeatureConfig) -> None:
         self.clips = list(clips)
+        self.cache = cache
         self.arrays = [cache.load(c) for c in self.clips]
         self.labels = np.array([[c.valence, c.arousal] for c in self.clips], dtype=np.float32)
         self.cfg = feature_config
@@ -53,9 +54,12 @@ class ClipCrops:
     def eval_crops(self, index: int, frames: int, count: int) -> torch.Tensor:
         """`count` evenly spaced crops of one clip: [count, frames, mel] (normalised)."""
         array = self.arrays[index]
-        last = max(0, len(array) - frames)
-        starts = np.linspace(0, last, count).round().astype(int) if count > 1 else [last // 2]
-        return self._normalise(np.stack([self._window(array, int(s), frames) for s in starts]))
+        return self._normalise(np.stack([self._window(array, s, frames) for s in eval_starts(len(self.arrays[index]), frames, count)]))
+
+    def eval_audio(self, index: int, frames: int, count: int) -> torch.Tensor:
+        """Audio descriptors of the waveform under the `eval_crops` windows: [count, AUDIO_DESCRIPTOR_COUNT]."""
+        starts = eval_starts(len(self.arrays[index]), frames, count)
+        return torch.from_numpy(self.cache.audio_descriptors(self.clips[index], starts, frames))
 
 
 def spec_augment(

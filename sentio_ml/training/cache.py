@@ -23,6 +23,13 @@ from sentio_ml.features import FeatureConfig, log_mel_fbank
 FBANK_VERSION = 1  # bump when log_mel_fbank changes meaning
 
 
+def eval_starts(length: int, frames: int, count: int) -> list[int]:
+    """Start frames of `count` evenly spaced `frames`-long windows over a `length`-frame fbank (the
+    evaluation crops; one window is centred)."""
+    last = max(0, length - frames)
+    return [int(s) for s in np.linspace(0, last, count).round()] if count > 1 else [last // 2]
+
+
 def default_cache_dir() -> Path:
     import platformdirs
 
@@ -70,8 +77,11 @@ class FeatureCache:
         clips: Sequence[Clip],
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
+        audio_windows: tuple[int, int] | None = None,
     ) -> list[str]:
-        """Compute missing entries; returns one sentence per clip that failed to decode (others go on)."""
+        """Compute missing entries; returns one sentence per clip that failed to decode (others go on).
+
+        `audio_windows` (frames, count): also the audio descriptors of each clip's `eval_starts` windows."""
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -86,11 +96,48 @@ class FeatureCache:
                     tmp = entry.with_suffix(".tmp.npy")
                     np.save(tmp, self.compute(clip), allow_pickle=False)
                     tmp.replace(entry)  # atomic: an interrupted run never leaves a half-written entry
+                if audio_windows is not None:
+                    frames, count = audio_windows
+                    length = len(np.load(entry, mmap_mode="r", allow_pickle=False))
+                    self.audio_descriptors(clip, eval_starts(length, frames, count), frames)
             except AudioDecodeError as exc:
                 failures.append(str(exc))
             if progress:
                 progress(i + 1, len(clips))
         return failures
+
+    def audio_descriptors(self, clip: Clip, starts: Sequence[int], frames: int) -> np.ndarray:
+        """librosa descriptors [len(starts), AUDIO_DESCRIPTOR_COUNT] of the waveform under each fbank window
+        [start, start + frames) of the clip (`sentio_ml.audio_descriptors`), computed once and cached."""
+        from sentio_ml.audio_descriptors import AUDIO_DESCRIPTORS_VERSION, audio_descriptors
+
+        windows = json.dumps([[int(s) for s in starts], int(frames)])
+        entry = self._entry(clip)
+        entry = entry.with_name(entry.name.replace("fbank-", f"audio{AUDIO_DESCRIPTORS_VERSION}-", 1).replace(
+            ".npy", f"-{hashlib.sha1(windows.encode()).hexdigest()[:8]}.npy"))
+        with self._lock:
+            if entry.name in self._memory:
+                return self._memory[entry.name]
+        if entry.exists():
+            array = np.load(entry, allow_pickle=False)
+        else:
+            from sentio_ml.audio import decode
+
+            wave = decode(clip.path, self.sample_rate)
+            hop, window = self.sample_rate // 100, self.sample_rate * 25 // 1000  # the fbank's 10-ms hop, 25-ms window
+            length = (frames - 1) * hop + window
+            pieces = []
+            for start in starts:
+                piece = wave[int(start) * hop : int(start) * hop + length]
+                pieces.append(np.resize(piece, length) if 0 < len(piece) < length else (piece if len(piece) else np.zeros(length, np.float32)))
+            array = audio_descriptors(np.stack(pieces), self.sample_rate)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = entry.with_suffix(".tmp.npy")
+            np.save(tmp, array, allow_pickle=False)
+            tmp.replace(entry)
+        with self._lock:
+            self._memory[entry.name] = array
+        return array
 
     def load(self, clip: Clip) -> np.ndarray:
         """The clip's fbank [T, mel] float16 (computed now if missing)."""

@@ -86,6 +86,19 @@ def export_bundle(
            "then each dimension expanded around the training mean (valence x{:.1f}, arousal x{:.1f}; factors that maximise "
            "validation CCC, undoing the shrinkage of averaging two regressors).".format(*result.model.kernel.out_scale.tolist())]
           if mc.kernel_rows else []),
+        *([f"- Quadrant head: one-vs-rest RBF support-vector classifiers of the four quadrants (scikit-learn SVC, C "
+           f"{tc.quadrant_c:g}) on {mc.quadrant_rows} rows ({tc.eval_crops} excerpts per training clip), one set on the 102 "
+           "fbank descriptors" + (" and one on 127 librosa descriptors of each excerpt's waveform at 16 kHz (tempo and pulse, "
+           "loudness and dynamics, spectral shape and contrast, zero-crossing rate, 20 MFCC mean/std and delta std, "
+           "harmonic/percussive ratio, chroma, key clarity and mode, tonnetz)" if mc.audio_descriptors else "") +
+           "; their mean decision values become quadrant probabilities (softmax, temperature "
+           f"{float(result.model.quadrant.temperature):g} fitted on the validation artists), and the head's point is the "
+           "probability-weighted mean of four quadrant centroids placed symmetrically around 0.5 (at 0.5 ± "
+           + "{:.3f} valence, ± {:.3f} arousal".format(*(result.model.quadrant.centroids[0] - 0.5).abs().tolist())
+           + ": the training labels' mean distance from 0.5, widened by the factor that maximises validation CCC), so "
+           "it lies on the side of each axis its probabilities favour; output = "
+           f"{1 - mc.quadrant_weight:.2f} x the above + {mc.quadrant_weight:.2f} x the quadrant head's point."]
+          if mc.quadrant_rows else []),
         f"- Input: {fc.num_mel_bins}-bin Kaldi log-mel fbank (AST's), {fc.sample_rate} Hz mono, normalised with the "
         f"training clips' statistics (mean {fc.mean:.3f}, std {fc.std:.3f}).",
         "",
@@ -110,6 +123,9 @@ def export_bundle(
         "",
         "## Limits",
         "- Quadrant = sign of each prediction around 0.5; scores are against the dataset's own quadrant labels.",
+        *(["- The quadrant head pulls each track towards its most likely quadrant's centre: points spread less "
+           "within a quadrant than between quadrants, so read the map by regions more than by fine distances."]
+          if mc.quadrant_rows else []),
         "- Trained from scratch on a CPU on a few hundred clips: it captures tempo, loudness, brightness and "
         "texture far better than harmony or lyrics, so valence is much weaker than arousal.",
         "- Not for decisions about people; a mood estimate of a recording, nothing more.",

@@ -105,7 +105,8 @@ def predict_crops(model: torch.nn.Module, crops: ClipCrops, frames: int, count: 
     for start in range(0, len(crops), per_batch):
         idx = range(start, min(len(crops), start + per_batch))
         feats = torch.cat([crops.eval_crops(i, frames, count) for i in idx]).to(device)
-        pred = model(feats).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
+        audio = torch.cat([crops.eval_audio(i, frames, count) for i in idx]).to(device) if getattr(model, "needs_audio", False) else None
+        pred = (model(feats) if audio is None else model(feats, audio)).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
         out[start : start + len(idx)] = pred
     model.train(was_training)
     return out
@@ -297,4 +298,12 @@ def train(
         if history:
             history[-1]["kernel_blend"] = info["blend"]
             history[-1]["output_scale"] = info["output_scale"]
+    if config.quadrant_head and stopped != "cancelled":
+        from sentio_ml.training.quadrant import attach_quadrant_head
+
+        model, info = attach_quadrant_head(model, train_data, val_data, config.eval_crops, config.quadrant_c,
+                                           config.quadrant_weight, config.audio_descriptors)
+        model_config = model.config
+        if history:
+            history[-1].update({f"quadrant_{k}": v for k, v in info.items() if k in ("temperature", "val_macro_f1")})
     return TrainResult(model, model_config, feature_config, config, history, best_epoch, stopped)

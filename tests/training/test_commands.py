@@ -30,11 +30,21 @@ def test_train_writes_a_bundle_the_predictor_loads(generic_root, tmp_path, capsy
     assert bundle.config["training_data"]["clips"] == 8 and bundle.config["training_data"]["recipe"]["epochs"] == 1
     assert "Retrain from scratch: `sentio-ml" in bundle.card and (out / "logs" / "train_log.jsonl").is_file()
     assert bundle.feature_config.mean != pytest.approx(-4.2677393)  # fitted on the training clips
+    assert bundle.model_config.quadrant_rows and bundle.model.needs_audio and "Quadrant head" in bundle.card
     from sentio_ml.predictor import Predictor
 
     prediction = Predictor(bundle, device="cpu", quantize=False).predict([generic_root / "labels.csv", tmp_path / "nope.wav"])
     assert all(p.error for p in prediction)  # not audio / missing: one sentence each, no exception
     assert "Bundle:" in capsys.readouterr().out
+
+
+def test_recipe_flags_switch_the_quadrant_head(generic_root, tmp_path):
+    common = ["train", "--dataset", "generic", "--data", str(generic_root), "--cache-dir", str(tmp_path / "cache"), *TINY_FLAGS]
+    assert main([*common, "--out", str(tmp_path / "fbank-only"), "--no-audio-descriptors", "--quadrant-weight", "0.5"]) == 0
+    config = load_bundle(tmp_path / "fbank-only").model_config
+    assert config.quadrant_rows and not config.audio_descriptors and config.quadrant_weight == 0.5
+    assert main([*common, "--out", str(tmp_path / "regression"), "--no-quadrant-head"]) == 0
+    assert load_bundle(tmp_path / "regression").model_config.quadrant_rows == 0
 
 
 def test_cv_writes_report_with_model_and_reference(generic_root, tmp_path, capsys):
