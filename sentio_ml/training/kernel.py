@@ -3,12 +3,10 @@ blended with the network by a weight chosen on the validation artists, then stor
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from sentio_ml.datasets import Clip
 from sentio_ml.descriptors import KernelHead, fbank_descriptors
 from sentio_ml.evaluation.metrics import ccc
 from sentio_ml.model import MoodRegressor

@@ -1,7 +1,6 @@
 """Two-process DDP training on the gloo backend (CPU): ranks split every epoch and end with equal weights."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
