@@ -14,7 +14,11 @@ import numpy as np
 
 SAMPLE_RATE = 22050
 N_MFCC = 20
-AUDIO_DESCRIPTORS_VERSION = 1  # bump when describe_audio changes meaning
+AUDIO_DESCRIPTORS_VERSION = 2  # bump when describe_audio changes meaning
+# librosa warns about short or silent input (n_fft larger than the signal, empty frequency sets); the
+# descriptors are still defined (zeros), so those warnings are noise here. A module-level filter rather than
+# catch_warnings(), which is not thread-safe and the Predictor calls this from several threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"librosa(\..*)?$")
 AUDIO_DESCRIPTOR_COUNT = 127  # len(feature_names()), fixed so building a model needs no librosa import
 # Krumhansl–Kessler key profiles (major, minor), for key clarity and mode.
 _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -28,7 +32,8 @@ def _stats(name: str, x: np.ndarray) -> dict[str, float]:
 
 def _key_features(chroma_mean: np.ndarray) -> dict[str, float]:
     def corr(profile: np.ndarray) -> np.ndarray:
-        return np.array([np.corrcoef(np.roll(profile, k), chroma_mean)[0, 1] for k in range(12)])
+        with np.errstate(divide="ignore", invalid="ignore"):  # silence: constant chroma → NaN → 0 below
+            return np.array([np.corrcoef(np.roll(profile, k), chroma_mean)[0, 1] for k in range(12)])
 
     major, minor = np.nan_to_num(corr(_MAJOR)), np.nan_to_num(corr(_MINOR))
     both = np.sort(np.concatenate([major, minor]))
@@ -47,8 +52,9 @@ def describe_audio(y: np.ndarray, sr: int = SAMPLE_RATE) -> dict[str, float]:
     hop = 512
     stft = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop))
     power = stft**2
+    mel128 = librosa.feature.melspectrogram(S=power, sr=sr, n_mels=128)
     # rhythm
-    onset_env = librosa.onset.onset_strength(S=librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr)), sr=sr)
+    onset_env = librosa.onset.onset_strength(S=librosa.power_to_db(mel128), sr=sr)
     tempo, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=sr, hop_length=hop)
     feats["tempo"] = float(np.atleast_1d(tempo)[0])
     feats["beat_strength"] = float(onset_env[beats].mean()) if len(beats) else 0.0
@@ -81,8 +87,9 @@ def describe_audio(y: np.ndarray, sr: int = SAMPLE_RATE) -> dict[str, float]:
     for i in range(N_MFCC):
         feats.update(_stats(f"mfcc{i}", mfcc[i]))
         feats[f"dmfcc{i}_std"] = float(delta[i].std())
-    # harmonic / percussive balance (HPSS on the 128-band mel spectrogram: ~8x cheaper than on the STFT)
-    harmonic, percussive = librosa.decompose.hpss(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=128))
+    # harmonic / percussive balance: HPSS on the 128-band mel spectrogram (~8x cheaper than on the STFT) with
+    # 17-bin median filters (~5x cheaper than librosa's default 31, the same ratio within ~0.02)
+    harmonic, percussive = librosa.decompose.hpss(mel128, kernel_size=17)
     feats["harmonic_ratio"] = float(harmonic.sum() / (harmonic.sum() + percussive.sum() + 1e-9))
     # tonality
     chroma = librosa.feature.chroma_stft(S=power, sr=sr)
@@ -110,7 +117,5 @@ def feature_names() -> list[str]:
 
 def audio_descriptors(waves: np.ndarray, sample_rate: int) -> np.ndarray:
     """Descriptors [B, AUDIO_DESCRIPTOR_COUNT] (float32) of mono waveforms [B, samples]."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # librosa's n_fft/empty-frequency-set warnings on tiny or silent input
-        rows = [np.fromiter(describe_audio(np.asarray(w, dtype=np.float32), sample_rate).values(), np.float32) for w in waves]
+    rows = [np.fromiter(describe_audio(np.asarray(w, dtype=np.float32), sample_rate).values(), np.float32) for w in waves]
     return np.nan_to_num(np.stack(rows), nan=0.0, posinf=0.0, neginf=0.0)

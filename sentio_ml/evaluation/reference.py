@@ -17,7 +17,7 @@ from sentio_ml.audio_descriptors import SAMPLE_RATE, describe_audio, feature_nam
 from sentio_ml.errors import AudioDecodeError
 from sentio_ml.training.cache import file_key
 
-FEATURE_VERSION = "ref-v2"
+FEATURE_VERSION = "ref-v3"
 
 
 def load_audio(path: Path, sr: int = SAMPLE_RATE) -> np.ndarray:
