@@ -51,7 +51,9 @@ class TrainConfig:
     kernel_c: float = 1.0
     kernel_epsilon: float = 0.02
     kernel_blend: float | None = None
-    calibrate_output: bool = True  # expand the blended output around the training mean (scale chosen by validation CCC)
+    # expand the network/kernel blend around the training mean, and the quadrant head's centroids around 0.5, by the
+    # factors that maximise validation CCC
+    calibrate_output: bool = True
     # quadrant head (sentio_ml.quadrant_head): one-vs-rest RBF SVCs (C = quadrant_c) on the eval_crops excerpts'
     # fbank descriptors and, with audio_descriptors, librosa descriptors of their waveform (a second view);
     # output = (1 − quadrant_weight)·(network/kernel) + quadrant_weight·(probability-weighted quadrant centroids);

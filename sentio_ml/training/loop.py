@@ -302,7 +302,7 @@ def train(
         from sentio_ml.training.quadrant import attach_quadrant_head
 
         model, info = attach_quadrant_head(model, train_data, val_data, config.eval_crops, config.quadrant_c,
-                                           config.quadrant_weight, config.audio_descriptors)
+                                           config.quadrant_weight, config.audio_descriptors, config.calibrate_output)
         model_config = model.config
         if history:
             history[-1].update({f"quadrant_{k}": v for k, v in info.items() if k in ("temperature", "val_macro_f1")})

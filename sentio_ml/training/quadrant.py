@@ -31,9 +31,9 @@ def fit_quadrant_head(
 
     `quadrants` [N] are the rows' quadrant labels (1–4) and `labels` [N, 2] their unit-scale targets. The
     centroids sit symmetrically around the plane's centre, 0.5 ± the labels' mean distance from 0.5 per
-    dimension, so the head's point always lies in the quadrant its probabilities favour (the label means per
-    quadrant can sit close to 0.5, where the small weight of the regressors would flip them). gamma is scikit-learn's "scale" (1 / columns, since
-    the columns are standardised)."""
+    dimension, so the head's point lies on the side of each axis its probabilities favour (the label means per
+    quadrant can sit close to 0.5, where the small weight of the regressors would flip them). gamma is
+    scikit-learn's "scale" (1 / columns, since the columns are standardised)."""
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
@@ -84,11 +84,14 @@ def quadrant_rows(model: MoodRegressor, data: ClipCrops, crops: int, audio: bool
     """[N, crops, D] quadrant-head inputs of `crops` evenly spaced excerpts per clip (as the model computes them)."""
     rows = excerpt_descriptors(data, model.config.frames, crops)
     if audio:
-        rows = np.concatenate([rows, np.stack([data.eval_audio(i, model.config.frames, crops).numpy() for i in range(len(data))])], axis=-1)
+        audio_rows = [data.eval_audio(i, model.config.frames, crops).numpy() for i in range(len(data))]
+        rows = np.concatenate([rows, np.stack(audio_rows)], axis=-1)
     return rows
 
 
-def _calibrate_spread(model: MoodRegressor, head: QuadrantHead, probs: np.ndarray, val: ClipCrops, crops: int, weight: float) -> np.ndarray:
+def _calibrate_spread(
+    model: MoodRegressor, head: QuadrantHead, probs: np.ndarray, val: ClipCrops, crops: int, weight: float
+) -> np.ndarray:
     """Per dimension, the multiplier of the centroids' spread around 0.5 that maximises the validation CCC of
     the blended output. Soft probabilities pull the head's point towards the centre; this undoes that
     shrinkage (signs, and so quadrants, are unchanged by it)."""
@@ -98,7 +101,8 @@ def _calibrate_spread(model: MoodRegressor, head: QuadrantHead, probs: np.ndarra
     offset = probs @ (head.centroids.numpy() - 0.5)
     best = np.ones(2)
     for d in range(2):
-        scores = {m: ccc(val.labels[:, d], np.clip((1 - weight) * base[:, d] + weight * (0.5 + m * offset[:, d]), 0, 1)) for m in SPREAD_GRID}
+        blended = {m: np.clip((1 - weight) * base[:, d] + weight * (0.5 + m * offset[:, d]), 0, 1) for m in SPREAD_GRID}
+        scores = {m: ccc(val.labels[:, d], pred) for m, pred in blended.items()}
         best[d] = max(scores, key=scores.get)
     return best
 
@@ -111,11 +115,12 @@ def attach_quadrant_head(
     c: float = 3.0,
     weight: float = 0.9,
     audio: bool = True,
+    calibrate: bool = True,
 ) -> tuple[MoodRegressor, dict]:
     """A copy of `model` with a quadrant head on `crops` excerpts per clip: views = the fbank descriptors and,
-    with `audio`, the librosa descriptors of the waveform. The softmax temperature is calibrated on `val`
-    (when given) with the head fitted on `fit`, and then the centroids' spread (`_calibrate_spread`); the head
-    is then refitted on `fit` + `val`. Returns (model, info)."""
+    with `audio`, the librosa descriptors of the waveform. With `val`, the head is first fitted on `fit` to
+    calibrate the softmax temperature and (with `calibrate`) the centroids' spread (`_calibrate_spread`) on
+    `val`, then refitted on `fit` + `val`. Returns (model, info)."""
     config = dataclasses.replace(model.config, audio_descriptors=audio)
     fbank_columns = descriptor_count(config.num_mel_bins)
     dim = quadrant_descriptor_count(config)
@@ -140,7 +145,8 @@ def attach_quadrant_head(
         with torch.no_grad():
             probs = head.probabilities(torch.as_tensor(val_rows.reshape(-1, dim))).reshape(len(val), crops, 4).mean(1)
         info["val_macro_f1"] = quadrant_metrics([clip.quadrant for clip in val.clips], (probs.argmax(1) + 1).tolist())["macro_f1"]
-        spread = _calibrate_spread(model, head, probs.numpy(), val, crops, weight)
+        if calibrate:
+            spread = _calibrate_spread(model, head, probs.numpy(), val, crops, weight)
         head = fit_head(np.concatenate([fit_rows, val_rows]), [fit, val])
     else:
         head = fit_head(fit_rows, fit)
@@ -149,7 +155,8 @@ def attach_quadrant_head(
     info["spread_multiplier"] = [float(m) for m in spread]
     head.fbank_mean.fill_(fit.cfg.mean)
     head.fbank_std.fill_(fit.cfg.std)
-    info.update({"temperature": temperature, "rows": len(head.rows), "support_vectors": int((head.coef != 0).any(-1).any(0).sum())})
+    support = int((head.coef != 0).any(-1).any(0).sum())
+    info.update({"temperature": temperature, "rows": len(head.rows), "support_vectors": support})
     config = dataclasses.replace(config, quadrant_rows=len(head.rows), quadrant_views=len(views), quadrant_weight=float(weight))
     combined = MoodRegressor(config, backbone=model.backbone)
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("quadrant.")}
