@@ -20,8 +20,9 @@ LOWER_IS_BETTER = ("rmse", "mae")
 
 # What the 4Q ablation measured, in one sentence for model cards (tables and commands: docs/gan.md).
 ABLATION_SUMMARY = (
-    "GAN augmentation is not in this recipe: in the 5-fold 4Q ablation (docs/gan.md) synthetic ratio 0.25 changed "
-    "macro-F1 by +0.008 +- 0.010 and CCC by +0.009 / +0.001 (within fold noise); ratio 0.5 by -0.005 F1."
+    "GAN augmentation is not in this recipe: in the 5-fold 4Q ablation (docs/gan.md, run on the recipe before the "
+    "quadrant head) synthetic ratio 0.25 changed macro-F1 by +0.008 +- 0.010 and CCC by +0.009 / +0.001 (within fold "
+    "noise); ratio 0.5 by -0.005 F1."
 )
 
 
