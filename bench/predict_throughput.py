@@ -88,16 +88,19 @@ def make_tracks(music_dir: Path, out_dir: Path, count: int) -> list[Path]:
     return paths
 
 
-# Presets with a kernel head fitted after training (sentio_ml.model kernel_rows): time it with as many
-# stored rows as a 4-fold 4Q training split has, so the figure includes its cost.
-KERNEL_ROWS = 576
+# Presets with kernel and quadrant heads fitted after training (sentio_ml.model kernel_rows, quadrant_rows):
+# time them with as many stored rows as the shipped model (720 4Q clips x 3 excerpts), so the figure includes
+# their cost and that of the quadrant head's librosa descriptors.
+KERNEL_ROWS = 2160
+QUADRANT_ROWS = 2160
 
 
 def random_bundle(preset: str) -> Bundle:
     torch.manual_seed(0)
     config = PRESETS[preset]
     if preset == "hybrid" and hasattr(config, "kernel_rows"):
-        config = dataclasses.replace(config, kernel_rows=KERNEL_ROWS, kernel_blend=0.5)
+        config = dataclasses.replace(config, kernel_rows=KERNEL_ROWS, kernel_blend=0.5, quadrant_rows=QUADRANT_ROWS,
+                                     quadrant_views=2, quadrant_weight=0.9, audio_descriptors=True)
     return Bundle.from_model(build_model(config).eval(), name=f"bench-{preset}")
 
 
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{bundle.excerpts} x {bundle.excerpt_seconds:.2f}s excerpts")
         if getattr(mc, "kernel_rows", 0):
             desc += f", kernel head ({mc.kernel_rows} rows)"
+        if getattr(mc, "quadrant_rows", 0):
+            desc += f", quadrant head ({mc.quadrant_rows} rows{', audio descriptors' if mc.audio_descriptors else ''})"
         decode_s = time_decode_features(bundle, subset)
         rows.append((preset, desc, "decode+fbank only, 1 thread", "-", count, decode_s))
         print(f"{preset:6s} decode+fbank only: {decode_s:.3f} s/track", file=sys.stderr, flush=True)
