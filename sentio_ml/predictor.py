@@ -21,6 +21,7 @@ from typing import Any, Iterable, Iterator, Protocol
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from sentio_ml.audio import load_excerpts
@@ -296,6 +297,10 @@ class Predictor:
 
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)  # affects this (the inference) thread
+        # numpy/scipy's OpenBLAS (librosa's descriptors, resampling) would start a team of threads per call in
+        # every decoding worker; oversubscribed, they spin: one each, like the torch threads (0.18 vs 0.26 s per
+        # track with the default model, bench/predict_throughput.py). Process-wide while this runs; restored after.
+        blas_limits = threadpool_limits(limits=1, user_api="blas")
         pool = ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-decode",
                                   initializer=torch.set_num_threads, initargs=(1,))
         try:
@@ -331,6 +336,7 @@ class Predictor:
             for future in pending:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
+            blas_limits.restore_original_limits()
 
     def predict(self, paths: Iterable[str | os.PathLike], cancel: CancelToken | None = None) -> list[TrackPrediction]:
         """All predictions, in the order of `paths` (duplicates each get their own entry)."""

@@ -119,3 +119,22 @@ def test_a_model_failure_is_one_sentence(bundle):
     predictor.model = Broken()
     with pytest.raises(SentioMLError, match="The model failed on cpu: mat1 and mat2 shapes cannot be multiplied.$"):
         predictor.predict([AUDIO[0]])
+
+
+def test_blas_runs_one_thread_per_worker_while_predicting_and_is_restored(bundle, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import sentio_ml.predictor as predictor_module
+
+    before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    seen: list[list[int]] = []
+    real_fbank = predictor_module.compute_fbank
+
+    def spy(waves, cfg):
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+        return real_fbank(waves, cfg)
+
+    monkeypatch.setattr(predictor_module, "compute_fbank", spy)
+    [result] = Predictor(bundle, device="cpu").predict([FIXTURES / "vibe_ace.flac"])
+    assert result.ok and seen and all(n == 1 for threads in seen for n in threads)
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
