@@ -65,6 +65,7 @@ def export_bundle(
     from sentio_ml.gan.ablation import gan_card_line
 
     weights = sum(p.numel() for p in result.model.parameters())
+    network_share = (1 - mc.kernel_blend if mc.kernel_rows else 1.0) * (1 - mc.quadrant_weight if mc.quadrant_rows else 1.0)
     card = [
         f"# {bundle.name} {version}",
         "",
@@ -126,6 +127,10 @@ def export_bundle(
         *(["- The quadrant head pulls each track towards its most likely quadrant's centre: points spread less "
            "within a quadrant than between quadrants, so read the map by regions more than by fine distances."]
           if mc.quadrant_rows else []),
+        *([f"- The transformer network supplies {network_share:.0%} of the output (the rest comes from the descriptor "
+           "heads): trained from scratch on a few hundred clips it is the weakest part; a pretrained backbone "
+           "(`--backbone`) is the way to give it more weight where one can be downloaded."]
+          if network_share < 0.5 else []),
         "- Trained from scratch on a CPU on a few hundred clips: it captures tempo, loudness, brightness and "
         "texture far better than harmony or lyrics, so valence is much weaker than arousal.",
         "- Not for decisions about people; a mood estimate of a recording, nothing more.",
