@@ -67,11 +67,23 @@ _FLAGS: dict[str, tuple[type, str]] = {
 }
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" only where there is one to show: not for unset options or off switches."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("recipe (defaults = the shipped model's recipe; flags override --config)")
     group.add_argument("--config", type=Path, help="TrainConfig as .toml or .json (keys = the flag names with _)")
+    recipe = TrainConfig()
     for name, (kind, text) in _FLAGS.items():
-        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=text)
+        default = getattr(recipe, name)
+        shown = f" (recipe: {default})" if default is not None else ""
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=f"{text}{shown}")
     group.add_argument("--frames", type=int, help="excerpt length in 10-ms frames (sets the model's input length)")
     group.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     group.add_argument("--no-quadrant-head", action="store_true",

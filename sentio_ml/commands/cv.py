@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from sentio_ml.commands.common import (
-    StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
+    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
     load_dataset_from_args, prepare_cache, synthetic_factory_from_args, timestamp, train_config_from_args,
 )
 
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "`sentio-ml train`); 'reference' is hand-crafted librosa features + an RBF SVR. Features are cached, "
             "so later runs skip decoding."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_dataset_arguments(parser)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="what to evaluate")

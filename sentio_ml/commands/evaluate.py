@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentio_ml.commands.common import add_dataset_arguments, load_dataset_from_args, timestamp
+from sentio_ml.commands.common import HelpFormatter, add_dataset_arguments, load_dataset_from_args, timestamp
 from sentio_ml.errors import SentioMLError
 
 
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "one group when it has none), pooled metrics with 95% bootstrap CIs, scatter / V-A plane / confusion "
             "plots. Numbers on the data a bundle was trained on are in-sample and say little about new music."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--model", type=Path, help="bundle folder (default: the bundled default model or $SENTIO_MODEL)")
     add_dataset_arguments(parser)

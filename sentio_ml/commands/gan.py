@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from sentio_ml.commands.common import HelpFormatter
 from sentio_ml.errors import SentioMLError
 
 EPILOG = """\
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="gan_command", metavar="ACTION")
 
     train = sub.add_parser("train", help="train a GAN on a dataset split and write a GAN bundle + quality report",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=HelpFormatter)
     _add_data_arguments(train)
     train.add_argument("--out", type=Path, required=True, help="GAN bundle folder to write")
     train.add_argument("--config", default="small",
@@ -57,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(func=run_train)
 
     sample = sub.add_parser("sample", help="write synthetic excerpts as .npy and spectrogram PNGs",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=HelpFormatter)
     sample.add_argument("bundle", type=Path, help="GAN bundle folder")
     sample.add_argument("--out", type=Path, required=True, help="output folder")
     sample.add_argument("-n", "--count", type=int, default=16, help="how many excerpts")
@@ -71,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.set_defaults(func=run_sample)
 
     report = sub.add_parser("report", help="(re)assess a GAN bundle against real excerpts, optionally with a regressor",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=HelpFormatter)
     report.add_argument("bundle", type=Path, help="GAN bundle folder")
     _add_data_arguments(report)
     report.add_argument("--regressor", type=Path, help="model bundle trained on real data (FD, label fidelity)")
@@ -80,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.set_defaults(func=run_report)
     compare = sub.add_parser(
         "compare", help="paired per-fold comparison of `sentio-ml cv` runs (the GAN ablation table)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
         description="Mean ± std of every metric per run and, against the first (baseline) run, the paired "
                     "per-fold differences, folds improved and a paired t-test. Runs must share folds and seeds.")
     compare.add_argument("reports", nargs="+", type=Path, help="cv report.json files or folders; the first is the baseline")

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 from sentio_ml.commands.common import (
-    StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
+    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
     load_dataset_from_args, prepare_cache, synthetic_factory_from_args, train_config_from_args,
 )
 from sentio_ml.errors import SentioMLError
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--checkpoint-dir + --resume continue an interrupted run. Multi-GPU: launch with "
             "`torchrun --nproc-per-node N -m sentio_ml.cli train ...` (torch DDP)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     add_dataset_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="bundle folder to write")

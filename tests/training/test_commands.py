@@ -94,3 +94,11 @@ def test_evaluate_scores_a_bundle_through_the_predictor(generic_root, tmp_path, 
     assert len(report["models"][0]["folds"][0]["predictions"]) == 4
     assert main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root), "--folds", "9"]) == 1
     assert "no fold 9" in capsys.readouterr().err
+
+
+def test_help_shows_the_recipe_defaults_not_none(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "(recipe: 3.0)" in text and "(recipe: hybrid)" in text and "--no-quadrant-head" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
