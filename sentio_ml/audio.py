@@ -247,7 +247,7 @@ def excerpt_starts(duration: float, seconds: float, count: int) -> np.ndarray:
     return np.clip(centres - seconds / 2, 0.0, duration - seconds)
 
 
-def _fit_length(wave: np.ndarray, samples: int) -> np.ndarray:
+def fit_wave_length(wave: np.ndarray, samples: int) -> np.ndarray:
     """Trim to `samples`, or loop a short (non-empty) wave to fill it; empty → silence."""
     if len(wave) >= samples:
         return wave[:samples]
@@ -274,14 +274,14 @@ def load_excerpts(path: PathLike, sample_rate: int = 16000, seconds: float = 10.
         if len(starts) > 1 and len(pieces[-1]) < samples:  # metadata overstated the length
             starts = excerpt_starts(len(whole) / sample_rate, seconds, count)
             pieces = [whole[int(round(s * sample_rate)):] for s in starts]
-        waves = [_fit_length(p, samples) for p in pieces]
+        waves = [fit_wave_length(p, samples) for p in pieces]
     else:
         waves = []
         for start in starts:
             piece = decode(path, sample_rate, offset=float(start), duration=seconds)
             if len(piece) < samples and waves:  # ran off the real end: reuse what we have, looped
                 piece = np.concatenate([waves[-1], piece])[-samples:] if len(piece) else waves[-1]
-            waves.append(_fit_length(piece, samples))
+            waves.append(fit_wave_length(piece, samples))
     return Excerpts(
         waves=np.stack(waves).astype(np.float32, copy=False),
         starts=np.asarray(starts, dtype=np.float64),

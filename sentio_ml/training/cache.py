@@ -93,9 +93,7 @@ class FeatureCache:
             try:
                 entry = self._entry(clip)
                 if not entry.exists():
-                    tmp = entry.with_suffix(".tmp.npy")
-                    np.save(tmp, self.compute(clip), allow_pickle=False)
-                    tmp.replace(entry)  # atomic: an interrupted run never leaves a half-written entry
+                    self._save(entry, self.compute(clip))
                 if audio_windows is not None:
                     frames, count = audio_windows
                     length = len(np.load(entry, mmap_mode="r", allow_pickle=False))
@@ -105,6 +103,13 @@ class FeatureCache:
             if progress:
                 progress(i + 1, len(clips))
         return failures
+
+    def _save(self, entry: Path, array: np.ndarray) -> None:
+        """Write an entry atomically: an interrupted run never leaves a half-written one."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(".tmp.npy")
+        np.save(tmp, array, allow_pickle=False)
+        tmp.replace(entry)
 
     def audio_descriptors(self, clip: Clip, starts: Sequence[int], frames: int) -> np.ndarray:
         """librosa descriptors [len(starts), AUDIO_DESCRIPTOR_COUNT] of the waveform under each fbank window
@@ -121,20 +126,14 @@ class FeatureCache:
         if entry.exists():
             array = np.load(entry, allow_pickle=False)
         else:
-            from sentio_ml.audio import decode
+            from sentio_ml.audio import decode, fit_wave_length
 
             wave = decode(clip.path, self.sample_rate)
             hop, window = self.sample_rate // 100, self.sample_rate * 25 // 1000  # the fbank's 10-ms hop, 25-ms window
             length = (frames - 1) * hop + window
-            pieces = []
-            for start in starts:
-                piece = wave[int(start) * hop : int(start) * hop + length]
-                pieces.append(np.resize(piece, length) if 0 < len(piece) < length else (piece if len(piece) else np.zeros(length, np.float32)))
+            pieces = [fit_wave_length(wave[int(s) * hop : int(s) * hop + length], length) for s in starts]
             array = audio_descriptors(np.stack(pieces), self.sample_rate)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp = entry.with_suffix(".tmp.npy")
-            np.save(tmp, array, allow_pickle=False)
-            tmp.replace(entry)
+            self._save(entry, array)
         with self._lock:
             self._memory[entry.name] = array
         return array
@@ -150,8 +149,7 @@ class FeatureCache:
             array = np.load(entry, allow_pickle=False)
         else:
             array = self.compute(clip)
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            np.save(entry, array, allow_pickle=False)
+            self._save(entry, array)
         with self._lock:
             self._memory[name] = array
         return array

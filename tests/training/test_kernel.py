@@ -10,9 +10,6 @@ from sklearn.svm import SVR
 
 from sentio_ml.bundle import Bundle, load_bundle, save_bundle
 from sentio_ml.descriptors import descriptor_count, fbank_descriptors
-from sentio_ml.model import PRESETS, build_model
-from sentio_ml.training.batches import ClipCrops
-from sentio_ml.training.cache import FeatureCache, fit_normalisation
 from sentio_ml.training.kernel import attach_kernel_head, fit_kernel_head
 
 
@@ -42,13 +39,9 @@ def test_descriptors_shape_and_meaning():
     assert abs(float(d[2, tempo_lag]) - 0.5) < 0.02
 
 
-def test_hybrid_blends_and_round_trips_through_a_bundle(tiny_dataset, tmp_path):
-    cache = FeatureCache(tmp_path / "cache")
-    clips = tiny_dataset.clips
-    config = PRESETS["tiny"]
-    feature_config = fit_normalisation(cache, clips[:14], config.feature_config())
-    model = build_model(config).eval()
-    fit, val = ClipCrops(clips[:14], cache, feature_config), ClipCrops(clips[14:], cache, feature_config)
+def test_hybrid_blends_and_round_trips_through_a_bundle(untrained_tiny, tmp_path):
+    t = untrained_tiny
+    clips, config, feature_config, model, fit, val = t.clips, t.config, t.feature_config, t.model, t.fit, t.val
     hybrid, info = attach_kernel_head(model, fit, val, crops=2)
     assert info["blend"] in (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0) and info["rows"] == 2 * len(clips)
     feats = val.eval_crops(0, config.frames, 2)

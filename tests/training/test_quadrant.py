@@ -11,10 +11,7 @@ from sklearn.svm import SVC
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT, audio_descriptors, feature_names
 from sentio_ml.bundle import Bundle, load_bundle, save_bundle
 from sentio_ml.errors import SentioMLError
-from sentio_ml.model import PRESETS, build_model
 from sentio_ml.predictor import Predictor
-from sentio_ml.training.batches import ClipCrops
-from sentio_ml.training.cache import FeatureCache, fit_normalisation
 from sentio_ml.training.quadrant import SPREAD_GRID, TEMPERATURE_GRID, attach_quadrant_head, calibrate_temperature, fit_quadrant_head
 
 
@@ -76,13 +73,9 @@ def test_audio_descriptors_are_the_named_librosa_set():
     assert d[0, rms] == 0.0 and d[1, rms] > 0.1
 
 
-def test_attached_head_round_trips_and_predicts_like_training(tiny_dataset, tmp_path):
-    cache = FeatureCache(tmp_path / "cache")
-    clips = tiny_dataset.clips
-    config = PRESETS["tiny"]
-    feature_config = fit_normalisation(cache, clips[:14], config.feature_config())
-    model = build_model(config).eval()
-    fit, val = ClipCrops(clips[:14], cache, feature_config), ClipCrops(clips[14:], cache, feature_config)
+def test_attached_head_round_trips_and_predicts_like_training(untrained_tiny, tmp_path):
+    t = untrained_tiny
+    cache, clips, config, feature_config, model, fit, val = t.cache, t.clips, t.config, t.feature_config, t.model, t.fit, t.val
     combined, info = attach_quadrant_head(model, fit, val, crops=1, c=3.0, weight=0.9, audio=True)
     assert combined.needs_audio and info["rows"] == len(clips) and info["views"] == 2
     assert all(m in SPREAD_GRID for m in info["spread_multiplier"]) and info["temperature"] in TEMPERATURE_GRID
