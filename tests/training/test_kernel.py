@@ -1,7 +1,6 @@
 """The hybrid's kernel head reproduces scikit-learn's SVR exactly and survives a bundle round trip."""
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from sklearn.pipeline import make_pipeline
