@@ -228,26 +228,45 @@ class MoodRegressor(nn.Module):
         """Whether forward() needs `audio`: librosa descriptors of each excerpt's waveform."""
         return self.quadrant is not None and self.config.audio_descriptors
 
-    def quadrant_descriptors(self, feats: torch.Tensor, audio: torch.Tensor | None) -> torch.Tensor:
-        """The quadrant head's input [B, D]: fbank descriptors of the (un-normalised) excerpts, plus `audio`."""
-        raw = pad_or_trim(feats, self.config.frames) * (2 * self.quadrant.fbank_std) + self.quadrant.fbank_mean
-        parts = [fbank_descriptors(raw)]
+    def fbank_descriptors(self, feats: torch.Tensor) -> torch.Tensor:
+        """Descriptors [B, D] of the un-normalised excerpts, shared by the kernel and quadrant heads (both are fitted
+        on the same normalised crops, so either head's copy of the normalisation undoes it)."""
+        stats = self.kernel if self.kernel is not None else self.quadrant
+        return fbank_descriptors(pad_or_trim(feats, self.config.frames) * (2 * stats.fbank_std) + stats.fbank_mean)
+
+    def quadrant_descriptors(self, feats: torch.Tensor, audio: torch.Tensor | None,
+                             fbank: torch.Tensor | None = None) -> torch.Tensor:
+        """The quadrant head's input [B, D]: the fbank descriptors (computed unless given), plus `audio`."""
+        parts = [self.fbank_descriptors(feats) if fbank is None else fbank]
         if self.config.audio_descriptors:
             if audio is None:
                 raise SentioMLError("This model needs the audio descriptors of each excerpt (sentio_ml.audio_descriptors).")
-            parts.append(audio.to(raw.dtype))
+            parts.append(audio.to(parts[0].dtype))
         return torch.cat(parts, dim=-1)
 
     def forward(self, feats: torch.Tensor, audio: torch.Tensor | None = None) -> torch.Tensor:
         """Valence and arousal [B, 2] in [0, 1]. `audio` [B, AUDIO_DESCRIPTOR_COUNT]: see `needs_audio`."""
         out = torch.sigmoid(self.head(self.embed(feats)))
+        if self.kernel is None and self.quadrant is None:
+            return out
+        fbank = self.fbank_descriptors(feats)  # once for both heads (~7 ms per excerpt on the CPU)
         if self.kernel is not None:
-            kernel = self.kernel(pad_or_trim(feats, self.config.frames)).clamp(0.0, 1.0)
+            kernel = self.kernel.regress(fbank).clamp(0.0, 1.0)
             out = self.kernel.calibrate((1.0 - self.config.kernel_blend) * out + self.config.kernel_blend * kernel)
         if self.quadrant is not None:
             weight = self.config.quadrant_weight
-            out = ((1.0 - weight) * out + weight * self.quadrant(self.quadrant_descriptors(feats, audio))).clamp(0.0, 1.0)
+            point = self.quadrant(self.quadrant_descriptors(feats, audio, fbank))
+            out = ((1.0 - weight) * out + weight * point).clamp(0.0, 1.0)
         return out
+
+    def with_head(self, name: str, head: nn.Module, config: ModelConfig) -> "MoodRegressor":
+        """A copy in eval mode with `config` and `head` as its `name` ("kernel" or "quadrant") head, sharing the
+        backbone; every other weight is this model's."""
+        model = MoodRegressor(config, backbone=self.backbone)
+        state = {k: v for k, v in self.state_dict().items() if not k.startswith(f"{name}.")}
+        state.update({f"{name}.{k}": v for k, v in head.state_dict().items()})
+        model.load_state_dict(state)
+        return model.eval()
 
 
 def quadrant_descriptor_count(config: ModelConfig) -> int:

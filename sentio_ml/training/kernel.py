@@ -92,11 +92,7 @@ def attach_kernel_head(
     head.fbank_mean.fill_(fit.cfg.mean)
     head.fbank_std.fill_(fit.cfg.std)
     config = dataclasses.replace(model.config, kernel_rows=len(head.rows), kernel_blend=float(blend))
-    hybrid = MoodRegressor(config, backbone=model.backbone)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("kernel.")}
-    state.update({f"kernel.{k}": v for k, v in head.state_dict().items()})
-    hybrid.load_state_dict(state)
-    hybrid.eval()
+    hybrid = model.with_head("kernel", head, config)
     info.update({"output_scale": scale.tolist(), "output_centre": centre.tolist()})
     info.update({"blend": float(blend), "rows": len(head.rows), "support_vectors": int((head.coef != 0).any(1).sum())})
     return hybrid, info

@@ -158,9 +158,4 @@ def attach_quadrant_head(
     support = int((head.coef != 0).any(-1).any(0).sum())
     info.update({"temperature": temperature, "rows": len(head.rows), "support_vectors": support})
     config = dataclasses.replace(config, quadrant_rows=len(head.rows), quadrant_views=len(views), quadrant_weight=float(weight))
-    combined = MoodRegressor(config, backbone=model.backbone)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("quadrant.")}
-    state.update({f"quadrant.{k}": v for k, v in head.state_dict().items()})
-    combined.load_state_dict(state)
-    combined.eval()
-    return combined, info
+    return model.with_head("quadrant", head, config), info
