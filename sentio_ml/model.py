@@ -21,6 +21,7 @@ from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
 from sentio_ml.descriptors import KernelHead, descriptor_count, fbank_descriptors
 from sentio_ml.errors import BackboneUnavailableError, SentioMLError
 from sentio_ml.features import FeatureConfig, pad_or_trim
+from sentio_ml.musicnn import EMBEDDING_DIM as TAGGER_EMBEDDING_DIM, Musicnn, load_musicnn
 from sentio_ml.quadrant_head import QuadrantHead
 
 # The AudioSet-finetuned AST (10-10 strides) whose architecture the `base` preset mirrors.
@@ -65,6 +66,9 @@ class ModelConfig:
     # training rows, quadrant_views column subsets; 0: none); output = (1 − quadrant_weight)·(the above)
     # + quadrant_weight·(the quadrant centroids weighted by the head's probabilities)
     audio_descriptors: bool = False
+    # with musicnn, a third view: the embedding of each excerpt by the pretrained MSD_musicnn tagger
+    # (sentio_ml.musicnn; its frozen weights are part of the model)
+    musicnn: bool = False
     quadrant_rows: int = 0
     quadrant_views: int = 0
     quadrant_weight: float = 0.0
@@ -198,6 +202,7 @@ class MoodRegressor(nn.Module):
             QuadrantHead(config.quadrant_rows, quadrant_descriptor_count(config), config.quadrant_views)
             if config.quadrant_rows else None
         )
+        self.musicnn = Musicnn() if config.musicnn else None
         self.head = nn.Sequential(
             nn.LayerNorm(width),
             nn.Dropout(config.head_dropout),
@@ -228,6 +233,20 @@ class MoodRegressor(nn.Module):
         """Whether forward() needs `audio`: librosa descriptors of each excerpt's waveform."""
         return self.quadrant is not None and self.config.audio_descriptors
 
+    @property
+    def needs_tagger(self) -> bool:
+        """Whether forward() needs `tagger`: musicnn log-mel patches of each excerpt (`sentio_ml.musicnn`)."""
+        return self.quadrant is not None and self.musicnn is not None
+
+    def tagger_embedding(self, tagger: torch.Tensor) -> torch.Tensor:
+        """musicnn embeddings [B, TAGGER_EMBEDDING_DIM] of log-mel patches [B, patches, 187, 96] (mean over the
+        patches); precomputed embeddings [B, TAGGER_EMBEDDING_DIM] (the training cache's) pass through."""
+        if tagger.dim() == 2:
+            return tagger
+        logits, penultimate = self.musicnn(tagger.flatten(0, 1))
+        both = torch.cat([penultimate, logits], dim=-1)
+        return both.reshape(tagger.shape[0], tagger.shape[1], -1).mean(dim=1)
+
     def fbank_descriptors(self, feats: torch.Tensor) -> torch.Tensor:
         """Descriptors [B, D] of the un-normalised excerpts, shared by the kernel and quadrant heads (both are fitted
         on the same normalised crops, so either head's copy of the normalisation undoes it)."""
@@ -235,17 +254,23 @@ class MoodRegressor(nn.Module):
         return fbank_descriptors(pad_or_trim(feats, self.config.frames) * (2 * stats.fbank_std) + stats.fbank_mean)
 
     def quadrant_descriptors(self, feats: torch.Tensor, audio: torch.Tensor | None,
-                             fbank: torch.Tensor | None = None) -> torch.Tensor:
-        """The quadrant head's input [B, D]: the fbank descriptors (computed unless given), plus `audio`."""
+                             fbank: torch.Tensor | None = None, tagger: torch.Tensor | None = None) -> torch.Tensor:
+        """The quadrant head's input [B, D]: the fbank descriptors (computed unless given), plus `audio` and the
+        musicnn embedding of `tagger` where the model has those views."""
         parts = [self.fbank_descriptors(feats) if fbank is None else fbank]
         if self.config.audio_descriptors:
             if audio is None:
                 raise SentioMLError("This model needs the audio descriptors of each excerpt (sentio_ml.audio_descriptors).")
             parts.append(audio.to(parts[0].dtype))
+        if self.musicnn is not None:
+            if tagger is None:
+                raise SentioMLError("This model needs the musicnn log-mel patches of each excerpt (sentio_ml.musicnn).")
+            parts.append(self.tagger_embedding(tagger).to(parts[0].dtype))
         return torch.cat(parts, dim=-1)
 
-    def forward(self, feats: torch.Tensor, audio: torch.Tensor | None = None) -> torch.Tensor:
-        """Valence and arousal [B, 2] in [0, 1]. `audio` [B, AUDIO_DESCRIPTOR_COUNT]: see `needs_audio`."""
+    def forward(self, feats: torch.Tensor, audio: torch.Tensor | None = None, tagger: torch.Tensor | None = None) -> torch.Tensor:
+        """Valence and arousal [B, 2] in [0, 1]. `audio` [B, AUDIO_DESCRIPTOR_COUNT]: see `needs_audio`;
+        `tagger` [B, patches, 187, 96]: see `needs_tagger` and `tagger_embedding`."""
         out = torch.sigmoid(self.head(self.embed(feats)))
         if self.kernel is None and self.quadrant is None:
             return out
@@ -255,7 +280,7 @@ class MoodRegressor(nn.Module):
             out = self.kernel.calibrate((1.0 - self.config.kernel_blend) * out + self.config.kernel_blend * kernel)
         if self.quadrant is not None:
             weight = self.config.quadrant_weight
-            point = self.quadrant(self.quadrant_descriptors(feats, audio, fbank))
+            point = self.quadrant(self.quadrant_descriptors(feats, audio, fbank, tagger))
             out = ((1.0 - weight) * out + weight * point).clamp(0.0, 1.0)
         return out
 
@@ -265,13 +290,18 @@ class MoodRegressor(nn.Module):
         model = MoodRegressor(config, backbone=self.backbone)
         state = {k: v for k, v in self.state_dict().items() if not k.startswith(f"{name}.")}
         state.update({f"{name}.{k}": v for k, v in head.state_dict().items()})
+        if model.musicnn is not None and self.musicnn is None:  # gaining the tagger view: its pretrained weights
+            state.update({f"musicnn.{k}": v for k, v in load_musicnn().state_dict().items()})
+        if model.musicnn is None:
+            state = {k: v for k, v in state.items() if not k.startswith("musicnn.")}
         model.load_state_dict(state)
         return model.eval()
 
 
 def quadrant_descriptor_count(config: ModelConfig) -> int:
     """Width of the quadrant head's input for `config`."""
-    return descriptor_count(config.num_mel_bins) + (AUDIO_DESCRIPTOR_COUNT if config.audio_descriptors else 0)
+    return (descriptor_count(config.num_mel_bins) + (AUDIO_DESCRIPTOR_COUNT if config.audio_descriptors else 0)
+            + (TAGGER_EMBEDDING_DIM if config.musicnn else 0))
 
 
 def _load_backbone(backbone: str | os.PathLike):

@@ -2,7 +2,7 @@
 
 Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute their fbank
 (`sentio_ml.features.compute_fbank`) and, for models with a quadrant head on them, their librosa audio
-descriptors (`sentio_ml.audio_descriptors`); the calling thread gathers excerpts from finished files into
+descriptors (`sentio_ml.audio_descriptors`) and musicnn input (`sentio_ml.musicnn`); the calling thread gathers excerpts from finished files into
 batches of `batch_size` excerpts and runs the model under `torch.inference_mode`. Results come back
 in completion order; a file that cannot be decoded comes back with `.error` set, never as an exception.
 """
@@ -26,6 +26,7 @@ from torch import nn
 
 from sentio_ml.audio import load_excerpts
 from sentio_ml.audio_descriptors import audio_descriptors
+from sentio_ml.musicnn import log_mel_patches
 from sentio_ml.bundle import Bundle, load_bundle, model_id
 from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
 from sentio_ml.features import compute_fbank
@@ -123,12 +124,16 @@ def _device_label(device: torch.device) -> str:
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:
-    """A copy of `model` with every nn.Linear dynamically quantised to int8 (CPU only)."""
+    """A copy of `model` with every nn.Linear dynamically quantised to int8 (CPU only), except in the musicnn
+    tagger: the quadrant head was fitted on its fp32 embeddings (and its convolutions are most of its cost)."""
     from torch.ao.quantization import quantize_dynamic
 
     with warnings.catch_warnings():  # torch 2.13 flags the quantised-tensor API as deprecated; it still works
         warnings.simplefilter("ignore")
-        return quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
+        quantized = quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
+    if getattr(model, "musicnn", None) is not None:
+        quantized.musicnn = copy.deepcopy(model.musicnn)
+    return quantized
 
 
 @dataclass
@@ -138,6 +143,7 @@ class _Decoded:
     path: Path
     feats: torch.Tensor  # [n, frames, mel]
     audio: torch.Tensor | None  # [n, AUDIO_DESCRIPTOR_COUNT] when the model needs them, else None
+    tagger: torch.Tensor | None  # musicnn input when the model needs it (see Predictor._tagger_input), else None
     starts: np.ndarray
     ends: np.ndarray
     duration: float
@@ -194,6 +200,7 @@ class Predictor:
         model = quantize_int8(bundle.model) if self.quantized else copy.deepcopy(bundle.model)
         self.model = model.to(self.device).eval()
         self.needs_audio = bool(getattr(bundle.model, "needs_audio", False))
+        self.needs_tagger = bool(getattr(bundle.model, "needs_tagger", False))
 
     def _wants_int8(self, quantize: str | bool) -> bool:
         choice = str(quantize).lower()
@@ -217,18 +224,30 @@ class Predictor:
             )
             feats = compute_fbank(ex.waves, self.feature_config)
             audio = torch.from_numpy(audio_descriptors(ex.waves, ex.sample_rate)) if self.needs_audio else None
+            tagger = self._tagger_input(ex.waves, ex.sample_rate) if self.needs_tagger else None
         except AudioDecodeError as exc:
             return TrackPrediction(path=path, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop a library run
             log.exception("unexpected failure preparing %s", path)
             return TrackPrediction(path=path, error=f"Cannot analyse '{path}': {type(exc).__name__}: {exc}.")
-        return _Decoded(path=path, feats=feats, audio=audio, starts=ex.starts, ends=ex.ends, duration=ex.duration)
+        return _Decoded(path=path, feats=feats, audio=audio, tagger=tagger, starts=ex.starts, ends=ex.ends, duration=ex.duration)
+
+    def _tagger_input(self, waves: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """musicnn's input for the model: on a GPU its log-mel patches (the model embeds them there); on the CPU the
+        embeddings themselves, computed here in the decoding thread so that both cores share the tagger's
+        convolutions rather than queueing them behind the model thread (bench/predict_throughput.py)."""
+        patches = log_mel_patches(waves, sample_rate)
+        if self.device.type != "cpu":
+            return patches
+        with torch.inference_mode():
+            return self.model.tagger_embedding(patches)
 
     # -- model side ----------------------------------------------------------------------------
     def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:
         """Run up to batch_size excerpts from the front of `ready`; return the tracks that completed."""
         rows: list[torch.Tensor] = []
         audio_rows: list[torch.Tensor] = []
+        tagger_rows: list[torch.Tensor] = []
         owners: list[tuple[_Decoded, int]] = []
         for item in ready:
             take = min(item.remaining, self.batch_size - len(rows))
@@ -237,13 +256,15 @@ class Predictor:
             rows.append(item.feats[item.next_row:item.next_row + take])
             if item.audio is not None:
                 audio_rows.append(item.audio[item.next_row:item.next_row + take])
+            if item.tagger is not None:
+                tagger_rows.append(item.tagger[item.next_row:item.next_row + take])
             owners.append((item, take))
             item.next_row += take
         try:
             batch = torch.cat(rows).to(self.device, non_blocking=True)
-            audio = torch.cat(audio_rows).to(self.device) if audio_rows else None
+            extra = {name: torch.cat(parts).to(self.device) for name, parts in (("audio", audio_rows), ("tagger", tagger_rows)) if parts}
             with torch.inference_mode():
-                out = (self.model(batch) if audio is None else self.model(batch, audio)).float().cpu().numpy()
+                out = self.model(batch, **extra).float().cpu().numpy()
         except torch.OutOfMemoryError as exc:
             raise SentioMLError(
                 f"The model ran out of memory on {self.device_name} with {sum(len(r) for r in rows)} excerpts per batch; "

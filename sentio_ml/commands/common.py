@@ -89,7 +89,10 @@ def add_train_config_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-quadrant-head", action="store_true",
                        help="no quadrant head: output = network + kernel head (regression only)")
     group.add_argument("--no-audio-descriptors", action="store_true",
-                       help="quadrant head on the fbank descriptors only (no librosa pass: faster training and prediction)")
+                       help="no librosa descriptors view in the quadrant head (faster training and prediction)")
+    group.add_argument("--no-musicnn", action="store_true",
+                       help="no view of the pretrained musicnn tagger in the quadrant head (faster prediction, "
+                            "about 0.04 lower macro-F1 on 4Q)")
 
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -103,6 +106,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         config = dataclasses.replace(config, quadrant_head=False)
     if getattr(args, "no_audio_descriptors", False):
         config = dataclasses.replace(config, audio_descriptors=False)
+    if getattr(args, "no_musicnn", False):
+        config = dataclasses.replace(config, musicnn=False)
     return config
 
 
@@ -167,14 +172,16 @@ def cache_progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], 
 
 
 def prepare_cache(cache, clips, config: TrainConfig, cancel=None) -> None:
-    """Decode every clip once into the feature cache (with a progress bar), plus the audio descriptors of its
-    evaluation excerpts when the recipe's quadrant head uses them; one sentence if any clip fails."""
+    """Decode every clip once into the feature cache (with a progress bar), plus the audio descriptors and musicnn
+    embeddings of its evaluation excerpts when the recipe's quadrant head uses them; one sentence if any clip fails."""
     from sentio_ml.training.loop import model_config_for
 
     audio = config.quadrant_head and config.audio_descriptors
-    update, close = cache_progress("fbank + audio descriptors cache" if audio else "fbank cache")
-    windows = (model_config_for(config).frames, config.eval_crops) if audio else None
-    failures = cache.ensure(clips, progress=update, cancel=cancel, audio_windows=windows)
+    musicnn = config.quadrant_head and config.musicnn
+    label = " + ".join(["fbank"] + ["audio descriptors"] * audio + ["musicnn"] * musicnn)
+    update, close = cache_progress(f"{label} cache")
+    windows = (model_config_for(config).frames, config.eval_crops) if audio or musicnn else None
+    failures = cache.ensure(clips, progress=update, cancel=cancel, audio_windows=windows, audio=audio, musicnn=musicnn)
     close()
     if failures:
         raise SentioMLError(f"{len(failures)} clip(s) could not be decoded; first: {failures[0]}")

@@ -57,6 +57,7 @@ class FeatureCache:
         self._memory: dict[str, np.ndarray] = {}
         self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._musicnn = None  # the pretrained tagger, loaded on first use
 
     def _entry(self, clip: Clip) -> Path:
         key = self._keys.get(str(clip.path))
@@ -78,10 +79,13 @@ class FeatureCache:
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
         audio_windows: tuple[int, int] | None = None,
+        audio: bool = True,
+        musicnn: bool = False,
     ) -> list[str]:
         """Compute missing entries; returns one sentence per clip that failed to decode (others go on).
 
-        `audio_windows` (frames, count): also the audio descriptors of each clip's `eval_starts` windows."""
+        `audio_windows` (frames, count): also, for each clip's `eval_starts` windows, the audio descriptors
+        (with `audio`) and the musicnn embeddings (with `musicnn`)."""
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -97,7 +101,11 @@ class FeatureCache:
                 if audio_windows is not None:
                     frames, count = audio_windows
                     length = len(np.load(entry, mmap_mode="r", allow_pickle=False))
-                    self.audio_descriptors(clip, eval_starts(length, frames, count), frames)
+                    starts = eval_starts(length, frames, count)
+                    if audio:
+                        self.audio_descriptors(clip, starts, frames)
+                    if musicnn:
+                        self.musicnn_embeddings(clip, starts, frames)
             except AudioDecodeError as exc:
                 failures.append(str(exc))
             if progress:
@@ -116,9 +124,29 @@ class FeatureCache:
         [start, start + frames) of the clip (`sentio_ml.audio_descriptors`), computed once and cached."""
         from sentio_ml.audio_descriptors import AUDIO_DESCRIPTORS_VERSION, audio_descriptors
 
+        return self._window_features(clip, starts, frames, f"audio{AUDIO_DESCRIPTORS_VERSION}",
+                                     lambda waves: audio_descriptors(waves, self.sample_rate))
+
+    def musicnn_embeddings(self, clip: Clip, starts: Sequence[int], frames: int) -> np.ndarray:
+        """The pretrained musicnn's embeddings [len(starts), EMBEDDING_DIM] of the same windows
+        (`sentio_ml.musicnn`), computed once and cached."""
+        from sentio_ml.musicnn import MUSICNN_VERSION, musicnn_embedding
+
+        def embed(waves: np.ndarray) -> np.ndarray:
+            if self._musicnn is None:
+                from sentio_ml.musicnn import load_musicnn
+
+                self._musicnn = load_musicnn()
+            return musicnn_embedding(self._musicnn, waves, self.sample_rate)
+
+        return self._window_features(clip, starts, frames, f"musicnn{MUSICNN_VERSION}", embed)
+
+    def _window_features(self, clip: Clip, starts: Sequence[int], frames: int, kind: str,
+                         compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """`compute` of the waveforms under each fbank window of the clip, cached as `kind` entries."""
         windows = json.dumps([[int(s) for s in starts], int(frames)])
         entry = self._entry(clip)
-        entry = entry.with_name(entry.name.replace("fbank-", f"audio{AUDIO_DESCRIPTORS_VERSION}-", 1).replace(
+        entry = entry.with_name(entry.name.replace("fbank-", f"{kind}-", 1).replace(
             ".npy", f"-{hashlib.sha1(windows.encode()).hexdigest()[:8]}.npy"))
         with self._lock:
             if entry.name in self._memory:
@@ -132,7 +160,7 @@ class FeatureCache:
             hop, window = self.sample_rate // 100, self.sample_rate * 25 // 1000  # the fbank's 10-ms hop, 25-ms window
             length = (frames - 1) * hop + window
             pieces = [fit_wave_length(wave[int(s) * hop : int(s) * hop + length], length) for s in starts]
-            array = audio_descriptors(np.stack(pieces), self.sample_rate)
+            array = compute(np.stack(pieces))
             self._save(entry, array)
         with self._lock:
             self._memory[entry.name] = array

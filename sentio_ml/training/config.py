@@ -55,13 +55,15 @@ class TrainConfig:
     # factors that maximise validation CCC
     calibrate_output: bool = True
     # quadrant head (sentio_ml.quadrant_head): one-vs-rest RBF SVCs (C = quadrant_c) on the eval_crops excerpts'
-    # fbank descriptors and, with audio_descriptors, librosa descriptors of their waveform (a second view);
+    # fbank descriptors, with audio_descriptors librosa descriptors of their waveform (a second view), and with
+    # musicnn the pretrained MSD_musicnn tagger's embedding of it (a third view, sentio_ml.musicnn);
     # output = (1 − quadrant_weight)·(network/kernel) + quadrant_weight·(probability-weighted quadrant centroids);
     # C, the weight and the symmetric centroids were compared on the 4Q folds (docs/training.md)
     quadrant_head: bool = True
     quadrant_c: float = 3.0
     quadrant_weight: float = 0.9
     audio_descriptors: bool = True
+    musicnn: bool = True
     # control
     patience: int = 4  # epochs without validation improvement before stopping (0: never stop early)
     seed: int = 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from sentio_ml.bundle import Bundle, save_bundle
 from sentio_ml.datasets import Dataset
+from sentio_ml.musicnn import LICENSE as MUSICNN_LICENSE
 from sentio_ml.training.loop import TrainResult
 
 LIMITS = {
@@ -89,9 +90,13 @@ def export_bundle(
           if mc.kernel_rows else []),
         *([f"- Quadrant head: one-vs-rest RBF support-vector classifiers of the four quadrants (scikit-learn SVC, C "
            f"{tc.quadrant_c:g}) on {mc.quadrant_rows} rows ({tc.eval_crops} excerpts per training clip), one set on the 102 "
-           "fbank descriptors" + (" and one on 127 librosa descriptors of each excerpt's waveform at 16 kHz (tempo and pulse, "
+           "fbank descriptors" + ("; one on 127 librosa descriptors of each excerpt's waveform at 16 kHz (tempo and pulse, "
            "loudness and dynamics, spectral shape and contrast, zero-crossing rate, 20 MFCC mean/std and delta std, "
            "harmonic/percussive ratio, chroma, key clarity and mode, tonnetz)" if mc.audio_descriptors else "") +
+           ("; one on the embedding of each excerpt by musicnn (Pons & Serra 2019; licence below), a "
+            "music tagger pretrained on the Million Song Dataset's 50 most frequent Last.fm tags, kept frozen: its "
+            "200-unit penultimate layer and 50 tag logits (genres, eras, instruments and moods such as happy, sad, "
+            "Mellow, party), averaged over the excerpt's three 3-s patches" if mc.musicnn else "") +
            "; their mean decision values become quadrant probabilities (softmax, temperature "
            f"{float(result.model.quadrant.temperature):g} fitted on the validation artists), and the head's point is the "
            "probability-weighted mean of four quadrant centroids placed symmetrically around 0.5 (at 0.5 ± "
@@ -128,12 +133,18 @@ def export_bundle(
            "within a quadrant than between quadrants, so read the map by regions more than by fine distances."]
           if mc.quadrant_rows else []),
         *([f"- The transformer network supplies {network_share:.0%} of the output (the rest comes from the descriptor "
-           "heads): trained from scratch on a few hundred clips it is the weakest part; a pretrained backbone "
+           f"{'and tagger ' if mc.musicnn else ''}heads): trained from scratch on a few hundred clips it is the weakest part; a pretrained backbone "
            "(`--backbone`) is the way to give it more weight where one can be downloaded."]
           if network_share < 0.5 else []),
         "- Trained from scratch on a CPU on a few hundred clips: it captures tempo, loudness, brightness and "
         "texture far better than harmony or lyrics, so valence is much weaker than arousal.",
         "- Not for decisions about people; a mood estimate of a recording, nothing more.",
+        *(["- musicnn learned from the Million Song Dataset's audio and Last.fm tags (crowd tags, not this dataset's "
+           "labels); some training songs here may be among its million, which could flatter the CV figures slightly.",
+           "", "## Third-party weights", "",
+           "The musicnn weights (converted from the `musicnn` 0.1.0 package by `scripts/convert_musicnn.py`) are "
+           "distributed under this licence:", "", *("> " + line if line else ">" for line in MUSICNN_LICENSE.read_text().strip().splitlines())]
+          if mc.musicnn else []),
     ]
     bundle.card = "\n".join(card) + "\n"
     return save_bundle(bundle, out_dir)

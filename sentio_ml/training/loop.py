@@ -105,8 +105,12 @@ def predict_crops(model: torch.nn.Module, crops: ClipCrops, frames: int, count: 
     for start in range(0, len(crops), per_batch):
         idx = range(start, min(len(crops), start + per_batch))
         feats = torch.cat([crops.eval_crops(i, frames, count) for i in idx]).to(device)
-        audio = torch.cat([crops.eval_audio(i, frames, count) for i in idx]).to(device) if getattr(model, "needs_audio", False) else None
-        pred = (model(feats) if audio is None else model(feats, audio)).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
+        extra = {}
+        if getattr(model, "needs_audio", False):
+            extra["audio"] = torch.cat([crops.eval_audio(i, frames, count) for i in idx]).to(device)
+        if getattr(model, "needs_tagger", False):
+            extra["tagger"] = torch.cat([crops.eval_tagger(i, frames, count) for i in idx]).to(device)
+        pred = model(feats, **extra).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
         out[start : start + len(idx)] = pred
     model.train(was_training)
     return out
@@ -302,7 +306,8 @@ def train(
         from sentio_ml.training.quadrant import attach_quadrant_head
 
         model, info = attach_quadrant_head(model, train_data, val_data, config.eval_crops, config.quadrant_c,
-                                           config.quadrant_weight, config.audio_descriptors, config.calibrate_output)
+                                           config.quadrant_weight, config.audio_descriptors, config.calibrate_output,
+                                           config.musicnn)
         model_config = model.config
         if history:
             history[-1].update({f"quadrant_{k}": v for k, v in info.items() if k in ("temperature", "val_macro_f1")})

@@ -12,6 +12,7 @@ from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
 from sentio_ml.descriptors import descriptor_count
 from sentio_ml.evaluation.metrics import ccc, quadrant_metrics
 from sentio_ml.model import MoodRegressor, quadrant_descriptor_count
+from sentio_ml.musicnn import EMBEDDING_DIM as TAGGER_EMBEDDING_DIM
 from sentio_ml.quadrant_head import QUADRANT_SIGNS, QUADRANTS, QuadrantHead
 from sentio_ml.training.batches import ClipCrops
 from sentio_ml.training.kernel import excerpt_descriptors
@@ -80,13 +81,14 @@ def calibrate_temperature(head: QuadrantHead, descriptors: np.ndarray, quadrants
     return best
 
 
-def quadrant_rows(model: MoodRegressor, data: ClipCrops, crops: int, audio: bool) -> np.ndarray:
+def quadrant_rows(model: MoodRegressor, data: ClipCrops, crops: int, audio: bool, musicnn: bool = False) -> np.ndarray:
     """[N, crops, D] quadrant-head inputs of `crops` evenly spaced excerpts per clip (as the model computes them)."""
-    rows = excerpt_descriptors(data, model.config.frames, crops)
+    parts = [excerpt_descriptors(data, model.config.frames, crops)]
     if audio:
-        audio_rows = [data.eval_audio(i, model.config.frames, crops).numpy() for i in range(len(data))]
-        rows = np.concatenate([rows, np.stack(audio_rows)], axis=-1)
-    return rows
+        parts.append(np.stack([data.eval_audio(i, model.config.frames, crops).numpy() for i in range(len(data))]))
+    if musicnn:
+        parts.append(np.stack([data.eval_tagger(i, model.config.frames, crops).numpy() for i in range(len(data))]))
+    return np.concatenate(parts, axis=-1)
 
 
 def _calibrate_spread(
@@ -116,18 +118,19 @@ def attach_quadrant_head(
     weight: float = 0.9,
     audio: bool = True,
     calibrate: bool = True,
+    musicnn: bool = False,
 ) -> tuple[MoodRegressor, dict]:
-    """A copy of `model` with a quadrant head on `crops` excerpts per clip: views = the fbank descriptors and,
-    with `audio`, the librosa descriptors of the waveform. With `val`, the head is first fitted on `fit` to
+    """A copy of `model` with a quadrant head on `crops` excerpts per clip: views = the fbank descriptors,
+    with `audio` the librosa descriptors of the waveform, with `musicnn` the pretrained tagger's embedding
+    (each view's decision values count equally). With `val`, the head is first fitted on `fit` to
     calibrate the softmax temperature and (with `calibrate`) the centroids' spread (`_calibrate_spread`) on
     `val`, then refitted on `fit` + `val`. Returns (model, info)."""
-    config = dataclasses.replace(model.config, audio_descriptors=audio)
-    fbank_columns = descriptor_count(config.num_mel_bins)
+    config = dataclasses.replace(model.config, audio_descriptors=audio, musicnn=musicnn)
+    widths = [descriptor_count(config.num_mel_bins)] + [AUDIO_DESCRIPTOR_COUNT] * audio + [TAGGER_EMBEDDING_DIM] * musicnn
     dim = quadrant_descriptor_count(config)
-    views = [np.arange(dim) < fbank_columns]
-    if audio:
-        views.append(np.arange(dim) >= fbank_columns)
-        assert dim == fbank_columns + AUDIO_DESCRIPTOR_COUNT
+    assert dim == sum(widths)
+    edges = np.cumsum([0, *widths])
+    views = [(np.arange(dim) >= lo) & (np.arange(dim) < hi) for lo, hi in zip(edges[:-1], edges[1:])]
 
     def fit_head(rows: np.ndarray, clips: ClipCrops | list[ClipCrops]) -> QuadrantHead:
         parts = clips if isinstance(clips, list) else [clips]
@@ -135,12 +138,12 @@ def attach_quadrant_head(
         labels = np.concatenate([p.labels for p in parts])
         return fit_quadrant_head(rows.reshape(-1, dim), np.repeat(quadrants, crops), np.repeat(labels, crops, axis=0), views, c)
 
-    fit_rows = quadrant_rows(model, fit, crops, audio)
+    fit_rows = quadrant_rows(model, fit, crops, audio, musicnn)
     info: dict = {"views": len(views), "c": c, "weight": weight}
     temperature, spread = 1.0, np.ones(2)
     if val is not None and len(val):
         head = fit_head(fit_rows, fit)
-        val_rows = quadrant_rows(model, val, crops, audio)
+        val_rows = quadrant_rows(model, val, crops, audio, musicnn)
         temperature = calibrate_temperature(head, val_rows, np.array([clip.quadrant for clip in val.clips]))
         with torch.no_grad():
             probs = head.probabilities(torch.as_tensor(val_rows.reshape(-1, dim))).reshape(len(val), crops, 4).mean(1)

@@ -31,6 +31,7 @@ def test_train_writes_a_bundle_the_predictor_loads(generic_root, tmp_path, capsy
     assert "Retrain from scratch: `sentio-ml" in bundle.card and (out / "logs" / "train_log.jsonl").is_file()
     assert bundle.feature_config.mean != pytest.approx(-4.2677393)  # fitted on the training clips
     assert bundle.model_config.quadrant_rows and bundle.model.needs_audio and "Quadrant head" in bundle.card
+    assert bundle.model.needs_tagger and "## Third-party weights" in bundle.card and "Pompeu Fabra" in bundle.card
     from sentio_ml.predictor import Predictor
 
     prediction = Predictor(bundle, device="cpu", quantize=False).predict([generic_root / "labels.csv", tmp_path / "nope.wav"])
@@ -40,9 +41,12 @@ def test_train_writes_a_bundle_the_predictor_loads(generic_root, tmp_path, capsy
 
 def test_recipe_flags_switch_the_quadrant_head(generic_root, tmp_path):
     common = ["train", "--dataset", "generic", "--data", str(generic_root), "--cache-dir", str(tmp_path / "cache"), *TINY_FLAGS]
-    assert main([*common, "--out", str(tmp_path / "fbank-only"), "--no-audio-descriptors", "--quadrant-weight", "0.5"]) == 0
-    config = load_bundle(tmp_path / "fbank-only").model_config
-    assert config.quadrant_rows and not config.audio_descriptors and config.quadrant_weight == 0.5
+    assert main([*common, "--out", str(tmp_path / "fbank-only"), "--no-audio-descriptors", "--no-musicnn",
+                 "--quadrant-weight", "0.5"]) == 0
+    fbank_only = load_bundle(tmp_path / "fbank-only")
+    config = fbank_only.model_config
+    assert config.quadrant_rows and not config.audio_descriptors and not config.musicnn and config.quadrant_weight == 0.5
+    assert fbank_only.model.musicnn is None and "Third-party" not in fbank_only.card
     assert main([*common, "--out", str(tmp_path / "regression"), "--no-quadrant-head"]) == 0
     assert load_bundle(tmp_path / "regression").model_config.quadrant_rows == 0
 

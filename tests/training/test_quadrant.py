@@ -96,3 +96,26 @@ def test_attached_head_round_trips_and_predicts_like_training(untrained_tiny, tm
     # the app's Predictor computes the same audio descriptors from the file and gets a point on the plane
     track = Predictor(loaded, quantize=False, batch_size=4).predict([clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
+
+
+def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_tiny, tmp_path):
+    from sentio_ml.musicnn import EMBEDDING_DIM, load_musicnn
+
+    t = untrained_tiny
+    combined, info = attach_quadrant_head(t.model, t.fit, t.val, crops=1, c=3.0, weight=0.9, audio=True, musicnn=True)
+    assert combined.needs_tagger and combined.config.musicnn and info["views"] == 3
+    assert int(combined.quadrant.columns[2].sum()) == EMBEDDING_DIM  # the last EMBEDDING_DIM columns
+    assert list(t.cache.cache_dir.glob("musicnn*-*.npy")), "the embeddings are cached next to the fbank"
+    torch.testing.assert_close(combined.musicnn.dense.weight, load_musicnn().dense.weight)
+    feats, audio, tagger = (t.val.eval_crops(0, t.config.frames, 1), t.val.eval_audio(0, t.config.frames, 1),
+                            t.val.eval_tagger(0, t.config.frames, 1))
+    with pytest.raises(SentioMLError, match="musicnn"):
+        combined(feats, audio)
+    bundle_dir = save_bundle(Bundle.from_model(combined, features=t.feature_config, excerpts=1,
+                                               excerpt_seconds=t.config.frames / 100), tmp_path / "bundle")
+    loaded = load_bundle(bundle_dir)
+    assert loaded.model.needs_tagger
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(feats, audio, tagger), combined(feats, audio, tagger))
+    track = Predictor(loaded, quantize=False, batch_size=4).predict([t.clips[0].path])[0]
+    assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
