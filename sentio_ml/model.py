@@ -67,8 +67,10 @@ class ModelConfig:
     # + quadrant_weight·(the quadrant centroids weighted by the head's probabilities)
     audio_descriptors: bool = False
     # with musicnn, a third view: the embedding of each excerpt by the pretrained MSD_musicnn tagger
-    # (sentio_ml.musicnn; its frozen weights are part of the model)
+    # (sentio_ml.musicnn; its frozen weights are part of the model), averaged over its central musicnn_patches
+    # 3-s patches (a 10.26-s excerpt holds 3)
     musicnn: bool = False
+    musicnn_patches: int = 3
     quadrant_rows: int = 0
     quadrant_views: int = 0
     quadrant_weight: float = 0.0

@@ -28,7 +28,6 @@ HOP = 256
 N_MELS = 96
 PATCH_FRAMES = 187  # 3 s, the length the model was trained on
 MUSICNN_VERSION = 1  # bump when the embedding changes meaning (weights, input, patches)
-PATCHES = 3  # per excerpt: a 10.26-s excerpt holds three
 TF_BATCH_NORM_EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 PRETRAINED = Path(__file__).resolve().parents[1] / "resources" / "pretrained"
 WEIGHTS = PRETRAINED / "msd_musicnn.safetensors"
@@ -72,12 +71,12 @@ class Musicnn(nn.Module):
     def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.input_bn(mel.unsqueeze(1))  # [B, 1, T, F]
         front = []
-        # each filter: ReLU, batch norm, then max over frequency; "valid" in frequency, time padded by 3 each side
+        # timbral filters: "valid" in frequency, time padded by 3 each side; temporal ones: TensorFlow's "same"
         for conv, bn in zip(self.timbral, self.timbral_bn):
-            front.append(bn(F.relu(conv(F.pad(x, (0, 0, 3, 3))))).amax(dim=3))
-        for conv, bn in zip(self.temporal, self.temporal_bn):  # TensorFlow's "same": the extra frame goes after
+            front.append(_relu_norm_max(conv(F.pad(x, (0, 0, 3, 3))), bn))
+        for conv, bn in zip(self.temporal, self.temporal_bn):
             k = conv.kernel_size[0]
-            front.append(bn(F.relu(conv(F.pad(x, (0, 0, (k - 1) // 2, k // 2))))).amax(dim=3))
+            front.append(_relu_norm_max(conv(F.pad(x, (0, 0, (k - 1) // 2, k // 2))), bn))
         features = [torch.cat(front, dim=1)]  # [B, 561, T]
         h = self.midend_bn[0](F.relu(self.midend[0](features[0])))
         features.append(h)
@@ -90,7 +89,21 @@ class Musicnn(nn.Module):
         return self.output(penultimate), penultimate
 
 
-def log_mel_patches(waves: np.ndarray, sample_rate: int = SAMPLE_RATE, patches: int = PATCHES) -> torch.Tensor:
+def _relu_norm_max(z: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
+    """max over frequency of bn(relu(z)) for z [B, C, T, F] -> [B, C, T], without normalising the whole map.
+
+    In eval mode bn is a per-channel a·x + b, and relu is monotonic, so the maximum is a·relu(max z) + b where
+    a > 0 and a·relu(min z) + b where a < 0: two reductions instead of three passes over the largest
+    tensors of the network (the front-end's maps are ~80 MB for 9 patches)."""
+    if bn.training:
+        return bn(F.relu(z)).amax(dim=3)
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shift = bn.bias - bn.running_mean * scale
+    extreme = torch.where((scale >= 0)[:, None], z.amax(dim=3), z.amin(dim=3))
+    return F.relu(extreme) * scale[:, None] + shift[:, None]
+
+
+def log_mel_patches(waves: np.ndarray, sample_rate: int = SAMPLE_RATE, patches: int = 3) -> torch.Tensor:
     """musicnn inputs [B, patches, 187, 96] of mono waveforms [B, samples]: the central `patches` of each
     waveform's consecutive 3-s patches (fewer when it is shorter; a short one is repeated to 3 s)."""
     import librosa
@@ -110,9 +123,10 @@ def log_mel_patches(waves: np.ndarray, sample_rate: int = SAMPLE_RATE, patches: 
 
 
 @torch.no_grad()
-def musicnn_embedding(model: Musicnn, waves: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """[B, EMBEDDING_DIM] per waveform: penultimate activations and tag logits, averaged over its patches."""
-    patches = log_mel_patches(waves, sample_rate)
+def musicnn_embedding(model: Musicnn, waves: np.ndarray, sample_rate: int = SAMPLE_RATE, patches: int = 3) -> np.ndarray:
+    """[B, EMBEDDING_DIM] per waveform: penultimate activations and tag logits, averaged over its central
+    `patches` 3-s patches (`log_mel_patches`)."""
+    patches = log_mel_patches(waves, sample_rate, patches)
     logits, penultimate = model(patches.flatten(0, 1))
     both = torch.cat([penultimate, logits], dim=1)
     return both.reshape(patches.shape[0], patches.shape[1], -1).mean(dim=1).numpy()

@@ -236,7 +236,7 @@ class Predictor:
         """musicnn's input for the model: on a GPU its log-mel patches (the model embeds them there); on the CPU the
         embeddings themselves, computed here in the decoding thread so that both cores share the tagger's
         convolutions rather than queueing them behind the model thread (bench/predict_throughput.py)."""
-        patches = log_mel_patches(waves, sample_rate)
+        patches = log_mel_patches(waves, sample_rate, self.model.config.musicnn_patches)
         if self.device.type != "cpu":
             return patches
         with torch.inference_mode():

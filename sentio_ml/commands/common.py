@@ -61,6 +61,7 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "synthetic_ratio": (float, "synthetic samples per real sample in training batches (needs a synthetic source)"),
     "quadrant_c": (float, "C of the quadrant head's SVCs"),
     "quadrant_weight": (float, "share of the output from the quadrant head (the rest: network + kernel head)"),
+    "musicnn_patches": (int, "3-s patches per excerpt the musicnn tagger listens to (1–3; its cost grows with them)"),
     "seed": (int, "random seed"),
     "device": (str, "auto, cpu, cuda or cuda:N"),
     "threads": (int, "CPU threads for torch"),
@@ -177,7 +178,7 @@ def prepare_cache(cache, clips, config: TrainConfig, cancel=None) -> None:
     from sentio_ml.training.loop import model_config_for
 
     audio = config.quadrant_head and config.audio_descriptors
-    musicnn = config.quadrant_head and config.musicnn
+    musicnn = config.musicnn_patches if config.quadrant_head and config.musicnn else 0
     label = " + ".join(["fbank"] + ["audio descriptors"] * audio + ["musicnn"] * musicnn)
     update, close = cache_progress(f"{label} cache")
     windows = (model_config_for(config).frames, config.eval_crops) if audio or musicnn else None

@@ -80,12 +80,12 @@ class FeatureCache:
         cancel: threading.Event | None = None,
         audio_windows: tuple[int, int] | None = None,
         audio: bool = True,
-        musicnn: bool = False,
+        musicnn: int = 0,
     ) -> list[str]:
         """Compute missing entries; returns one sentence per clip that failed to decode (others go on).
 
         `audio_windows` (frames, count): also, for each clip's `eval_starts` windows, the audio descriptors
-        (with `audio`) and the musicnn embeddings (with `musicnn`)."""
+        (with `audio`) and the musicnn embeddings over `musicnn` patches (none with 0)."""
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -105,7 +105,7 @@ class FeatureCache:
                     if audio:
                         self.audio_descriptors(clip, starts, frames)
                     if musicnn:
-                        self.musicnn_embeddings(clip, starts, frames)
+                        self.musicnn_embeddings(clip, starts, frames, musicnn)
             except AudioDecodeError as exc:
                 failures.append(str(exc))
             if progress:
@@ -127,9 +127,9 @@ class FeatureCache:
         return self._window_features(clip, starts, frames, f"audio{AUDIO_DESCRIPTORS_VERSION}",
                                      lambda waves: audio_descriptors(waves, self.sample_rate))
 
-    def musicnn_embeddings(self, clip: Clip, starts: Sequence[int], frames: int) -> np.ndarray:
-        """The pretrained musicnn's embeddings [len(starts), EMBEDDING_DIM] of the same windows
-        (`sentio_ml.musicnn`), computed once and cached."""
+    def musicnn_embeddings(self, clip: Clip, starts: Sequence[int], frames: int, patches: int = 3) -> np.ndarray:
+        """The pretrained musicnn's embeddings [len(starts), EMBEDDING_DIM] of the same windows, each averaged
+        over its central `patches` 3-s patches (`sentio_ml.musicnn`), computed once and cached."""
         from sentio_ml.musicnn import MUSICNN_VERSION, musicnn_embedding
 
         def embed(waves: np.ndarray) -> np.ndarray:
@@ -137,9 +137,9 @@ class FeatureCache:
                 from sentio_ml.musicnn import load_musicnn
 
                 self._musicnn = load_musicnn()
-            return musicnn_embedding(self._musicnn, waves, self.sample_rate)
+            return musicnn_embedding(self._musicnn, waves, self.sample_rate, patches)
 
-        return self._window_features(clip, starts, frames, f"musicnn{MUSICNN_VERSION}", embed)
+        return self._window_features(clip, starts, frames, f"musicnn{MUSICNN_VERSION}p{patches}", embed)
 
     def _window_features(self, clip: Clip, starts: Sequence[int], frames: int, kind: str,
                          compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

@@ -64,6 +64,7 @@ class TrainConfig:
     quadrant_weight: float = 0.9
     audio_descriptors: bool = True
     musicnn: bool = True
+    musicnn_patches: int = 3
     # control
     patience: int = 4  # epochs without validation improvement before stopping (0: never stop early)
     seed: int = 0

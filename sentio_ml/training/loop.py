@@ -109,7 +109,8 @@ def predict_crops(model: torch.nn.Module, crops: ClipCrops, frames: int, count: 
         if getattr(model, "needs_audio", False):
             extra["audio"] = torch.cat([crops.eval_audio(i, frames, count) for i in idx]).to(device)
         if getattr(model, "needs_tagger", False):
-            extra["tagger"] = torch.cat([crops.eval_tagger(i, frames, count) for i in idx]).to(device)
+            patches = model.config.musicnn_patches
+            extra["tagger"] = torch.cat([crops.eval_tagger(i, frames, count, patches) for i in idx]).to(device)
         pred = model(feats, **extra).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
         out[start : start + len(idx)] = pred
     model.train(was_training)
@@ -307,7 +308,7 @@ def train(
 
         model, info = attach_quadrant_head(model, train_data, val_data, config.eval_crops, config.quadrant_c,
                                            config.quadrant_weight, config.audio_descriptors, config.calibrate_output,
-                                           config.musicnn)
+                                           config.musicnn_patches if config.musicnn else 0)
         model_config = model.config
         if history:
             history[-1].update({f"quadrant_{k}": v for k, v in info.items() if k in ("temperature", "val_macro_f1")})

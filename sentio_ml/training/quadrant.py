@@ -81,13 +81,14 @@ def calibrate_temperature(head: QuadrantHead, descriptors: np.ndarray, quadrants
     return best
 
 
-def quadrant_rows(model: MoodRegressor, data: ClipCrops, crops: int, audio: bool, musicnn: bool = False) -> np.ndarray:
-    """[N, crops, D] quadrant-head inputs of `crops` evenly spaced excerpts per clip (as the model computes them)."""
+def quadrant_rows(model: MoodRegressor, data: ClipCrops, crops: int, audio: bool, musicnn: int = 0) -> np.ndarray:
+    """[N, crops, D] quadrant-head inputs of `crops` evenly spaced excerpts per clip (as the model computes them);
+    `musicnn`: the tagger's patches per excerpt (0: no tagger view)."""
     parts = [excerpt_descriptors(data, model.config.frames, crops)]
     if audio:
         parts.append(np.stack([data.eval_audio(i, model.config.frames, crops).numpy() for i in range(len(data))]))
     if musicnn:
-        parts.append(np.stack([data.eval_tagger(i, model.config.frames, crops).numpy() for i in range(len(data))]))
+        parts.append(np.stack([data.eval_tagger(i, model.config.frames, crops, musicnn).numpy() for i in range(len(data))]))
     return np.concatenate(parts, axis=-1)
 
 
@@ -118,15 +119,16 @@ def attach_quadrant_head(
     weight: float = 0.9,
     audio: bool = True,
     calibrate: bool = True,
-    musicnn: bool = False,
+    musicnn: int = 0,
 ) -> tuple[MoodRegressor, dict]:
     """A copy of `model` with a quadrant head on `crops` excerpts per clip: views = the fbank descriptors,
-    with `audio` the librosa descriptors of the waveform, with `musicnn` the pretrained tagger's embedding
-    (each view's decision values count equally). With `val`, the head is first fitted on `fit` to
+    with `audio` the librosa descriptors of the waveform, with `musicnn` > 0 the pretrained tagger's embedding
+    over that many 3-s patches per excerpt (each view's decision values count equally). With `val`, the head is first fitted on `fit` to
     calibrate the softmax temperature and (with `calibrate`) the centroids' spread (`_calibrate_spread`) on
     `val`, then refitted on `fit` + `val`. Returns (model, info)."""
-    config = dataclasses.replace(model.config, audio_descriptors=audio, musicnn=musicnn)
-    widths = [descriptor_count(config.num_mel_bins)] + [AUDIO_DESCRIPTOR_COUNT] * audio + [TAGGER_EMBEDDING_DIM] * musicnn
+    config = dataclasses.replace(model.config, audio_descriptors=audio, musicnn=musicnn > 0,
+                                 musicnn_patches=musicnn or model.config.musicnn_patches)
+    widths = [descriptor_count(config.num_mel_bins)] + [AUDIO_DESCRIPTOR_COUNT] * audio + [TAGGER_EMBEDDING_DIM] * (musicnn > 0)
     dim = quadrant_descriptor_count(config)
     assert dim == sum(widths)
     edges = np.cumsum([0, *widths])

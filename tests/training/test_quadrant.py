@@ -98,17 +98,18 @@ def test_attached_head_round_trips_and_predicts_like_training(untrained_tiny, tm
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
 
 
-def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_tiny, tmp_path):
+@pytest.mark.parametrize("patches", [3, 1])
+def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_tiny, tmp_path, patches):
     from sentio_ml.musicnn import EMBEDDING_DIM, load_musicnn
 
     t = untrained_tiny
-    combined, info = attach_quadrant_head(t.model, t.fit, t.val, crops=1, c=3.0, weight=0.9, audio=True, musicnn=True)
-    assert combined.needs_tagger and combined.config.musicnn and info["views"] == 3
-    assert int(combined.quadrant.columns[2].sum()) == EMBEDDING_DIM  # the last EMBEDDING_DIM columns
-    assert list(t.cache.cache_dir.glob("musicnn*-*.npy")), "the embeddings are cached next to the fbank"
+    combined, info = attach_quadrant_head(t.model, t.fit, t.val, crops=1, c=3.0, weight=0.9, audio=True, musicnn=patches)
+    assert combined.needs_tagger and combined.config.musicnn and combined.config.musicnn_patches == patches
+    assert info["views"] == 3 and int(combined.quadrant.columns[2].sum()) == EMBEDDING_DIM  # the last columns
+    assert list(t.cache.cache_dir.glob(f"musicnn*p{patches}-*.npy")), "the embeddings are cached next to the fbank"
     torch.testing.assert_close(combined.musicnn.dense.weight, load_musicnn().dense.weight)
     feats, audio, tagger = (t.val.eval_crops(0, t.config.frames, 1), t.val.eval_audio(0, t.config.frames, 1),
-                            t.val.eval_tagger(0, t.config.frames, 1))
+                            t.val.eval_tagger(0, t.config.frames, 1, patches))
     with pytest.raises(SentioMLError, match="musicnn"):
         combined(feats, audio)
     bundle_dir = save_bundle(Bundle.from_model(combined, features=t.feature_config, excerpts=1,
