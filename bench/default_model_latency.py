@@ -1,6 +1,6 @@
 """End-to-end latency of the shipped default bundle on one track (decode 3 excerpts, fbank, model).
 
-    .venv/bin/python bench/default_model_latency.py [TRACK] [--repeats 5]
+    .venv/bin/python bench/default_model_latency.py [TRACK] [--repeats 5] [--bundle DIR]
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("track", nargs="?", type=Path, default=DEFAULT_TRACK)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--bundle", type=Path, help="a bundle folder (default: the shipped default model)")
     args = parser.parse_args()
-    bundle = load_bundle()
+    bundle = load_bundle(args.bundle)
     predictor = Predictor(bundle)
     predictor.predict([args.track])  # warm-up
     times = []
@@ -37,7 +38,8 @@ def main() -> None:
           f"track {args.track.name}, {probe_duration(args.track):.0f} s")
     print(f"median {statistics.median(times):.3f} s, min {min(times):.3f} s over {args.repeats} runs; "
           f"valence {result.valence:.3f}, arousal {result.arousal:.3f} ({result.mood})")
-    print(f"command: .venv/bin/python bench/default_model_latency.py {args.track if args.track != DEFAULT_TRACK else ''}".rstrip())
+    extra = f"{args.track if args.track != DEFAULT_TRACK else ''}{f' --bundle {args.bundle}' if args.bundle else ''}"
+    print(f"command: .venv/bin/python bench/default_model_latency.py {extra}".rstrip())
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ class TrainConfig:
     kernel_c: float = 1.0
     kernel_epsilon: float = 0.02
     kernel_blend: float | None = None
-    # expand the network/kernel blend around the training mean, and the quadrant head's centroids around 0.5, by the
-    # factors that maximise validation CCC
+    # expand the network/kernel blend around the training mean by the factors that maximise validation CCC, and the
+    # quadrant head's centroids around 0.5 by those that minimise validation squared error
     calibrate_output: bool = True
     # quadrant head (sentio_ml.quadrant_head): one-vs-rest RBF SVCs (C = quadrant_c) on the eval_crops excerpts'
     # fbank descriptors, with audio_descriptors librosa descriptors of their waveform (a second view), and with

@@ -101,7 +101,7 @@ def export_bundle(
            f"{float(result.model.quadrant.temperature):g} fitted on the validation artists), and the head's point is the "
            "probability-weighted mean of four quadrant centroids placed symmetrically around 0.5 (at 0.5 ± "
            + "{:.3f} valence, ± {:.3f} arousal".format(*(result.model.quadrant.centroids[0] - 0.5).abs().tolist())
-           + ": the training labels' mean distance from 0.5, widened by the factor that maximises validation CCC), so "
+           + ": the training labels' mean distance from 0.5, widened by the factor that minimises the validation squared error), so "
            "it lies on the side of each axis its probabilities favour; output = "
            f"{1 - mc.quadrant_weight:.2f} x the above + {mc.quadrant_weight:.2f} x the quadrant head's point."]
           if mc.quadrant_rows else []),
