@@ -31,6 +31,7 @@ from sentio_ml.bundle import Bundle  # noqa: E402
 from sentio_ml.features import compute_fbank  # noqa: E402
 from sentio_ml.model import PRESETS, build_model  # noqa: E402
 from sentio_ml.predictor import Predictor  # noqa: E402
+from sentio_ml.training.config import TrainConfig  # noqa: E402
 
 RATE = 44100
 TRACK_SECONDS = 240
@@ -89,10 +90,11 @@ def make_tracks(music_dir: Path, out_dir: Path, count: int) -> list[Path]:
 
 
 # Presets with kernel and quadrant heads fitted after training (sentio_ml.model kernel_rows, quadrant_rows):
-# time them with as many stored rows as the shipped model (720 4Q clips x 3 excerpts), so the figure includes
-# their cost and that of the quadrant head's librosa descriptors.
+# time them with as many stored rows as the shipped model (720 4Q clips x 3 excerpts) and its views, so the figure
+# includes their cost and that of the quadrant head's librosa descriptors and musicnn tagger.
 KERNEL_ROWS = 2160
 QUADRANT_ROWS = 2160
+MUSICNN_PATCHES = TrainConfig().musicnn_patches  # the recipe's
 
 
 def random_bundle(preset: str) -> Bundle:
@@ -100,7 +102,8 @@ def random_bundle(preset: str) -> Bundle:
     config = PRESETS[preset]
     if preset == "hybrid" and hasattr(config, "kernel_rows"):
         config = dataclasses.replace(config, kernel_rows=KERNEL_ROWS, kernel_blend=0.5, quadrant_rows=QUADRANT_ROWS,
-                                     quadrant_views=2, quadrant_weight=0.9, audio_descriptors=True)
+                                     quadrant_views=3, quadrant_weight=0.9, audio_descriptors=True, musicnn=True,
+                                     musicnn_patches=MUSICNN_PATCHES)
     return Bundle.from_model(build_model(config).eval(), name=f"bench-{preset}")
 
 
@@ -172,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(mc, "kernel_rows", 0):
             desc += f", kernel head ({mc.kernel_rows} rows)"
         if getattr(mc, "quadrant_rows", 0):
-            desc += f", quadrant head ({mc.quadrant_rows} rows{', audio descriptors' if mc.audio_descriptors else ''})"
+            views = ["audio descriptors"] * mc.audio_descriptors + [f"musicnn x{mc.musicnn_patches}"] * mc.musicnn
+            desc += f", quadrant head ({', '.join([f'{mc.quadrant_rows} rows', *views])})"
         decode_s = time_decode_features(bundle, subset)
         rows.append((preset, desc, "decode+fbank only, 1 thread", "-", count, decode_s))
         print(f"{preset:6s} decode+fbank only: {decode_s:.3f} s/track", file=sys.stderr, flush=True)

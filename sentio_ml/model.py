@@ -70,7 +70,7 @@ class ModelConfig:
     # (sentio_ml.musicnn; its frozen weights are part of the model), averaged over its central musicnn_patches
     # 3-s patches (a 10.26-s excerpt holds 3)
     musicnn: bool = False
-    musicnn_patches: int = 3
+    musicnn_patches: int = 1
     quadrant_rows: int = 0
     quadrant_views: int = 0
     quadrant_weight: float = 0.0

@@ -64,7 +64,9 @@ class TrainConfig:
     quadrant_weight: float = 0.9
     audio_descriptors: bool = True
     musicnn: bool = True
-    musicnn_patches: int = 3
+    # the tagger's 3-s patches per excerpt: 1 (the central one) keeps the shipped model within the 0.5-s-per-track
+    # latency target; 3 (the whole excerpt) measured 0.737 ± 0.017 macro-F1 on 4Q vs 0.731 ± 0.040, at 0.83 s
+    musicnn_patches: int = 1
     # control
     patience: int = 4  # epochs without validation improvement before stopping (0: never stop early)
     seed: int = 0

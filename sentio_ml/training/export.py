@@ -96,7 +96,8 @@ def export_bundle(
            ("; one on the embedding of each excerpt by musicnn (Pons & Serra 2019; licence below), a "
             "music tagger pretrained on the Million Song Dataset's 50 most frequent Last.fm tags, kept frozen: its "
             "200-unit penultimate layer and 50 tag logits (genres, eras, instruments and moods such as happy, sad, "
-            "Mellow, party), averaged over the excerpt's three 3-s patches" if mc.musicnn else "") +
+            "Mellow, party), " + (f"averaged over the excerpt's central {mc.musicnn_patches} 3-s patches" if mc.musicnn_patches > 1
+                                  else "of the excerpt's central 3 s") if mc.musicnn else "") +
            "; their mean decision values become quadrant probabilities (softmax, temperature "
            f"{float(result.model.quadrant.temperature):g} fitted on the validation artists), and the head's point is the "
            "probability-weighted mean of four quadrant centroids placed symmetrically around 0.5 (at 0.5 ± "
@@ -136,8 +137,9 @@ def export_bundle(
            f"{'and tagger ' if mc.musicnn else ''}heads): trained from scratch on a few hundred clips it is the weakest part; a pretrained backbone "
            "(`--backbone`) is the way to give it more weight where one can be downloaded."]
           if network_share < 0.5 else []),
-        "- Trained from scratch on a CPU on a few hundred clips: it captures tempo, loudness, brightness and "
-        "texture far better than harmony or lyrics, so valence is much weaker than arousal.",
+        f"- {'Apart from the frozen musicnn tagger, trained' if mc.musicnn else 'Trained'} from scratch on a CPU on a "
+        "few hundred clips, from audio alone: it captures tempo, loudness, brightness, texture and style far better "
+        "than harmony or lyrics, so valence is weaker than arousal.",
         "- Not for decisions about people; a mood estimate of a recording, nothing more.",
         *(["- musicnn learned from the Million Song Dataset's audio and Last.fm tags (crowd tags, not this dataset's "
            "labels); some training songs here may be among its million, which could flatter the CV figures slightly.",

@@ -19,8 +19,16 @@ def test_default_bundle_is_small_documented_and_predicts():
     assert bundle.config["training_data"]["dataset"] == "fourq" and bundle.config["training_data"]["clips"] == 720
     cv = bundle.metrics["cv"]
     ours, reference = cv["AST hybrid"], cv["librosa + SVR"]
-    assert ours["quadrant.macro_f1"]["mean"] > reference["quadrant.macro_f1"]["mean"]
+    # the bar: the shipped model beats the reference on every reported metric, and macro-F1 ≥ 0.70
+    def error(name: str) -> bool:  # rmse, mae and their unit-scale copies: lower is better
+        return "rmse" in name or "mae" in name
+
+    behind = [name for name, value in ours.items() if name in reference and (
+        value["mean"] > reference[name]["mean"] if error(name) else value["mean"] < reference[name]["mean"])]
+    assert not behind, f"the librosa reference beats the shipped model on {behind}"
+    assert ours["quadrant.macro_f1"]["mean"] >= 0.70
     assert "sentio-ml train --dataset fourq" in bundle.card and "AllMusic" in bundle.card
+    assert bundle.model.needs_tagger and "Universitat Pompeu Fabra" in bundle.card  # musicnn's licence travels with it
     from sentio_ml.predictor import Predictor
 
     [result] = Predictor(bundle, device="cpu").predict([Path(FIXTURES) / "vibe_ace.flac"])
