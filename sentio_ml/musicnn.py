@@ -6,12 +6,13 @@ such as "happy", "sad", "Mellow", "chillout", "party"). Those tags and the 200-u
 genre and style, which decide much of a song's mood quadrant and which hand-made descriptors miss.
 
 `Musicnn` is a line-for-line port of `musicnn.models.build_musicnn` (ISC licence, © 2019 Music Technology
-Group, Universitat Pompeu Fabra; code by Jordi Pons; see `resources/pretrained/MUSICNN-LICENSE.md`): a musically motivated front-end (timbral filters 7 frames x 38/67
-mel bands, temporal filters 128/64/32 frames x 1 band, each max-pooled over frequency), three dense 1-D
-convolutions with residual connections, max- and mean-pooling over time, and two dense layers. Its input is
-librosa's 96-band mel power spectrogram of 16-kHz audio (n_fft 512, hop 256) as log10(1 + 10000·mel), in
-patches of 187 frames (3 s) as it was trained. `scripts/convert_musicnn.py` turns the TensorFlow checkpoint
-of the `musicnn` PyPI package into `resources/pretrained/msd_musicnn.safetensors`.
+Group, Universitat Pompeu Fabra; code by Jordi Pons; see `resources/pretrained/MUSICNN-LICENSE.md`): a
+musically motivated front-end (timbral filters 7 frames x 38/67 mel bands, temporal filters 128/64/32 frames
+x 1 band, each max-pooled over frequency), three dense 1-D convolutions with residual connections, max- and
+mean-pooling over time, and two dense layers. Its input is librosa's 96-band mel power spectrogram of 16-kHz
+audio (n_fft 512, hop 256) as log10(1 + 10000·mel) in float32 (the package's own float16 overflows on loud
+passages), in patches of 187 frames (3 s) as it was trained. `scripts/convert_musicnn.py` turns the TensorFlow
+checkpoint of the `musicnn` PyPI package into `resources/pretrained/msd_musicnn.safetensors`.
 """
 from __future__ import annotations
 
@@ -133,9 +134,14 @@ def musicnn_embedding(model: Musicnn, waves: np.ndarray, sample_rate: int = SAMP
 
 
 def load_musicnn(path: Path = WEIGHTS) -> Musicnn:
-    """The pretrained MSD_musicnn in eval mode."""
+    """The pretrained MSD_musicnn in eval mode (SentioMLError, one sentence, when its weights are missing)."""
     from safetensors.torch import load_file
 
+    from sentio_ml.errors import SentioMLError
+
+    if not Path(path).is_file():
+        raise SentioMLError(f"The pretrained musicnn weights are missing ({path}); restore them from the Sentio "
+                            "repository (or run scripts/convert_musicnn.py), or train with --no-musicnn.")
     model = Musicnn()
     model.load_state_dict(load_file(str(path)))
     return model.eval()

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from sentio_ml.musicnn import EMBEDDING_DIM, MSD_TAGS, N_MELS, PATCH_FRAMES, SAMPLE_RATE, load_musicnn, log_mel_patches, musicnn_embedding, reference_signal
+from sentio_ml.musicnn import (
+    EMBEDDING_DIM, MSD_TAGS, N_MELS, PATCH_FRAMES, SAMPLE_RATE, load_musicnn, log_mel_patches, musicnn_embedding, reference_signal,
+)
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "musicnn_reference.json"
 
@@ -71,3 +73,10 @@ def test_a_model_gaining_the_tagger_view_carries_the_pretrained_weights():
         from_patches = tagged.tagger_embedding(log_mel_patches(np.stack([reference_signal(10.0)] * 2)))
     np.testing.assert_allclose(from_patches.numpy(), musicnn_embedding(load_musicnn(), np.stack([reference_signal(10.0)] * 2)), atol=1e-5)
 
+
+
+def test_missing_weights_are_one_sentence(tmp_path):
+    from sentio_ml.errors import SentioMLError
+
+    with pytest.raises(SentioMLError, match=r"musicnn weights are missing .*--no-musicnn\.$"):
+        load_musicnn(tmp_path / "nope.safetensors")
