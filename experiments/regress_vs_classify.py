@@ -6,7 +6,7 @@ the pretrained musicnn tagger's 250-number embedding over 3 or 1 patches of 3 s,
 compares an RBF SVR per dimension (signs → quadrant) with one-vs-rest RBF SVCs of the quadrants (argmax), per
 view and with views' decision values averaged, for C = 1 and 3. Rows are excerpts; a clip's prediction
 averages its excerpts. Uses the training feature cache (computed on first use: ~4 min for the descriptors,
-~9 + 3 min for the two musicnn variants on one core). Prints macro-F1 mean ± std over the folds and per fold.
+~6 + 2 min for the two musicnn variants). Prints macro-F1 mean ± std over the folds and per fold.
 
     .venv/bin/python experiments/regress_vs_classify.py [--data ../shared/data/fourq]
 """
