@@ -127,10 +127,10 @@ def log_mel_patches(waves: np.ndarray, sample_rate: int = SAMPLE_RATE, patches: 
 def musicnn_embedding(model: Musicnn, waves: np.ndarray, sample_rate: int = SAMPLE_RATE, patches: int = 3) -> np.ndarray:
     """[B, EMBEDDING_DIM] per waveform: penultimate activations and tag logits, averaged over its central
     `patches` 3-s patches (`log_mel_patches`)."""
-    patches = log_mel_patches(waves, sample_rate, patches)
-    logits, penultimate = model(patches.flatten(0, 1))
+    mel = log_mel_patches(waves, sample_rate, patches)
+    logits, penultimate = model(mel.flatten(0, 1))
     both = torch.cat([penultimate, logits], dim=1)
-    return both.reshape(patches.shape[0], patches.shape[1], -1).mean(dim=1).numpy()
+    return both.reshape(mel.shape[0], mel.shape[1], -1).mean(dim=1).numpy()
 
 
 def load_musicnn(path: Path = WEIGHTS) -> Musicnn:

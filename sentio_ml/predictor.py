@@ -2,9 +2,10 @@
 
 Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute their fbank
 (`sentio_ml.features.compute_fbank`) and, for models with a quadrant head on them, their librosa audio
-descriptors (`sentio_ml.audio_descriptors`) and musicnn input (`sentio_ml.musicnn`); the calling thread gathers excerpts from finished files into
-batches of `batch_size` excerpts and runs the model under `torch.inference_mode`. Results come back
-in completion order; a file that cannot be decoded comes back with `.error` set, never as an exception.
+descriptors (`sentio_ml.audio_descriptors`) and musicnn input (`sentio_ml.musicnn`); the calling thread
+gathers excerpts from finished files into batches of `batch_size` excerpts and runs the model under
+`torch.inference_mode`. Results come back in completion order; a file that cannot be decoded comes back with
+`.error` set, never as an exception.
 """
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ from torch import nn
 
 from sentio_ml.audio import load_excerpts
 from sentio_ml.audio_descriptors import audio_descriptors
-from sentio_ml.musicnn import log_mel_patches
 from sentio_ml.bundle import Bundle, load_bundle, model_id
 from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
 from sentio_ml.features import compute_fbank
+from sentio_ml.musicnn import log_mel_patches
 from sentio_ml.mood import mood_word, quadrant
 
 log = logging.getLogger(__name__)
