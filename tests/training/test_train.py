@@ -37,6 +37,18 @@ def test_cache_is_keyed_by_content_and_settings(tiny_dataset, cache, tmp_path):
     assert len(list((tmp_path / "cache").glob("fbank-*.npy"))) == 3
 
 
+def test_filling_a_clips_fbank_descriptors_and_embeddings_decodes_it_once(tiny_dataset, cache, monkeypatch):
+    import sentio_ml.audio as audio_module
+
+    decoded = []
+    real_decode = audio_module.decode
+    monkeypatch.setattr(audio_module, "decode", lambda path, *a, **k: decoded.append(path) or real_decode(path, *a, **k))
+    clips = tiny_dataset.clips[:2]
+    assert cache.ensure(clips, audio_windows=(256, 2), audio=True, musicnn=1) == []
+    assert decoded == [c.path for c in clips]
+    assert len(list(cache.cache_dir.glob("audio*-*.npy"))) == len(list(cache.cache_dir.glob("musicnn*-*.npy"))) == 2
+
+
 def test_cache_reports_undecodable_clip_and_keeps_going(tiny_dataset, cache, tmp_path):
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"not audio at all" * 100)
