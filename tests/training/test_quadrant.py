@@ -99,7 +99,7 @@ def test_attached_head_round_trips_and_predicts_like_training(untrained_tiny, tm
 
 
 @pytest.mark.parametrize("patches", [3, 1])
-def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_tiny, tmp_path, patches):
+def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_tiny, tmp_path, patches, monkeypatch):
     from sentio_ml.musicnn import EMBEDDING_DIM, load_musicnn
 
     t = untrained_tiny
@@ -118,5 +118,13 @@ def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_
     assert loaded.model.needs_tagger
     with torch.no_grad():
         torch.testing.assert_close(loaded.model(feats, audio, tagger), combined(feats, audio, tagger))
+    # the Predictor embeds each track with musicnn on its own threads, beside the librosa descriptors
+    import threading
+
+    tagger_threads = []
+    real_input = Predictor._tagger_input
+    monkeypatch.setattr(Predictor, "_tagger_input", lambda self, *a: tagger_threads.append(threading.current_thread().name)
+                        or real_input(self, *a))
     track = Predictor(loaded, quantize=False, batch_size=4).predict([t.clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
+    assert len(tagger_threads) == 1 and tagger_threads[0].startswith("sentio-tagger")
