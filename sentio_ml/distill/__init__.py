@@ -1,0 +1,1 @@
+"""Knowledge distillation of the pretrained taggers into Sentio's AST: corpus, crops, teacher targets, student."""

@@ -1,0 +1,66 @@
+"""Render the corpus manifest into distillation crop shards, one group of shards per package.
+
+    python -m sentio_ml.distill.build --manifest cache/corpus/manifest.csv --out cache/distill/crops
+
+Packages already rendered (a `shard-PACKAGE-*.npy` exists) are skipped, so adding a folder to the corpus and
+rerunning renders only the new part. Sharding by package keeps a shard's mixes inside one collection.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sentio_ml.distill.crops import CROP_SAMPLES, SAMPLE_RATE, plan_crops, render_shard
+
+SHARD_CROPS = 1500
+
+
+def read_manifest(path: Path) -> dict[str, list[tuple[str, float]]]:
+    """package -> [(file, duration_s)] from the corpus manifest (columns file, package, duration_s)."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            groups.setdefault(row["package"], []).append((row["file"], float(row["duration_s"])))
+    return groups
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)[:40]
+
+
+def build(manifest: Path, out: Path, variants: int, max_per_file: int, seed: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    crop_seconds = CROP_SAMPLES / SAMPLE_RATE
+    for number, (package, files) in enumerate(sorted(read_manifest(manifest).items())):
+        name = slug(package)
+        if any(out.glob(f"shard-{name}-*.npy")):
+            print(f"{package}: already rendered", flush=True)
+            continue
+        rng = np.random.default_rng(seed + number)
+        plans = plan_crops(files, crop_seconds, max_per_file, variants, rng)
+        started = time.time()
+        for index, first in enumerate(range(0, len(plans), SHARD_CROPS)):
+            shard = out / f"shard-{name}-{index:03d}"
+            written = render_shard(plans[first:first + SHARD_CROPS], shard, seed=seed + 1000 * number + index)
+            print(f"{package}: {shard.name} {written} crops ({time.time() - started:.0f} s)", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--variants", type=int, default=3, help="renderings per crop position (1 clean + augmented)")
+    parser.add_argument("--max-per-file", type=int, default=12, help="crop positions per file at most")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    build(args.manifest, args.out, args.variants, args.max_per_file, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
