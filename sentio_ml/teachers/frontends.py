@@ -1,0 +1,74 @@
+"""The teachers' mel front-ends in torch (no librosa at run time), each reproducing its original.
+
+- `MusicnnLogMel`: what musicnn's `batch_data` computes with librosa (16 kHz, n_fft 512, hop 256, periodic
+  Hann, centred with zero padding, power, 96 Slaney mel bands, log10(1 + 10000·mel)) in float32. The
+  filter matrix is librosa's, computed once when the module is built.
+- `EfficientATLogMel`: EfficientAT's `AugmentMelSTFT` in eval mode (32 kHz, pre-emphasis, n_fft 1024,
+  window 800 symmetric Hann, hop 320, centred with reflection, power, 128 Kaldi mel bands 0–15 kHz,
+  log(x + 1e-5), (x + 4.5) / 5), with torchaudio's Kaldi mel banks re-derived here (no torchaudio).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class MusicnnLogMel(nn.Module):
+    """waves [B, samples] at 16 kHz -> log-compressed mel spectrogram [B, frames, 96]."""
+
+    def __init__(self, sample_rate: int = 16000, n_fft: int = 512, hop: int = 256, n_mels: int = 96) -> None:
+        super().__init__()
+        import librosa
+
+        self.n_fft, self.hop = n_fft, hop
+        mel = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)  # librosa's defaults: Slaney
+        self.register_buffer("mel_basis", torch.from_numpy(mel).float(), persistent=False)
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+
+    def forward(self, waves: torch.Tensor) -> torch.Tensor:
+        spec = torch.stft(waves.float(), self.n_fft, hop_length=self.hop, window=self.window, center=True,
+                          pad_mode="constant", return_complex=True)
+        power = spec.real.square() + spec.imag.square()  # [B, bins, frames]
+        mel = torch.matmul(self.mel_basis, power)
+        return torch.log10(10000.0 * mel + 1.0).transpose(1, 2)
+
+
+def kaldi_mel_banks(n_mels: int, n_fft: int, sample_rate: int, fmin: float, fmax: float) -> torch.Tensor:
+    """Triangular filters evenly spaced on Kaldi's mel scale 1127·ln(1 + f/700), [n_mels, n_fft // 2]: the
+    result of torchaudio.compliance.kaldi.get_mel_banks without VTLN warping (float32, as it computes)."""
+    def mel_scale(freq: torch.Tensor | float) -> torch.Tensor | float:
+        if isinstance(freq, torch.Tensor):
+            return 1127.0 * (1.0 + freq / 700.0).log()
+        return 1127.0 * math.log(1.0 + freq / 700.0)
+
+    low, high = mel_scale(fmin), mel_scale(fmax)
+    delta = (high - low) / (n_mels + 1)
+    index = torch.arange(n_mels).unsqueeze(1)
+    left, center, right = (low + (index + offset) * delta for offset in (0.0, 1.0, 2.0))
+    mel = mel_scale(sample_rate / n_fft * torch.arange(n_fft // 2)).unsqueeze(0)
+    up = (mel - left) / (center - left)
+    down = (right - mel) / (right - center)
+    return torch.clamp(torch.minimum(up, down), min=0.0)
+
+
+class EfficientATLogMel(nn.Module):
+    """waves [B, samples] at 32 kHz -> normalised log mel spectrogram [B, 128, frames] (EfficientAT's input)."""
+
+    def __init__(self, sample_rate: int = 32000, n_fft: int = 1024, win_length: int = 800, hop: int = 320,
+                 n_mels: int = 128, fmin: float = 0.0, fmax: float = 15000.0) -> None:
+        super().__init__()
+        self.n_fft, self.win_length, self.hop = n_fft, win_length, hop
+        banks = kaldi_mel_banks(n_mels, n_fft, sample_rate, fmin, fmax)
+        self.register_buffer("mel_basis", nn.functional.pad(banks, (0, 1)), persistent=False)  # + Nyquist bin
+        self.register_buffer("window", torch.hann_window(win_length, periodic=False), persistent=False)
+        self.register_buffer("preemphasis", torch.tensor([[[-0.97, 1.0]]]), persistent=False)
+
+    def forward(self, waves: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.conv1d(waves.float().unsqueeze(1), self.preemphasis).squeeze(1)
+        spec = torch.stft(x, self.n_fft, hop_length=self.hop, win_length=self.win_length, window=self.window,
+                          center=True, normalized=False, return_complex=True)
+        power = spec.real.square() + spec.imag.square()
+        mel = torch.matmul(self.mel_basis, power)
+        return ((mel + 1e-5).log() + 4.5) / 5.0

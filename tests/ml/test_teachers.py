@@ -1,0 +1,99 @@
+"""Teachers as torch code: each reproduces its original implementation on a fixed input (known answers in
+tests/data/teachers_reference.json, from scripts/teachers_reference.py), its torch front-end reproduces the
+original one, and all share one interface (waves -> (embedding, logits))."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sentio_ml.errors import SentioMLError
+from sentio_ml.musicnn import reference_signal
+from sentio_ml.teachers import TEACHER_NAMES, Teacher, load_teacher, weights_path
+from sentio_ml.teachers.frontends import MusicnnLogMel
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@functools.cache
+def teacher_named(name: str) -> Teacher:
+    return load_teacher(name)
+
+
+def wave(teacher: Teacher, seconds: float) -> torch.Tensor:
+    """The deterministic reference signal at the teacher's sample rate (a 16-kHz pattern, re-timed)."""
+    t = torch.arange(int(seconds * teacher.sample_rate), dtype=torch.float64) / teacher.sample_rate
+    beat = (t * 2.0) % 1.0
+    chord = sum(torch.sin(2 * torch.pi * f * t) for f in (220.0, 277.18, 329.63, 440.0)) * torch.exp(-3.0 * beat)
+    kick = torch.sin(2 * torch.pi * 60.0 * t) * torch.exp(-25.0 * beat)
+    return (0.15 * chord + 0.5 * kick).float()
+
+
+def test_musicnn_front_end_in_torch_matches_librosa():
+    import librosa
+
+    waves = np.stack([reference_signal(10.0), 0.05 * reference_signal(10.0)[::-1].copy()])
+    expected = librosa.feature.melspectrogram(y=waves, sr=16000, n_fft=512, hop_length=256, n_mels=96)
+    expected = np.log10(10000.0 * expected + 1.0).transpose(0, 2, 1)
+    with torch.no_grad():
+        got = MusicnnLogMel()(torch.from_numpy(waves)).numpy()
+    assert got.shape == expected.shape == (2, 626, 96)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert isinstance(teacher_named("musicnn_msd").frontend, MusicnnLogMel)
+
+
+def test_musicnn_msd_matches_the_tensorflow_original_through_the_teacher_interface():
+    """The known answer of tests/ml/test_musicnn.py (musicnn 0.1.0 on TensorFlow), now from raw waves."""
+    expected = np.array(json.loads((DATA / "musicnn_reference.json").read_text())["tag_probabilities"])
+    with torch.no_grad():
+        embedding, logits = teacher_named("musicnn_msd")(torch.from_numpy(reference_signal())[None])
+    np.testing.assert_allclose(torch.sigmoid(logits)[0].numpy(), expected, atol=1e-4)
+    assert embedding.shape == (1, 200)
+
+
+@pytest.mark.parametrize("name", ["musicnn_msd"])
+def test_every_teacher_keeps_the_interface(name):
+    teacher = teacher_named(name)
+    assert isinstance(teacher, Teacher) and teacher.name == name and not teacher.training
+    assert all(p.dtype == torch.float32 and not p.requires_grad for p in teacher.parameters())
+    assert teacher.sample_rate == (32000 if name == "mn04" else 16000)
+    assert teacher.licence and "\n" not in teacher.licence
+    waves = torch.stack([wave(teacher, 4.0), 0.1 * wave(teacher, 4.0)])
+    with torch.no_grad():
+        embedding, logits = teacher(waves)
+    assert embedding.shape == (2, teacher.embedding_dim) and logits.shape == (2, len(teacher.logit_names))
+    assert torch.isfinite(embedding).all() and torch.isfinite(logits).all()
+    assert not torch.allclose(logits[0], logits[1])  # the level changes the answer: the input is used
+
+
+@pytest.mark.parametrize("name", ["musicnn_msd"])
+def test_patch_taggers_average_over_non_overlapping_three_second_patches(name):
+    teacher = teacher_named(name)
+    first, second = wave(teacher, 3.0), 0.3 * wave(teacher, 3.0).flip(0)
+    hop = 256
+    one_patch = 187 * hop  # samples whose frames fill exactly one patch (centred frames: one more frame)
+    both = torch.cat([first[:one_patch], second[:one_patch], torch.zeros(hop * 40)])[None]
+    with torch.no_grad():
+        patches = teacher.patches(both)
+        embedding, logits = teacher(both)
+        patch_logits, patch_embedding = teacher.network(patches[0])
+    assert patches.shape == (1, 2, 187, 96)  # 10-s remainder shorter than a patch is dropped
+    torch.testing.assert_close(logits[0], patch_logits.mean(0))
+    torch.testing.assert_close(embedding[0], patch_embedding.mean(0))
+    short = teacher.patches(first[None, : 16000])  # 1 s: repeated to one patch
+    assert short.shape == (1, 1, 187, 96) and torch.isfinite(short).all()
+
+
+def test_missing_weights_and_unknown_names_are_one_sentence(tmp_path):
+    with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' are missing .*convert_teachers\.py\.$"):
+        load_teacher("vgg_msd", tmp_path / "nope.safetensors")
+    with pytest.raises(SentioMLError, match=r"^Unknown teacher 'passt'; choose one of: musicnn_msd, .*\.$"):
+        load_teacher("passt")
+    wrong = tmp_path / "wrong.safetensors"
+    wrong.write_bytes(weights_path("musicnn_msd").read_bytes())
+    with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' in .* do not fit its network"):
+        load_teacher("vgg_msd", wrong)
