@@ -175,11 +175,12 @@ class AstEncoder(nn.Module):
     def embedding_dim(self) -> int:
         return self.config.embedding_dim
 
-    def forward(self, fbank: torch.Tensor) -> torch.Tensor:
-        frames = self.config.frames
+    def forward(self, fbank: torch.Tensor, pooled: bool = False) -> torch.Tensor:
+        """`pooled`: the input is already average-pooled in time (the distillation cache)."""
+        frames = self.config.pooled_frames if pooled else self.config.frames
         if fbank.shape[1] != frames:
             fbank = F.pad(fbank[:, :frames], (0, 0, 0, max(0, frames - fbank.shape[1])))
-        if self.config.pool_time > 1:
+        if self.config.pool_time > 1 and not pooled:
             fbank = F.avg_pool1d(fbank.transpose(1, 2), self.config.pool_time).transpose(1, 2)
         out = self.backbone(input_values=fbank)
         tokens, pooled = (out.last_hidden_state, out.pooler_output) if hasattr(out, "pooler_output") else out

@@ -23,12 +23,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from sentio_ml.composition import Composition
 from sentio_ml.errors import BundleError
 from sentio_ml.features import FeatureConfig
-from sentio_ml.model import ModelConfig, MoodRegressor
 
 FORMAT = "sentio-model-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a declared Composition ("composition"); 1: the legacy MoodRegressor ("model")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 METRICS_FILE = "metrics.json"
@@ -58,7 +58,7 @@ class Bundle:
     `config` is the config.json content; use `Bundle.from_model` to make a new one.
     """
 
-    model: MoodRegressor
+    model: "Composition | MoodRegressor"  # noqa: F821 - the legacy class is imported only for version-1 bundles
     config: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     card: str = ""
@@ -90,7 +90,7 @@ class Bundle:
             )
         config = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": 1,
             "name": name or f"sentio-{mc.name}",
             "version": version,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -112,6 +112,36 @@ class Bundle:
         }
         return cls(model=model, config=config, metrics=dict(metrics or {}), card=card)
 
+    @classmethod
+    def from_composition(
+        cls,
+        model: Composition,
+        *,
+        name: str,
+        features: FeatureConfig,
+        normalisation_source: str,
+        version: str = "2.0.0",
+        excerpts: int = DEFAULT_EXCERPTS,
+        training_data: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> "Bundle":
+        """A version-2 bundle of a declared composition; its card is generated from the bundle itself."""
+        config = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "version": version,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "composition": model.config(),
+            "features": features.to_dict(),
+            "normalisation": {"mean": features.mean, "std": features.std, "source": normalisation_source},
+            "labels": {"outputs": ["valence", "arousal"], "scale": [0.0, 1.0], "neutral": 0.5,
+                       "source_scale": [1.0, 9.0], "mapping": "(x - low) / (high - low)"},
+            "inference": {"excerpts": int(excerpts), "excerpt_seconds": float(features.excerpt_seconds)},
+            "training_data": training_data or {},
+        }
+        return cls(model=model, config=config, metrics=dict(metrics or {}))
+
     @property
     def name(self) -> str:
         return str(self.config.get("name", "sentio"))
@@ -121,8 +151,9 @@ class Bundle:
         return str(self.config.get("version", "0"))
 
     @property
-    def model_config(self) -> ModelConfig:
-        return self.model.config
+    def model_config(self):
+        """The legacy ModelConfig of a version-1 bundle (None for a composition)."""
+        return getattr(self.model, "config", None) if not isinstance(self.model, Composition) else None
 
     @property
     def feature_config(self) -> FeatureConfig:
@@ -159,6 +190,10 @@ def model_id(bundle: Bundle) -> str:
 
 
 def default_card(bundle: Bundle) -> str:
+    if isinstance(bundle.model, Composition):
+        from sentio_ml.model_card import composition_card
+
+        return composition_card(bundle)
     mc, fc = bundle.model_config, bundle.feature_config
     lines = [
         f"# {bundle.name} {bundle.version}",
@@ -213,6 +248,15 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
+def _build_model(config: dict[str, Any]):
+    """The untrained model a config declares: a Composition (version 2) or the legacy MoodRegressor (1)."""
+    if "composition" in config:
+        return Composition.from_config(config["composition"])
+    from sentio_ml.model import ModelConfig, MoodRegressor  # legacy: imports librosa-based heads
+
+    return MoodRegressor(ModelConfig.from_dict(config["model"]))
+
+
 def load_bundle(directory: str | os.PathLike | None = None) -> Bundle:
     """Load a bundle folder (the default bundle when None) on the CPU, in eval mode.
 
@@ -237,15 +281,14 @@ def load_bundle(directory: str | os.PathLike | None = None) -> Bundle:
             f"newer than this Sentio understands ({FORMAT_VERSION}); update Sentio."
         )
     try:
-        model_config = ModelConfig.from_dict(config["model"])
         FeatureConfig.from_dict(config["features"])
+        model = _build_model(config)
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"The model bundle config '{directory / CONFIG_FILE}' is invalid: {exc}.") from exc
     try:
         state = load_file(str(directory / WEIGHTS_FILE), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise BundleError(f"The weights file '{directory / WEIGHTS_FILE}' is corrupt or not safetensors.") from exc
-    model = MoodRegressor(model_config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

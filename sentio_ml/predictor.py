@@ -26,11 +26,10 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 
 from sentio_ml.audio import load_excerpts
-from sentio_ml.audio_descriptors import audio_descriptors
 from sentio_ml.bundle import Bundle, load_bundle, model_id
+from sentio_ml.composition import VIEWS, Composition
 from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
 from sentio_ml.features import compute_fbank
-from sentio_ml.musicnn import log_mel_patches
 from sentio_ml.mood import mood_word, quadrant
 
 log = logging.getLogger(__name__)
@@ -142,9 +141,7 @@ class _Decoded:
     """A decoded file waiting for (part of) its excerpts to go through the model."""
 
     path: Path
-    feats: torch.Tensor  # [n, frames, mel]
-    audio: torch.Tensor | None  # [n, AUDIO_DESCRIPTOR_COUNT] when the model needs them, else None
-    tagger: torch.Tensor | None  # musicnn input when the model needs it (see Predictor._tagger_input), else None
+    inputs: dict[str, torch.Tensor]  # the model's keyword inputs, one row per excerpt (a composition's views)
     starts: np.ndarray
     ends: np.ndarray
     duration: float
@@ -153,7 +150,7 @@ class _Decoded:
 
     @property
     def remaining(self) -> int:
-        return len(self.feats) - self.next_row
+        return len(self.starts) - self.next_row
 
 
 class Predictor:
@@ -200,7 +197,8 @@ class Predictor:
         self.quantized = self._wants_int8(quantize)
         model = quantize_int8(bundle.model) if self.quantized else copy.deepcopy(bundle.model)
         self.model = model.to(self.device).eval()
-        self.needs_audio = bool(getattr(bundle.model, "needs_audio", False))
+        self.views = bundle.model.views if isinstance(bundle.model, Composition) else None
+        self.needs_audio = bool(getattr(bundle.model, "needs_audio", False))  # legacy (version-1) bundles
         self.needs_tagger = bool(getattr(bundle.model, "needs_tagger", False))
         # musicnn runs beside each track's librosa descriptors, so a lone track uses both cores (one track
         # end to end: 0.60 -> 0.39-0.42 s on a loaded host, throughput unchanged; bench/default_model_latency.py).
@@ -229,21 +227,35 @@ class Predictor:
             ex = load_excerpts(
                 path, sample_rate=self.feature_config.sample_rate, seconds=self.excerpt_seconds, count=self.excerpts
             )
-            pending_tagger = self._tagger_pool.submit(self._tagger_input, ex.waves, ex.sample_rate) if self._tagger_pool else None
-            feats = compute_fbank(ex.waves, self.feature_config)
-            audio = torch.from_numpy(audio_descriptors(ex.waves, ex.sample_rate)) if self.needs_audio else None
-            tagger = pending_tagger.result() if pending_tagger is not None else None
+            inputs = self._inputs(ex.waves, ex.sample_rate)
         except AudioDecodeError as exc:
             return TrackPrediction(path=path, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop a library run
             log.exception("unexpected failure preparing %s", path)
             return TrackPrediction(path=path, error=f"Cannot analyse '{path}': {type(exc).__name__}: {exc}.")
-        return _Decoded(path=path, feats=feats, audio=audio, tagger=tagger, starts=ex.starts, ends=ex.ends, duration=ex.duration)
+        return _Decoded(path=path, inputs=inputs, starts=ex.starts, ends=ex.ends, duration=ex.duration)
+
+    def _inputs(self, waves: np.ndarray, sample_rate: int) -> dict[str, torch.Tensor]:
+        """The model's inputs for one track's excerpts: each declared view of a composition, or the legacy
+        model's fbank / librosa descriptors / musicnn input."""
+        if self.views is not None:
+            return {name: VIEWS[name].compute(waves, self.feature_config) for name in self.views}
+        pending_tagger = self._tagger_pool.submit(self._tagger_input, waves, sample_rate) if self._tagger_pool else None
+        inputs = {"feats": compute_fbank(waves, self.feature_config)}
+        if self.needs_audio:
+            from sentio_ml.audio_descriptors import audio_descriptors
+
+            inputs["audio"] = torch.from_numpy(audio_descriptors(waves, sample_rate))
+        if pending_tagger is not None:
+            inputs["tagger"] = pending_tagger.result()
+        return inputs
 
     def _tagger_input(self, waves: np.ndarray, sample_rate: int) -> torch.Tensor:
         """musicnn's input for the model: on a GPU its log-mel patches (the model embeds them there); on the CPU the
         embeddings themselves, computed off the model thread so that both cores share the tagger's convolutions
         rather than queueing them behind the model (bench/predict_throughput.py)."""
+        from sentio_ml.musicnn import log_mel_patches
+
         patches = log_mel_patches(waves, sample_rate, self.model.config.musicnn_patches)
         if self.device.type != "cpu":
             return patches
@@ -253,29 +265,25 @@ class Predictor:
     # -- model side ----------------------------------------------------------------------------
     def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:
         """Run up to batch_size excerpts from the front of `ready`; return the tracks that completed."""
-        rows: list[torch.Tensor] = []
-        audio_rows: list[torch.Tensor] = []
-        tagger_rows: list[torch.Tensor] = []
+        rows: dict[str, list[torch.Tensor]] = {}
         owners: list[tuple[_Decoded, int]] = []
+        count = 0
         for item in ready:
-            take = min(item.remaining, self.batch_size - len(rows))
+            take = min(item.remaining, self.batch_size - count)
             if take <= 0:
                 break
-            rows.append(item.feats[item.next_row:item.next_row + take])
-            if item.audio is not None:
-                audio_rows.append(item.audio[item.next_row:item.next_row + take])
-            if item.tagger is not None:
-                tagger_rows.append(item.tagger[item.next_row:item.next_row + take])
+            for name, value in item.inputs.items():
+                rows.setdefault(name, []).append(value[item.next_row:item.next_row + take])
             owners.append((item, take))
             item.next_row += take
+            count += take
         try:
-            batch = torch.cat(rows).to(self.device, non_blocking=True)
-            extra = {name: torch.cat(parts).to(self.device) for name, parts in (("audio", audio_rows), ("tagger", tagger_rows)) if parts}
+            batch = {name: torch.cat(parts).to(self.device, non_blocking=True) for name, parts in rows.items()}
             with torch.inference_mode():
-                out = self.model(batch, **extra).float().cpu().numpy()
+                out = self.model(**batch).float().cpu().numpy()
         except torch.OutOfMemoryError as exc:
             raise SentioMLError(
-                f"The model ran out of memory on {self.device_name} with {sum(len(r) for r in rows)} excerpts per batch; "
+                f"The model ran out of memory on {self.device_name} with {count} excerpts per batch; "
                 "use a smaller --batch-size or --device cpu."
             ) from exc
         except RuntimeError as exc:

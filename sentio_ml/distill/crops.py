@@ -140,7 +140,8 @@ def render_shard(plans: Sequence[CropPlan], out: Path, seed: int, mix_probabilit
     waves.flush()
     del waves
     final = np.load(out.with_suffix(".tmp.npy"), mmap_mode="r")[:row]
-    np.save(out.with_suffix(".npy"), final)
+    np.save(out.with_suffix(".part.npy"), final)
+    out.with_suffix(".part.npy").replace(out.with_suffix(".npy"))  # complete shards only under the final name
     out.with_suffix(".tmp.npy").unlink()
     out.with_suffix(".json").write_text(json.dumps({"crops": records, "skipped": skipped}))
     return row
@@ -148,7 +149,7 @@ def render_shard(plans: Sequence[CropPlan], out: Path, seed: int, mix_probabilit
 
 def shard_paths(directory: Path) -> list[Path]:
     """The rendered shards of a crops folder (their .npy files), in a stable order."""
-    return sorted(p for p in directory.glob("shard-*.npy") if not p.name.endswith(".tmp.npy"))
+    return sorted(p for p in directory.glob("shard-*.npy") if "." not in p.stem)  # not .tmp/.fbank/.<teacher>
 
 
 def load_waves(shard: Path) -> np.ndarray:

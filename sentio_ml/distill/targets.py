@@ -69,8 +69,10 @@ def fill_fbank(shard: Path, pool_time: int) -> None:
     np.save(fbank_path(shard), np.concatenate(rows))
 
 
-def fill(crops: Path, teachers: list[str], pool_time: int) -> None:
+def fill(crops: Path, teachers: list[str], pool_time: int, only: str = "*") -> None:
     for shard in shard_paths(crops):
+        if not shard.match(only):
+            continue
         started = time.time()
         if not fbank_path(shard).is_file():
             fill_fbank(shard, pool_time)
@@ -88,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teachers", nargs="+", required=True)
     parser.add_argument("--pool-time", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", default="*", help="shards whose file name matches this pattern (parallel runs)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    fill(args.crops, args.teachers, args.pool_time)
+    fill(args.crops, args.teachers, args.pool_time, args.only)
     return 0
 
 

@@ -1,0 +1,167 @@
+"""Valence/arousal heads on the distilled AST (and, for the ablation, on each teacher), cross-validated.
+
+    python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv \\
+        [--probe-crops cache/distill/crops --probes musicnn_msd mn04] [--export resources/models/default]
+
+Each clip is represented by the excerpts the Predictor itself would take (`sentio_ml.audio.load_excerpts`,
+the same placement function at training and at inference). For every fold of the dataset the head is fitted
+on the training folds only: the ridge penalty by an inner artist-grouped cross-validation, and the spread
+calibration so that the inner out-of-fold predictions have the labels' standard deviation (a ridge head
+shrinks toward the mean; users threshold the values, so their spread must match the labels').
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sentio_ml.composition import AstPart, Composition
+from sentio_ml.datasets import Clip, Dataset
+from sentio_ml.evaluation.crossval import CVResult, FoldOutput, run_cv
+
+ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+INNER_FOLDS = 4
+
+
+def excerpt_waves(dataset: Dataset, cache: Path, seconds: float, count: int) -> np.ndarray:
+    """[clips, count, samples] float32 excerpts of every clip, as the Predictor places them (cached as int16)."""
+    from sentio_ml.audio import load_excerpts
+
+    if cache.is_file():
+        return np.load(cache).astype(np.float32) / 32767.0
+    waves = np.stack([load_excerpts(c.path, 16000, seconds, count).waves for c in dataset.clips])
+    np.save(cache, np.round(np.clip(waves, -1, 1) * 32767).astype(np.int16))
+    return waves
+
+
+def load_student_part(student_dir: Path) -> tuple[AstPart, dict]:
+    """The distilled encoder as an AstPart (head not fitted yet) and the student's training state."""
+    from safetensors.torch import load_file
+
+    from sentio_ml.ast_encoder import EncoderConfig
+
+    state = json.loads((student_dir / "state.json").read_text())
+    part = AstPart(EncoderConfig.from_dict(state["encoder"]))
+    weights = {k[len("encoder."):]: v for k, v in load_file(str(student_dir / "student.safetensors")).items()
+               if k.startswith("encoder.")}
+    part.encoder.load_state_dict(weights)
+    return part.eval(), state
+
+
+def student_embeddings(part: AstPart, waves: np.ndarray, mean: float, std: float, batch: int = 24) -> np.ndarray:
+    """[clips, 2·hidden]: the mean over each clip's excerpts of the encoder's embedding."""
+    from sentio_ml.features import FeatureConfig, compute_fbank
+
+    features = FeatureConfig(mean=mean, std=std)
+    flat = waves.reshape(-1, waves.shape[-1])
+    rows = []
+    with torch.inference_mode():
+        for first in range(0, len(flat), batch):
+            rows.append(part.embed(compute_fbank(flat[first:first + batch], features)).numpy())
+    return np.concatenate(rows).reshape(waves.shape[0], waves.shape[1], -1).mean(1)
+
+
+def inner_predictions(x: np.ndarray, y: np.ndarray, groups: list[str], alpha: float) -> np.ndarray:
+    """Out-of-fold ridge predictions over an artist-grouped split of the training clips."""
+    from sklearn.model_selection import GroupKFold
+
+    from sentio_ml.composition import LinearHead
+
+    out = np.zeros_like(y)
+    for train, test in GroupKFold(INNER_FOLDS).split(x, y, groups):
+        head = LinearHead(x.shape[1]).fit(x[train], y[train], alpha)
+        out[test] = head(torch.as_tensor(x[test], dtype=torch.float32)).numpy()
+    return out
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, groups: list[str]) -> tuple[float, np.ndarray, np.ndarray]:
+    """(alpha, offset, scale): the penalty with the best inner squared error and the calibration that gives the
+    inner out-of-fold predictions the labels' mean and standard deviation."""
+    scored = [(float(((inner_predictions(x, y, groups, a) - y) ** 2).mean()), a) for a in ALPHAS]
+    alpha = min(scored)[1]
+    inner = inner_predictions(x, y, groups, alpha)
+    scale = y.std(0) / np.maximum(inner.std(0), 1e-6)
+    offset = y.mean(0) - scale * inner.mean(0)
+    return alpha, offset, scale
+
+
+def probe_fit_predict(features: np.ndarray, dataset: Dataset):
+    """A CV model (`run_cv`) of a linear head with spread calibration on fixed per-clip features."""
+    from sentio_ml.composition import LinearHead
+
+    index = {c.path: i for i, c in enumerate(dataset.clips)}
+
+    def fit_predict(train: list[Clip], test: list[Clip], fold: int) -> FoldOutput:
+        rows = [index[c.path] for c in train]
+        x, y = features[rows], dataset.labels(train)
+        alpha, offset, scale = fit_head(x, y, [c.split_key for c in train])
+        head = LinearHead(x.shape[1]).fit(x, y, alpha)
+        raw = head(torch.as_tensor(features[[index[c.path] for c in test]], dtype=torch.float32)).numpy()
+        return FoldOutput(np.clip(offset + scale * raw, 0, 1), [{"alpha": alpha, "scale": scale.tolist()}])
+
+    return fit_predict
+
+
+def spread_ratio(result: CVResult) -> list[float]:
+    """Std of the pooled held-out predictions over the labels' std, per dimension."""
+    y_true = np.concatenate([f.y_true for f in result.folds])
+    y_pred = np.concatenate([f.y_pred for f in result.folds])
+    return (y_pred.std(0) / y_true.std(0)).round(3).tolist()
+
+
+def export(part: AstPart, features: np.ndarray, dataset: Dataset, state: dict, out: Path, metrics: dict) -> None:
+    """Fit the head on every clip and save the composition as a bundle."""
+    from sentio_ml.bundle import Bundle, save_bundle
+    from sentio_ml.features import FeatureConfig
+
+    y = dataset.labels()
+    alpha, offset, scale = fit_head(features, y, [c.split_key for c in dataset.clips])
+    part.head.fit(features, y, alpha)
+    model = Composition({"ast": part})
+    model.weights.fill_(1.0)
+    model.offset.copy_(torch.as_tensor(offset, dtype=torch.float32))
+    model.scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
+    fbank = state["stats"]["fbank"]
+    bundle = Bundle.from_composition(
+        model, name="sentio-fourq-ast", features=FeatureConfig(mean=fbank["mean"], std=fbank["std"]),
+        normalisation_source="log-mel mean/std of the distillation corpus",
+        training_data={"dataset": dataset.name, "clips": len(dataset), "head": {"alpha": alpha},
+                       "distillation": {k: state[k] for k in ("teachers", "crops", "step")}},
+        metrics=metrics)
+    save_bundle(bundle, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sentio_ml.audio import excerpt_starts  # noqa: F401  (the placement the excerpts follow)
+    from sentio_ml.datasets.fourq import load_fourq
+    from sentio_ml.evaluation.report import write_report
+    from sentio_ml.features import FeatureConfig
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--student", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/fourq"))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--excerpts", type=int, default=3)
+    parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(2)
+    dataset = load_fourq(args.data)
+    args.out.mkdir(parents=True, exist_ok=True)
+    waves = excerpt_waves(dataset, args.out.parent / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, args.excerpts)
+    part, state = load_student_part(args.student)
+    features = student_embeddings(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+    result = run_cv(dataset, probe_fit_predict(features, dataset), name="distilled AST + linear head")
+    summary = {k: v for k, v in result.summary().items()}
+    print(json.dumps({"macro_f1": summary["quadrant.macro_f1"], "spread": spread_ratio(result)}))
+    write_report([result], args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
+    if args.export:
+        export(part, features, dataset, state, args.export, {"cv": result.to_dict()["summary"], "spread_ratio": spread_ratio(result)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Train the AST student on the teachers' targets: every teacher's embedding and logits from random crops.
+
+    python -m sentio_ml.distill.student --crops cache/distill/crops --out cache/distill/student \\
+        --teachers musicnn_msd mn04 --minutes 60
+
+Loss: for each teacher, the mean squared error between a linear projection of the student's embedding and the
+teacher's standardised outputs (embedding ⊕ logits, each dimension z-scored over the training crops);
+teachers weigh equally. The student also gets SpecAugment masks the teachers never saw (KD with strong
+augmentation, as in CED/EfficientAT). No labels are used here.
+
+Resumable: `student.safetensors` (encoder + projections), `optimizer.safetensors` and `state.json` are
+rewritten every `--checkpoint-every` steps and at the end; rerunning the command continues from them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sentio_ml.ast_encoder import PRESETS, AstEncoder, EncoderConfig, init_like_vit
+from sentio_ml.distill.crops import shard_paths
+from sentio_ml.distill.targets import fbank_path, target_path
+
+
+@dataclass
+class DistillSet:
+    fbank: np.ndarray  # float16 [N, pooled frames, mel], un-normalised
+    targets: dict[str, np.ndarray]  # teacher -> float32 [N, D]
+    files: list[str]  # source file of each crop (for a by-file validation split)
+
+
+def load_set(crops: Path, teachers: list[str]) -> DistillSet:
+    fbanks, targets, files = [], {t: [] for t in teachers}, []
+    for shard in shard_paths(crops):
+        if not fbank_path(shard).is_file() or not all(target_path(shard, t).is_file() for t in teachers):
+            print(f"skipping {shard.name}: targets not computed yet", flush=True)
+            continue
+        fbanks.append(np.load(fbank_path(shard)))
+        for t in teachers:
+            targets[t].append(np.load(target_path(shard, t)))
+        files += [c["file"] for c in json.loads(shard.with_suffix(".json").read_text())["crops"]]
+    return DistillSet(np.concatenate(fbanks), {t: np.concatenate(v) for t, v in targets.items()}, files)
+
+
+class Student(nn.Module):
+    """The AST encoder and one linear projection per teacher onto its standardised outputs."""
+
+    def __init__(self, config: EncoderConfig, target_dims: dict[str, int]) -> None:
+        super().__init__()
+        self.encoder = AstEncoder(config, backend="transformers")
+        init_like_vit(self.encoder)
+        self.projections = nn.ModuleDict({t: nn.Linear(config.embedding_dim, d) for t, d in target_dims.items()})
+
+    def forward(self, pooled_fbank: torch.Tensor) -> dict[str, torch.Tensor]:
+        embedding = self.encoder(pooled_fbank, pooled=True)
+        return {t: head(embedding) for t, head in self.projections.items()}
+
+
+def spec_augment(x: torch.Tensor, generator: torch.Generator, masks: int = 2, time_width: int = 24,
+                 freq_width: int = 20) -> torch.Tensor:
+    """Zero (= the normalised mean) random time and frequency stripes of each example, in place."""
+    batch, frames, bins = x.shape
+    for axis, size, width in ((1, frames, time_width), (2, bins, freq_width)):
+        for _ in range(masks):
+            widths = torch.randint(0, width + 1, (batch,), generator=generator)
+            starts = (torch.rand(batch, generator=generator) * (size - widths)).long()
+            index = torch.arange(size)[None, :]
+            hit = (index >= starts[:, None]) & (index < (starts + widths)[:, None])
+            x.masked_fill_(hit[:, :, None] if axis == 1 else hit[:, None, :], 0.0)
+    return x
+
+
+def lr_at(step: int, total: int, base: float, warmup: int, floor: float = 0.02) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def save_checkpoint(out: Path, model: Student, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "student.safetensors.tmp"))
+    flat = {f"{index}.{name}": value for index, per in optimizer.state_dict()["state"].items()
+            for name, value in per.items() if torch.is_tensor(value)}
+    save_file({k: v.reshape(-1) if v.dim() == 0 else v for k, v in flat.items()}, str(out / "optimizer.safetensors.tmp"))
+    (out / "state.json.tmp").write_text(json.dumps(state, indent=1))
+    for name in ("student.safetensors", "optimizer.safetensors", "state.json"):
+        (out / f"{name}.tmp").replace(out / name)
+
+
+def load_checkpoint(out: Path, model: Student, optimizer: torch.optim.Optimizer) -> dict | None:
+    from safetensors.torch import load_file
+
+    if not (out / "state.json").is_file():
+        return None
+    model.load_state_dict(load_file(str(out / "student.safetensors")))
+    flat = load_file(str(out / "optimizer.safetensors"))
+    opt_state = optimizer.state_dict()
+    for key, value in flat.items():
+        index, name = key.split(".", 1)
+        opt_state["state"].setdefault(int(index), {})[name] = value.reshape(()) if name == "step" else value
+    optimizer.load_state_dict(opt_state)
+    return json.loads((out / "state.json").read_text())
+
+
+def standardiser(data: DistillSet, rows: np.ndarray) -> dict[str, dict]:
+    fb = data.fbank[rows[:4000]].astype(np.float32)
+    stats = {"fbank": {"mean": float(fb.mean()), "std": float(fb.std())}}
+    for t, values in data.targets.items():
+        stats[t] = {"mean": values[rows].mean(0).tolist(), "std": (values[rows].std(0) + 1e-3).tolist()}
+    return stats
+
+
+def batch_tensors(data: DistillSet, rows: np.ndarray, stats: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    x = (torch.from_numpy(data.fbank[rows].astype(np.float32)) - stats["fbank"]["mean"]) / (2 * stats["fbank"]["std"])
+    y = {t: (torch.from_numpy(v[rows]) - torch.tensor(stats[t]["mean"])) / torch.tensor(stats[t]["std"])
+         for t, v in data.targets.items()}
+    return x, y
+
+
+def loss_of(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    parts = {t: nn.functional.mse_loss(outputs[t], targets[t]) for t in outputs}
+    return sum(parts.values()) / len(parts), {t: v.item() for t, v in parts.items()}
+
+
+def evaluate(model: Student, data: DistillSet, rows: np.ndarray, stats: dict) -> dict[str, float]:
+    model.eval()
+    totals: dict[str, float] = {}
+    with torch.inference_mode():
+        for first in range(0, len(rows), 128):
+            x, y = batch_tensors(data, rows[first:first + 128], stats)
+            _, parts = loss_of(model(x), y)
+            for t, v in parts.items():
+                totals[t] = totals.get(t, 0.0) + v * len(x)
+    model.train()
+    return {t: v / len(rows) for t, v in totals.items()}
+
+
+def split_rows(files: list[str], validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    unique = sorted(set(files))
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(unique, max(1, int(len(unique) * validation)), replace=False))
+    is_val = np.array([f in held for f in files])
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def train(args: argparse.Namespace) -> None:
+    torch.manual_seed(args.seed)
+    data = load_set(args.crops, args.teachers)
+    train_rows, val_rows = split_rows(data.files, 0.05, args.seed)
+    config = PRESETS[args.preset]
+    model = Student(config, {t: v.shape[1] for t, v in data.targets.items()})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
+    state = load_checkpoint(args.out, model, optimizer) or {
+        "step": 0, "encoder": config.to_dict(), "teachers": args.teachers, "stats": standardiser(data, train_rows),
+        "total_steps": args.steps, "crops": len(train_rows), "validation_crops": len(val_rows), "history": []}
+    state["total_steps"] = total = args.steps  # a resumed run may lengthen the schedule
+    stats = state["stats"]
+    generator = torch.Generator().manual_seed(args.seed + state["step"])
+    rng = np.random.default_rng(args.seed + state["step"])
+    deadline = time.time() + 60 * args.minutes
+    print(f"{len(train_rows)} training crops, {len(val_rows)} validation; step {state['step']} of {total}", flush=True)
+    model.train()
+    while state["step"] < total and time.time() < deadline:
+        x, y = batch_tensors(data, rng.choice(train_rows, args.batch_size, replace=False), stats)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(state["step"], total, args.lr, warmup=max(1, total // 20))
+        loss, parts = loss_of(model(spec_augment(x, generator)), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        state["step"] += 1
+        if state["step"] % 20 == 0:
+            print(json.dumps({"step": state["step"], "loss": round(loss.item(), 4), **{t: round(v, 4) for t, v in parts.items()}}), flush=True)
+        if state["step"] % args.checkpoint_every == 0 or state["step"] == total:
+            state["history"].append({"step": state["step"], "train": round(loss.item(), 4),
+                                     "validation": evaluate(model, data, val_rows, stats), "time": time.time()})
+            print(json.dumps(state["history"][-1]), flush=True)
+            save_checkpoint(args.out, model, optimizer, state)
+    save_checkpoint(args.out, model, optimizer, state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crops", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--teachers", nargs="+", required=True)
+    parser.add_argument("--preset", default="student", choices=sorted(PRESETS))
+    parser.add_argument("--steps", type=int, default=3000, help="total optimiser steps (the schedule's length)")
+    parser.add_argument("--minutes", type=float, default=1e9, help="stop (resumable) after this many minutes")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--checkpoint-every", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The model card of a composition bundle, generated from the bundle's own config and metrics (never by hand).
+
+Sections appear when the bundle carries what they need: the composition table (always), the distillation
+(teachers with licences, corpus), the cross-validation summary with spread ratios and each part's share.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+HEADLINE_METRICS = (
+    "quadrant.macro_f1", "quadrant.accuracy", "valence.ccc", "valence.pearson_r", "valence.rmse",
+    "arousal.ccc", "arousal.pearson_r", "arousal.rmse",
+)
+REBUILD = """```
+python -m sentio_ml.distill.corpus --out cache/corpus                                   # unlabelled music
+python -m sentio_ml.distill.build --manifest cache/corpus/manifest.csv --out cache/distill/crops
+python -m sentio_ml.distill.targets --crops cache/distill/crops --teachers {teachers}
+python -m sentio_ml.distill.student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
+python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv --export resources/models/default
+```"""
+
+
+def _cv_table(summary: dict[str, Any]) -> list[str]:
+    lines = ["| metric (5 fixed artist-disjoint 4Q folds) | mean ± std |", "|---|---|"]
+    for key in HEADLINE_METRICS:
+        if key in summary:
+            value = summary[key]
+            mean, std = (value["mean"], value["std"]) if isinstance(value, dict) else value
+            lines.append(f"| {key} | {mean:.3f} ± {std:.3f} |")
+    return lines
+
+
+def _teacher_lines(teachers: list[str]) -> list[str]:
+    from sentio_ml.teachers import load_teacher
+
+    lines = []
+    for name in teachers:
+        try:
+            licence = load_teacher(name).licence
+        except Exception:  # noqa: BLE001 - a card is still written without the teacher's weights at hand
+            licence = "licence: see resources/pretrained"
+        lines.append(f"- `{name}`: {licence}")
+    return lines
+
+
+def composition_card(bundle) -> str:
+    """Markdown card for a version-2 (composition) bundle."""
+    config, metrics = bundle.config, bundle.metrics
+    features, training = config["features"], config.get("training_data", {})
+    lines = [
+        f"# {bundle.name} {bundle.version}",
+        "",
+        "Predicts valence (sad ↔ happy) and arousal (calm ↔ energetic) on [0, 1] (0.5 = neutral) from audio: "
+        f"{bundle.excerpts} excerpts of {bundle.excerpt_seconds:.2f} s per track, averaged.",
+        "",
+        "## Composition",
+        "",
+        bundle.model.describe(),
+        "",
+        f"Input: {features['num_mel_bins']}-bin Kaldi log-mel at {features['sample_rate']} Hz, normalised with "
+        f"mean {features['mean']:.3f}, std {features['std']:.3f} ({config['normalisation']['source']}).",
+    ]
+    distillation = training.get("distillation")
+    if distillation:
+        lines += ["", "## Distillation", "",
+                  f"The AST was trained from scratch to predict the outputs of {len(distillation['teachers'])} pretrained "
+                  f"taggers on {distillation['crops']} augmented crops of unlabelled music ({distillation['step']} steps); "
+                  "no labels were used in this stage.", "", *_teacher_lines(distillation["teachers"])]
+        if training.get("corpus"):
+            lines += ["", f"Corpus: {training['corpus']}"]
+    if training.get("dataset"):
+        lines += ["", "## Valence/arousal head", "",
+                  f"Fitted on {training.get('clips', '?')} clips of `{training['dataset']}` (labels on 1–9 mapped by (x − 1) / 8): "
+                  f"{training.get('head', {})}."]
+    if metrics.get("cv"):
+        lines += ["", "## Cross-validation", "", *_cv_table(metrics["cv"])]
+    if metrics.get("spread_ratio"):
+        lines += ["", f"Spread of held-out predictions over the labels' (valence, arousal): {metrics['spread_ratio']}."]
+    if metrics.get("shares"):
+        lines += ["", f"Share of the output's variance per part on held-out folds: {metrics['shares']}."]
+    if distillation:
+        lines += ["", "## Rebuild from nothing", "",
+                  REBUILD.format(teachers=" ".join(distillation["teachers"]), steps=distillation["step"])]
+    lines += ["", "## Limits", "",
+              "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
+              "labels describe a clip's tags, not a listener's ratings.",
+              "- Speech, nature sounds and other non-music get values too; they mean nothing there.",
+              "- Western popular and game music dominate the corpus; other traditions are less well covered."]
+    return "\n".join(lines) + "\n"
