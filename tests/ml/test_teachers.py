@@ -55,7 +55,7 @@ def test_musicnn_msd_matches_the_tensorflow_original_through_the_teacher_interfa
     assert embedding.shape == (1, 200)
 
 
-@pytest.mark.parametrize("name", ["musicnn_msd"])
+@pytest.mark.parametrize("name", ["musicnn_msd", "musicnn_mtt", "vgg_msd", "vgg_mtt"])
 def test_every_teacher_keeps_the_interface(name):
     teacher = teacher_named(name)
     assert isinstance(teacher, Teacher) and teacher.name == name and not teacher.training
@@ -70,7 +70,7 @@ def test_every_teacher_keeps_the_interface(name):
     assert not torch.allclose(logits[0], logits[1])  # the level changes the answer: the input is used
 
 
-@pytest.mark.parametrize("name", ["musicnn_msd"])
+@pytest.mark.parametrize("name", [n for n in TEACHER_NAMES if n != "mn04"])
 def test_patch_taggers_average_over_non_overlapping_three_second_patches(name):
     teacher = teacher_named(name)
     first, second = wave(teacher, 3.0), 0.3 * wave(teacher, 3.0).flip(0)
