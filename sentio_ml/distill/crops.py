@@ -107,36 +107,36 @@ def to_int16(crop: np.ndarray) -> np.ndarray:
 
 
 def render_shard(plans: Sequence[CropPlan], out: Path, seed: int, mix_probability: float = 0.35,
-                 decode: Callable[[str], np.ndarray] | None = None,
+                 decode: Callable[[str, float, float], np.ndarray] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> int:
     """Render `plans` into `out`.npy (int16 [N, CROP_SAMPLES]) and `out`.json; returns crops written.
     Undecodable files are skipped (listed in the JSON's "skipped")."""
     from sentio_ml.audio import decode as decode_file
     from sentio_ml.errors import AudioDecodeError
 
-    decode = decode or (lambda path: decode_file(path, SAMPLE_RATE))
+    decode = decode or (lambda path, offset, duration: decode_file(path, SAMPLE_RATE, offset, duration))
     rng = np.random.default_rng(seed)
     waves = np.lib.format.open_memmap(out.with_suffix(".tmp.npy"), mode="w+", dtype=np.int16,
                                       shape=(len(plans), CROP_SAMPLES))
     records, skipped, row = [], [], 0
-    by_file: dict[str, list[CropPlan]] = {}
-    for plan in plans:
-        by_file.setdefault(plan.file, []).append(plan)
-    previous: np.ndarray | None = None
-    for index, (path, file_plans) in enumerate(by_file.items()):
-        try:
-            wave = decode(path)
+    partner: np.ndarray | None = None  # the previous clean crop: mixes pair clips of one shard
+    window = CROP_SAMPLES / SAMPLE_RATE * 1.2 + 6.0  # room for the random offset and a slowed-down pitch shift
+    for index, plan in enumerate(plans):
+        offset = max(0.0, plan.start - 3.0)
+        try:  # only the crop's neighbourhood is decoded: soundtracks run for minutes
+            wave = decode(plan.file, offset, window)
         except AudioDecodeError as exc:
-            skipped.append({"file": path, "reason": str(exc)})
+            skipped.append({"file": plan.file, "reason": str(exc)})
             continue
-        for plan in file_plans:
-            crop, info = render(wave, plan, previous, rng, mix_probability)
-            waves[row] = to_int16(crop)
-            records.append({"file": path, "start": round(plan.start, 3), "variant": plan.variant, **info})
-            row += 1
-        previous = take(wave, float(rng.uniform(0, max(0.0, len(wave) / SAMPLE_RATE - 10.3))), CROP_SAMPLES)
+        local = CropPlan(plan.file, plan.start - offset, plan.variant)
+        crop, info = render(wave, local, partner, rng, mix_probability)
+        waves[row] = to_int16(crop)
+        records.append({"file": plan.file, "start": round(plan.start, 3), "variant": plan.variant, **info})
+        row += 1
+        if plan.variant == 0:
+            partner = take(wave, local.start, CROP_SAMPLES)
         if progress:
-            progress(index + 1, len(by_file))
+            progress(index + 1, len(plans))
     waves.flush()
     del waves
     final = np.load(out.with_suffix(".tmp.npy"), mmap_mode="r")[:row]
