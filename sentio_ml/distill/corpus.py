@@ -75,8 +75,8 @@ def build_corpus(out: Path, packages: Iterable[str] = debian_music.DEFAULT_PACKA
     cannot be fetched are reported and left out; what was downloaded or unpacked before is reused.
     """
     report = progress or (lambda message: None)
-    out = Path(out).absolute()
-    extra_dirs = [Path(d).expanduser().absolute() for d in extra_dirs]
+    out = _absolute(Path(out))
+    extra_dirs = [_absolute(Path(d).expanduser()) for d in extra_dirs]
     missing = [str(d) for d in extra_dirs if not d.is_dir()]
     if missing:
         raise CorpusError(f"Cannot add {', '.join(missing)} to the corpus: no such folder.")
@@ -97,6 +97,11 @@ def build_corpus(out: Path, packages: Iterable[str] = debian_music.DEFAULT_PACKA
     write_summary(out, entries, skipped)
     report(f"Corpus: {len(entries)} files, {sum(e.duration_s for e in entries) / 3600:.2f} h -> {manifest}")
     return manifest
+
+
+def _absolute(path: Path) -> Path:
+    """Absolute and normalised (no `..`), symlinks kept: the path the manifest names a file by."""
+    return Path(os.path.abspath(path))
 
 
 def debian_candidates(out: Path, packages: list[str], report: Progress) -> list[Candidate]:
@@ -130,7 +135,7 @@ def fourq_candidates(fourq_dir: Path, report: Progress) -> list[Candidate]:
     if not audio.is_dir():
         report(f"No 4Q clips at {audio}: left out of the corpus.")
         return []
-    return [Candidate(p.absolute(), "fourq", FOURQ_LICENCE, "fourq") for p in sorted(audio.glob("*.mp3"))]
+    return [Candidate(_absolute(p), "fourq", FOURQ_LICENCE, "fourq") for p in sorted(audio.glob("*.mp3"))]
 
 
 def music_library_candidates(music_dir: Path, report: Progress) -> list[Candidate]:
@@ -146,7 +151,7 @@ def music_library_candidates(music_dir: Path, report: Progress) -> list[Candidat
         text = credit.read_text(errors="replace")
         if _NON_MUSIC_CREDIT.search(text):
             continue
-        candidates.append(Candidate(path.absolute(), "music", credit_licence(text), "music"))
+        candidates.append(Candidate(_absolute(path), "music", credit_licence(text), "music"))
     return candidates
 
 
@@ -165,7 +170,7 @@ def user_candidates(folder: Path) -> list[Candidate]:
     from sentio_ml.audio import SUPPORTED_EXTENSIONS
 
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
-    return [Candidate(p.absolute(), "user", USER_LICENCE, "user") for p in files]
+    return [Candidate(_absolute(p), "user", USER_LICENCE, "user") for p in files]
 
 
 def drop_duplicates(candidates: list[Candidate], skipped: list[tuple[str, str]]) -> list[Candidate]:

@@ -1,9 +1,9 @@
 """Freely licensed game music from Debian packages: fetch (`apt-get download`), unpack (`dpkg-deb -x`, no
 install), pick the music files and read each file's licence from the package's debian/copyright.
 
-A package's music is the audio under a music-named folder (`music/`, `cdtracks/`, `songs/`...), so the
-sound effects that share a data package stay out; a package whose name says it is music and has no such
-folder contributes all its audio. Quake-style `.pk3` archives (zip files) are unpacked for their music.
+A package's music is the audio under a music-named folder (`music/`, `cdtracks/`, `songs/`...) but not in
+a language folder below it, so the sound effects and voice lines that share a data package stay out; a
+package whose name says it is music and has no such folder contributes all its audio. Quake-style `.pk3` archives (zip files) are unpacked for their music.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 from sentio_ml.errors import SentioMLError
 
-# About 2.4 GB of .debs, ~16 h of orchestral, rock, metal, electronic, ambient and chiptune music.
+# About 2.4 GB of .debs, ~26 h of orchestral, rock, metal, electronic, ambient and chiptune music.
 DEFAULT_PACKAGES: tuple[str, ...] = (
     "wesnoth-1.16-music", "ufoai-music", "nexuiz-music", "warzone2100-music", "singularity-music",
     "hyperrogue-music", "planetblupi-music-ogg", "drascula-music", "asc-music", "xblast-tnt-musics",
@@ -28,6 +28,7 @@ DEFAULT_PACKAGES: tuple[str, ...] = (
 
 AUDIO_EXTENSIONS = frozenset({".ogg", ".oga", ".opus", ".mp3", ".flac", ".wav", ".m4a"})
 _MUSIC_FOLDERS = frozenset({"music", "musics", "cdtracks", "songs", "soundtrack", "soundtracks", "bgm"})
+_LANGUAGE_FOLDER = re.compile(r"^[a-z]{2}(?:[_-][a-z]{2})?$")
 _ARCHIVE_EXTENSIONS = frozenset({".pk3", ".pk4"})
 _EXTRACTED_MARKER = ".extracted-from"
 
@@ -128,7 +129,10 @@ def _is_audio(name: str) -> bool:
 
 
 def _in_music_folder(path: PurePosixPath) -> bool:
-    return any(part.lower() in _MUSIC_FOLDERS for part in path.parts[:-1])
+    """In a music folder, but not in a language folder below it (localised voice lines, e.g. `music/en/`)."""
+    folders = [part.lower() for part in path.parts[:-1]]
+    music = [i for i, part in enumerate(folders) if part in _MUSIC_FOLDERS]
+    return bool(music) and not any(_LANGUAGE_FOLDER.match(part) for part in folders[music[-1] + 1:])
 
 
 def copyright_file(package: str, root: Path) -> Path | None:
@@ -199,25 +203,16 @@ _CC_ELEMENTS_CLAUSE = re.compile(r"License Elements\" means the following high-l
 def freeform_licence(text: str) -> str:
     """Short licence name stated in a free-form (non-DEP-5) copyright text, e.g. "GPL-2+", "CC-BY-SA-3.0"."""
     body = " ".join(_without_packaging_paragraphs(text).split())
-    found: list[tuple[int, str]] = []
-    for match in [_CC_URL.search(body)]:
-        if match:
-            found.append((match.start(), f"CC-{match.group(1).upper()}-{match.group(2)}"))
-    for match in [_CC_TITLE.search(body)]:
-        if match:
-            found.append((match.start(), _cc_name(match.group(1), match.group(2))))
-    for match in [_CC_ELEMENTS_CLAUSE.search(body)]:
-        if match:  # the legal code without its title names the elements but not the version
-            found.append((match.start(), _cc_name(match.group(1), "")))
-    for match in [_GPL.search(body)]:
-        if match:
-            prefix = "LGPL" if match.group(1) else "GPL"
-            found.append((match.start(), f"{prefix}-{match.group(2)}{'+' if match.group(3) else ''}"))
-    for pattern, name in ((r"public domain", "public-domain"), (r"Permission is hereby granted, free of charge", "Expat"),
-                          (r"Redistribution and use in source and binary forms", "BSD")):
-        match = re.search(pattern, body, re.I)
-        if match:
-            found.append((match.start(), name))
+    namers: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
+        (_CC_URL, lambda m: f"CC-{m.group(1).upper()}-{m.group(2)}"),
+        (_CC_TITLE, lambda m: _cc_name(m.group(1), m.group(2))),
+        (_CC_ELEMENTS_CLAUSE, lambda m: _cc_name(m.group(1), "")),  # legal code without its title: no version
+        (_GPL, lambda m: f"{'LGPL' if m.group(1) else 'GPL'}-{m.group(2)}{'+' if m.group(3) else ''}"),
+        (re.compile(r"public domain", re.I), lambda m: "public-domain"),
+        (re.compile(r"Permission is hereby granted, free of charge", re.I), lambda m: "Expat"),
+        (re.compile(r"Redistribution and use in source and binary forms", re.I), lambda m: "BSD"),
+    ]
+    found = [(match.start(), name(match)) for pattern, name in namers if (match := pattern.search(body))]
     return min(found)[1] if found else "unknown"
 
 

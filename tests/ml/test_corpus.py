@@ -56,7 +56,8 @@ def test_manifest_lists_every_source_with_licence_and_duration(tmp_path, sources
     assert manifest == out / "manifest.csv"
     assert list(rows[0]) == ["file", "package", "licence", "duration_s", "source"]
     by_source = {row["source"]: row for row in rows}
-    assert set(by_source) == {"fourq", "music", "user"}  # the speech recording is not music
+    assert sorted(row["source"] for row in rows) == ["fourq", "music", "user"]  # the speech recording is not music
+    assert Path(by_source["music"]["file"]).name == "vibe_ace.ogg"
     assert by_source["fourq"]["licence"] == corpus.FOURQ_LICENCE
     assert by_source["music"]["licence"] == "CC-BY-3.0"
     assert by_source["user"]["package"] == "user" and by_source["user"]["licence"] == "user's own"
@@ -174,7 +175,8 @@ def test_freeform_copyright_licence(text, expected):
 
 def test_music_files_keep_music_folders_and_archive_members(tmp_path):
     root = tmp_path / "pkg"
-    for relative in ("usr/share/games/g/music/theme.ogg", "usr/share/games/g/sounds/boom.ogg"):
+    for relative in ("usr/share/games/g/music/theme.ogg", "usr/share/games/g/sounds/boom.ogg",
+                     "usr/share/games/g/sound/music/en/spoken-line.ogg"):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(FIXTURES / "vibe_ace.ogg", root / relative)
     with zipfile.ZipFile(root / "usr/share/games/g/music.pk3", "w") as archive:
@@ -186,6 +188,7 @@ def test_music_files_keep_music_folders_and_archive_members(tmp_path):
 
     assert found == {"usr/share/games/g/music/theme.ogg", "usr/share/games/g/music.pk3/sound/cdtracks/track1.ogg"}
     shutil.rmtree(root / "usr/share/games/g/music")
+    shutil.rmtree(root / "usr/share/games/g/sound")
     shutil.rmtree(root / "usr/share/games/g/music.pk3.d")
     assert music_files("g-data", root) == []  # a data package's sound effects are not music
     assert [f.licence_path for f in music_files("g-music", root)] == ["usr/share/games/g/sounds/boom.ogg"]
