@@ -134,6 +134,8 @@ def loss_of(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) 
 
 
 def evaluate(model: Student, data: DistillSet, rows: np.ndarray, stats: dict) -> dict[str, float]:
+    if len(rows) == 0:
+        return {}
     model.eval()
     totals: dict[str, float] = {}
     with torch.inference_mode():
@@ -149,7 +151,7 @@ def evaluate(model: Student, data: DistillSet, rows: np.ndarray, stats: dict) ->
 def split_rows(files: list[str], validation: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     unique = sorted(set(files))
     rng = np.random.default_rng(seed)
-    held = set(rng.choice(unique, max(1, int(len(unique) * validation)), replace=False))
+    held = set(rng.choice(unique, int(len(unique) * validation), replace=False)) if len(unique) > 1 else set()
     is_val = np.array([f in held for f in files])
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
@@ -172,7 +174,7 @@ def train(args: argparse.Namespace) -> None:
     print(f"{len(train_rows)} training crops, {len(val_rows)} validation; step {state['step']} of {total}", flush=True)
     model.train()
     while state["step"] < total and time.time() < deadline:
-        x, y = batch_tensors(data, rng.choice(train_rows, args.batch_size, replace=False), stats)
+        x, y = batch_tensors(data, rng.choice(train_rows, min(args.batch_size, len(train_rows)), replace=False), stats)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(state["step"], total, args.lr, warmup=max(1, total // 20))
         loss, parts = loss_of(model(spec_augment(x, generator)), y)
