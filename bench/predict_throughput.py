@@ -2,16 +2,17 @@
 
 Builds 4-minute 44.1 kHz stereo MP3s from ../shared/data/music (the Ogg recordings concatenated and
 looped, encoded with PyAV's libmp3lame; cached in the user cache folder and reused), then times
-`sentio_ml.predictor.Predictor.predict` for the `small` preset and the AST `base` config (random
-weights: timing only), fp32 and int8, batch sizes 1 and 8, on the CPU (or --device).
+`sentio_ml.predictor.Predictor.predict` for the shipped `student` encoder and the AST `base` config as
+compositions (random weights: timing only), or a real bundle (--bundle), fp32 and int8, batch sizes 1 and 8,
+on the CPU (or --device).
 
-    .venv/bin/python bench/predict_throughput.py                 # default: 8 tracks small, 2 base
-    .venv/bin/python bench/predict_throughput.py --base-tracks 0 # small preset only
+    .venv/bin/python bench/predict_throughput.py                 # default: 8 tracks student, 2 base
+    .venv/bin/python bench/predict_throughput.py --base-tracks 0 # student only
+    .venv/bin/python bench/predict_throughput.py --presets default --tracks 24   # the shipped bundle
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shlex
 import sys
@@ -26,12 +27,14 @@ from platformdirs import user_cache_dir
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sentio_ml.ast_encoder import PRESETS as ENCODER_PRESETS  # noqa: E402
 from sentio_ml.audio import load_excerpts  # noqa: E402
-from sentio_ml.bundle import Bundle  # noqa: E402
-from sentio_ml.features import compute_fbank  # noqa: E402
-from sentio_ml.model import PRESETS, build_model  # noqa: E402
+from sentio_ml.bundle import Bundle, load_bundle  # noqa: E402
+from sentio_ml.composition import AstPart, Composition  # noqa: E402
+from sentio_ml.features import FeatureConfig, compute_fbank  # noqa: E402
 from sentio_ml.predictor import Predictor  # noqa: E402
-from sentio_ml.training.config import TrainConfig  # noqa: E402
+
+PRESETS = [*ENCODER_PRESETS, "default"]  # "default": the shipped bundle itself
 
 RATE = 44100
 TRACK_SECONDS = 240
@@ -89,22 +92,25 @@ def make_tracks(music_dir: Path, out_dir: Path, count: int) -> list[Path]:
     return paths
 
 
-# Presets with kernel and quadrant heads fitted after training (sentio_ml.model kernel_rows, quadrant_rows):
-# time them with as many stored rows as the shipped model (720 4Q clips x 3 excerpts) and its views, so the figure
-# includes their cost and that of the quadrant head's librosa descriptors and musicnn tagger.
-KERNEL_ROWS = 2160
-QUADRANT_ROWS = 2160
-MUSICNN_PATCHES = TrainConfig().musicnn_patches  # the recipe's
-
-
 def random_bundle(preset: str) -> Bundle:
+    """A one-part composition of the encoder preset with random weights, or the shipped bundle ("default")."""
+    if preset == "default":
+        return load_bundle()
     torch.manual_seed(0)
-    config = PRESETS[preset]
-    if preset == "hybrid" and hasattr(config, "kernel_rows"):
-        config = dataclasses.replace(config, kernel_rows=KERNEL_ROWS, kernel_blend=0.5, quadrant_rows=QUADRANT_ROWS,
-                                     quadrant_views=3, quadrant_weight=0.9, audio_descriptors=True, musicnn=True,
-                                     musicnn_patches=MUSICNN_PATCHES)
-    return Bundle.from_model(build_model(config).eval(), name=f"bench-{preset}")
+    model = Composition({"ast": AstPart(ENCODER_PRESETS[preset])}).eval()
+    return Bundle.from_composition(model, name=f"bench-{preset}", features=FeatureConfig(), normalisation_source="-")
+
+
+def describe(bundle: Bundle) -> str:
+    parts = []
+    for name, part in bundle.model.parts.items():
+        if part.kind == "ast":
+            config = part.encoder.config
+            freq, time_ = config.grid()
+            parts.append(f"{name}: AST {config.num_layers}x{config.hidden_size}, {freq * time_} patches")
+        else:
+            parts.append(f"{name}: {part.kind}")
+    return f"{'; '.join(parts)}; {bundle.excerpts} x {bundle.excerpt_seconds:.2f}s excerpts"
 
 
 def time_predictor(bundle: Bundle, paths: list[Path], device: str, quantize: str, batch_size: int,
@@ -137,10 +143,10 @@ def time_decode_features(bundle: Bundle, paths: list[Path]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tracks", type=int, default=8, help="tracks for the small preset (default 8)")
+    parser.add_argument("--tracks", type=int, default=8, help="tracks per preset but base (default 8)")
     parser.add_argument("--base-tracks", type=int, default=2, help="tracks for the base config; 0 skips it (default 2)")
-    parser.add_argument("--presets", default="small,base",
-                        help="comma-separated model presets (default small,base); base uses --base-tracks")
+    parser.add_argument("--presets", default="student,base",
+                        help="comma-separated encoder presets or 'default' (default student,base); base uses --base-tracks")
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated batch sizes (default 1,8)")
     parser.add_argument("--precisions", default="fp32,int8", help="fp32 and/or int8 (default both)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
@@ -169,14 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         bundle = random_bundle(preset)
         subset = paths[:count]
-        mc = bundle.model_config
-        desc = (f"{mc.num_layers}x{mc.hidden_size}, {mc.num_patches} patches, "
-                f"{bundle.excerpts} x {bundle.excerpt_seconds:.2f}s excerpts")
-        if getattr(mc, "kernel_rows", 0):
-            desc += f", kernel head ({mc.kernel_rows} rows)"
-        if getattr(mc, "quadrant_rows", 0):
-            views = ["audio descriptors"] * mc.audio_descriptors + [f"musicnn x{mc.musicnn_patches}"] * mc.musicnn
-            desc += f", quadrant head ({', '.join([f'{mc.quadrant_rows} rows', *views])})"
+        desc = describe(bundle)
         decode_s = time_decode_features(bundle, subset)
         rows.append((preset, desc, "decode+fbank only, 1 thread", "-", count, decode_s))
         print(f"{preset:6s} decode+fbank only: {decode_s:.3f} s/track", file=sys.stderr, flush=True)
