@@ -58,7 +58,8 @@ class ChannelSqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, se: bool, hard_swish: bool, stride: int) -> None:
+    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, se: bool, hard_swish: bool,
+                 stride: int) -> None:
         super().__init__()
         activation = nn.Hardswish if hard_swish else nn.ReLU
         layers: list[nn.Module] = []

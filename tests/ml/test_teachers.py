@@ -13,7 +13,7 @@ import torch
 
 from sentio_ml.errors import SentioMLError
 from sentio_ml.musicnn import reference_signal
-from sentio_ml.teachers import TEACHER_NAMES, Teacher, load_teacher, weights_path
+from sentio_ml.teachers import TEACHER_NAMES, Teacher, licence_paths, load_teacher, weights_path
 from sentio_ml.teachers.frontends import MusicnnLogMel
 from sentio_ml.teachers.signals import reference_wave
 
@@ -71,6 +71,7 @@ def test_every_teacher_keeps_the_interface(name):
     assert all(p.dtype == torch.float32 and not p.requires_grad for p in teacher.parameters())
     assert teacher.sample_rate == (32000 if name == "mn04" else 16000)
     assert teacher.licence and "\n" not in teacher.licence
+    assert licence_paths(name) and all(path.is_file() for path in licence_paths(name))
     waves = torch.stack([wave(teacher, 4.0), 0.1 * wave(teacher, 4.0)])
     with torch.no_grad():
         embedding, logits = teacher(waves)
@@ -93,8 +94,26 @@ def test_patch_taggers_average_over_non_overlapping_three_second_patches(name):
     assert patches.shape == (1, 2, 187, 96)  # 10-s remainder shorter than a patch is dropped
     torch.testing.assert_close(logits[0], patch_logits.mean(0))
     torch.testing.assert_close(embedding[0], patch_embedding.mean(0))
+    with torch.no_grad():  # a batch's patches go through the network in passes of a bounded size: same answer
+        three = torch.stack([torch.cat([first, second, first]), torch.cat([second, first, second])])
+        whole = teacher(three)
+        teacher.patches_per_pass = 2
+        in_passes = teacher(three)
+        teacher.patches_per_pass = 16
+    torch.testing.assert_close(in_passes, whole)
     short = teacher.patches(first[None, : 16000])  # 1 s: repeated to one patch
     assert short.shape == (1, 1, 187, 96) and torch.isfinite(short).all()
+
+
+def test_a_teacher_stays_in_eval_mode_inside_a_module_being_trained():
+    teacher = teacher_named("vgg_msd")
+    holder = torch.nn.ModuleDict({"teacher": teacher, "head": torch.nn.Linear(2, 2)})
+    holder.train()
+    assert holder["head"].training and not teacher.training and not any(m.training for m in teacher.modules())
+    before = teacher.network.bns[0].running_mean.clone()
+    with torch.no_grad():
+        teacher(wave(teacher, 3.0)[None])
+    torch.testing.assert_close(teacher.network.bns[0].running_mean, before)
 
 
 def test_missing_weights_and_unknown_names_are_one_sentence(tmp_path):
@@ -104,5 +123,5 @@ def test_missing_weights_and_unknown_names_are_one_sentence(tmp_path):
         load_teacher("passt")
     wrong = tmp_path / "wrong.safetensors"
     wrong.write_bytes(weights_path("musicnn_msd").read_bytes())
-    with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' in .* do not fit its network"):
+    with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' in .* do not fit its network .*\.$"):
         load_teacher("vgg_msd", wrong)
