@@ -60,13 +60,14 @@ def licence_paths(name: str) -> tuple[Path, ...]:
 
 
 def build_teacher(name: str) -> Teacher:
-    """The teacher's architecture with untrained weights (for conversion and tests)."""
+    """The teacher's architecture with untrained weights, in eval mode (for conversion, tests and bundles that
+    carry a teacher's weights themselves)."""
     builders = _builders()
     if name not in builders:
         from sentio_ml.errors import SentioMLError
 
         raise SentioMLError(f"Unknown teacher '{name}'; choose one of: {', '.join(TEACHER_NAMES)}.")
-    return builders[name]()
+    return builders[name]().eval()
 
 
 def load_teacher(name: str, path: Path | None = None) -> Teacher:

@@ -13,7 +13,7 @@ import torch
 
 from sentio_ml.errors import SentioMLError
 from sentio_ml.musicnn import reference_signal
-from sentio_ml.teachers import TEACHER_NAMES, Teacher, licence_paths, load_teacher, weights_path
+from sentio_ml.teachers import TEACHER_NAMES, Teacher, build_teacher, licence_paths, load_teacher, weights_path
 from sentio_ml.teachers.frontends import MusicnnLogMel
 from sentio_ml.teachers.signals import reference_wave
 
@@ -106,6 +106,7 @@ def test_patch_taggers_average_over_non_overlapping_three_second_patches(name):
 
 
 def test_a_teacher_stays_in_eval_mode_inside_a_module_being_trained():
+    assert not any(m.training for m in build_teacher("musicnn_mtt").modules())  # also built without weights
     teacher = teacher_named("vgg_msd")
     holder = torch.nn.ModuleDict({"teacher": teacher, "head": torch.nn.Linear(2, 2)})
     holder.train()
