@@ -33,6 +33,12 @@ class Teacher(nn.Module):
         return super().train(False)
 
 
+def check_waves(waves: torch.Tensor) -> torch.Tensor:
+    if waves.dim() != 2:
+        raise ValueError(f"a teacher takes mono waves as [batch, samples], not a tensor of shape {tuple(waves.shape)}")
+    return waves
+
+
 class PatchTeacher(Teacher):
     """A tagger trained on fixed-length spectrogram patches (musicnn, VGG: 187 frames = 3 s): the wave's
     log-mel spectrogram is cut into consecutive non-overlapping patches from its start (the musicnn package's
@@ -49,7 +55,7 @@ class PatchTeacher(Teacher):
 
     def patches(self, waves: torch.Tensor) -> torch.Tensor:
         """waves [B, samples] -> log-mel patches [B, P, patch_frames, bands]."""
-        mel = self.frontend(waves)  # [B, T, bands]
+        mel = self.frontend(check_waves(waves))  # [B, T, bands]
         if mel.shape[1] < self.patch_frames:
             mel = mel.repeat(1, -(-self.patch_frames // mel.shape[1]), 1)
         count = mel.shape[1] // self.patch_frames

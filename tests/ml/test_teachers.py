@@ -78,6 +78,8 @@ def test_every_teacher_keeps_the_interface(name):
     assert embedding.shape == (2, teacher.embedding_dim) and logits.shape == (2, len(teacher.logit_names))
     assert torch.isfinite(embedding).all() and torch.isfinite(logits).all()
     assert not torch.allclose(logits[0], logits[1])  # the level changes the answer: the input is used
+    with pytest.raises(ValueError, match=r"mono waves as \[batch, samples\]"):
+        teacher(waves[0])
 
 
 @pytest.mark.parametrize("name", [n for n in TEACHER_NAMES if n != "mn04"])
@@ -126,3 +128,26 @@ def test_missing_weights_and_unknown_names_are_one_sentence(tmp_path):
     wrong.write_bytes(weights_path("musicnn_msd").read_bytes())
     with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' in .* do not fit its network .*\.$"):
         load_teacher("vgg_msd", wrong)
+
+
+@pytest.mark.shared
+def test_conversion_reproduces_the_committed_weights_and_notices(tmp_path, monkeypatch):
+    """scripts/convert_teachers.py, run again on the original checkpoints, writes byte-identical files."""
+    import importlib.util
+    import sys
+
+    pytest.importorskip("h5py")
+    source = Path(__file__).resolve().parents[2].parent / "shared" / "pretrained"
+    if not (source / "efficientat" / "mn04_as_mAP_432.pt").is_file():
+        pytest.skip(f"needs the original checkpoints in {source}")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "convert_teachers.py"
+    spec = importlib.util.spec_from_file_location("convert_teachers", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, "argv", ["convert_teachers.py", "--source", str(source), "--out", str(tmp_path)])
+    module.main()
+    for name in TEACHER_NAMES:
+        if name != "musicnn_msd":
+            assert (tmp_path / weights_path(name).name).read_bytes() == weights_path(name).read_bytes(), name
+    for notice in ("EFFICIENTAT-LICENSE.md", "MUSICNN-KERAS-LICENSE.md"):
+        assert (tmp_path / notice).read_text() == (weights_path("mn04").parent / notice).read_text()
