@@ -40,7 +40,8 @@ def keras_weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def _bn(out: dict, layer: dict[str, np.ndarray], name: str) -> None:
-    for keras_key, key in (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"), ("moving_variance", "running_var")):
+    names = (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"), ("moving_variance", "running_var"))
+    for keras_key, key in names:
         out[f"{name}.{key}"] = layer[keras_key]
     out[f"{name}.num_batches_tracked"] = np.array(0, dtype=np.int64)
 
@@ -101,7 +102,8 @@ def save(name: str, state: dict[str, np.ndarray], out_dir: Path, source: str) ->
 
     from sentio_ml.teachers import WEIGHT_FILES, build_teacher
 
-    state = {k: np.ascontiguousarray(v, dtype=np.int64 if v.dtype == np.int64 else np.float32) for k, v in state.items()}
+    state = {k: np.ascontiguousarray(v, dtype=np.int64 if v.dtype == np.int64 else np.float32)
+             for k, v in state.items()}
     build_teacher(name).network.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})  # strict
     path = out_dir / WEIGHT_FILES[name]
     save_file(state, str(path), metadata={"source": source})

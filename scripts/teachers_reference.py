@@ -109,7 +109,8 @@ def efficientat_answers(upstream: Path) -> dict[str, dict]:
     with torch.no_grad():
         spec = mel(torch.from_numpy(reference_wave(32000))[None])
         logits, features = model(spec.unsqueeze(0))
-    return {"mn04": {"source": f"EfficientAT (fschmid56, models/mn @ 138342a) mn04_as_mAP_432.pt on torch {torch.__version__}",
+    source = f"EfficientAT (fschmid56, models/mn @ 138342a) mn04_as_mAP_432.pt on torch {torch.__version__}"
+    return {"mn04": {"source": source,
                      "logits": rounded(logits[0].numpy()), "embedding": rounded(features[0].numpy())}}
 
 

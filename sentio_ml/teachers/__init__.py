@@ -22,6 +22,14 @@ from sentio_ml.teachers.base import PRETRAINED, PatchTeacher, Teacher
 
 TEACHER_NAMES: tuple[str, ...] = ("musicnn_msd", "musicnn_mtt", "mn04", "vgg_msd", "vgg_mtt")
 WEIGHT_FILES = {name: f"{name}.safetensors" for name in TEACHER_NAMES} | {"musicnn_msd": "msd_musicnn.safetensors"}
+# the notices that must travel with each teacher's weights (and with anything distilled from them, in model cards)
+LICENCE_FILES = {
+    "musicnn_msd": ("MUSICNN-LICENSE.md",),
+    "musicnn_mtt": ("MUSICNN-LICENSE.md", "MUSICNN-KERAS-LICENSE.md"),
+    "mn04": ("EFFICIENTAT-LICENSE.md",),
+    "vgg_msd": ("MUSICNN-LICENSE.md", "MUSICNN-KERAS-LICENSE.md"),
+    "vgg_mtt": ("MUSICNN-LICENSE.md", "MUSICNN-KERAS-LICENSE.md"),
+}
 
 
 def _builders() -> dict[str, Callable[[], Teacher]]:
@@ -46,14 +54,20 @@ def weights_path(name: str) -> Path:
     return PRETRAINED / WEIGHT_FILES[name]
 
 
+def licence_paths(name: str) -> tuple[Path, ...]:
+    """The licence notices of teacher `name`'s weights and code (resources/pretrained/*-LICENSE.md)."""
+    return tuple(PRETRAINED / file for file in LICENCE_FILES[name])
+
+
 def build_teacher(name: str) -> Teacher:
-    """The teacher's architecture with untrained weights (for conversion and tests)."""
+    """The teacher's architecture with untrained weights, in eval mode (for conversion, tests and bundles that
+    carry a teacher's weights themselves)."""
     builders = _builders()
     if name not in builders:
         from sentio_ml.errors import SentioMLError
 
         raise SentioMLError(f"Unknown teacher '{name}'; choose one of: {', '.join(TEACHER_NAMES)}.")
-    return builders[name]()
+    return builders[name]().eval()
 
 
 def load_teacher(name: str, path: Path | None = None) -> Teacher:
@@ -71,9 +85,10 @@ def load_teacher(name: str, path: Path | None = None) -> Teacher:
     try:
         teacher.network.load_state_dict(load_file(str(path)))
     except Exception as exc:  # safetensors and torch errors alike: one sentence
-        raise SentioMLError(f"The weights of teacher '{name}' in {path} do not fit its network ({exc}).".replace("\n", " ")) from exc
+        raise SentioMLError(f"The weights of teacher '{name}' in {path} do not fit its network (a wrong or damaged "
+                            "file); restore them from the Sentio repository or run scripts/convert_teachers.py.") from exc
     teacher.requires_grad_(False)
     return teacher.float().eval()
 
 
-__all__ = ["TEACHER_NAMES", "PatchTeacher", "Teacher", "build_teacher", "load_teacher", "weights_path"]
+__all__ = ["TEACHER_NAMES", "PatchTeacher", "Teacher", "build_teacher", "licence_paths", "load_teacher", "weights_path"]

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sentio_ml.teachers.base import Teacher
+from sentio_ml.teachers.base import Teacher, check_waves
 from sentio_ml.teachers.frontends import EfficientATLogMel
 
 WIDTH = 0.4
@@ -58,7 +58,8 @@ class ChannelSqueezeExcitation(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, se: bool, hard_swish: bool, stride: int) -> None:
+    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, se: bool, hard_swish: bool,
+                 stride: int) -> None:
         super().__init__()
         activation = nn.Hardswish if hard_swish else nn.ReLU
         layers: list[nn.Module] = []
@@ -109,7 +110,7 @@ class EfficientATTeacher(Teacher):
         self.network = MobileNetV3()
 
     def forward(self, waves: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, embedding = self.network(self.frontend(waves).unsqueeze(1))
+        logits, embedding = self.network(self.frontend(check_waves(waves)).unsqueeze(1))
         return embedding, logits
 
 

@@ -13,7 +13,7 @@ import torch
 
 from sentio_ml.errors import SentioMLError
 from sentio_ml.musicnn import reference_signal
-from sentio_ml.teachers import TEACHER_NAMES, Teacher, load_teacher, weights_path
+from sentio_ml.teachers import TEACHER_NAMES, Teacher, build_teacher, licence_paths, load_teacher, weights_path
 from sentio_ml.teachers.frontends import MusicnnLogMel
 from sentio_ml.teachers.signals import reference_wave
 
@@ -71,12 +71,15 @@ def test_every_teacher_keeps_the_interface(name):
     assert all(p.dtype == torch.float32 and not p.requires_grad for p in teacher.parameters())
     assert teacher.sample_rate == (32000 if name == "mn04" else 16000)
     assert teacher.licence and "\n" not in teacher.licence
+    assert licence_paths(name) and all(path.is_file() for path in licence_paths(name))
     waves = torch.stack([wave(teacher, 4.0), 0.1 * wave(teacher, 4.0)])
     with torch.no_grad():
         embedding, logits = teacher(waves)
     assert embedding.shape == (2, teacher.embedding_dim) and logits.shape == (2, len(teacher.logit_names))
     assert torch.isfinite(embedding).all() and torch.isfinite(logits).all()
     assert not torch.allclose(logits[0], logits[1])  # the level changes the answer: the input is used
+    with pytest.raises(ValueError, match=r"mono waves as \[batch, samples\]"):
+        teacher(waves[0])
 
 
 @pytest.mark.parametrize("name", [n for n in TEACHER_NAMES if n != "mn04"])
@@ -93,8 +96,27 @@ def test_patch_taggers_average_over_non_overlapping_three_second_patches(name):
     assert patches.shape == (1, 2, 187, 96)  # 10-s remainder shorter than a patch is dropped
     torch.testing.assert_close(logits[0], patch_logits.mean(0))
     torch.testing.assert_close(embedding[0], patch_embedding.mean(0))
+    with torch.no_grad():  # a batch's patches go through the network in passes of a bounded size: same answer
+        three = torch.stack([torch.cat([first, second, first]), torch.cat([second, first, second])])
+        whole = teacher(three)
+        teacher.patches_per_pass = 2
+        in_passes = teacher(three)
+        teacher.patches_per_pass = 16
+    torch.testing.assert_close(in_passes, whole)
     short = teacher.patches(first[None, : 16000])  # 1 s: repeated to one patch
     assert short.shape == (1, 1, 187, 96) and torch.isfinite(short).all()
+
+
+def test_a_teacher_stays_in_eval_mode_inside_a_module_being_trained():
+    assert not any(m.training for m in build_teacher("musicnn_mtt").modules())  # also built without weights
+    teacher = teacher_named("vgg_msd")
+    holder = torch.nn.ModuleDict({"teacher": teacher, "head": torch.nn.Linear(2, 2)})
+    holder.train()
+    assert holder["head"].training and not teacher.training and not any(m.training for m in teacher.modules())
+    before = teacher.network.bns[0].running_mean.clone()
+    with torch.no_grad():
+        teacher(wave(teacher, 3.0)[None])
+    torch.testing.assert_close(teacher.network.bns[0].running_mean, before)
 
 
 def test_missing_weights_and_unknown_names_are_one_sentence(tmp_path):
@@ -104,5 +126,28 @@ def test_missing_weights_and_unknown_names_are_one_sentence(tmp_path):
         load_teacher("passt")
     wrong = tmp_path / "wrong.safetensors"
     wrong.write_bytes(weights_path("musicnn_msd").read_bytes())
-    with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' in .* do not fit its network"):
+    with pytest.raises(SentioMLError, match=r"weights of teacher 'vgg_msd' in .* do not fit its network .*\.$"):
         load_teacher("vgg_msd", wrong)
+
+
+@pytest.mark.shared
+def test_conversion_reproduces_the_committed_weights_and_notices(tmp_path, monkeypatch):
+    """scripts/convert_teachers.py, run again on the original checkpoints, writes byte-identical files."""
+    import importlib.util
+    import sys
+
+    pytest.importorskip("h5py")
+    source = Path(__file__).resolve().parents[2].parent / "shared" / "pretrained"
+    if not (source / "efficientat" / "mn04_as_mAP_432.pt").is_file():
+        pytest.skip(f"needs the original checkpoints in {source}")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "convert_teachers.py"
+    spec = importlib.util.spec_from_file_location("convert_teachers", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, "argv", ["convert_teachers.py", "--source", str(source), "--out", str(tmp_path)])
+    module.main()
+    for name in TEACHER_NAMES:
+        if name != "musicnn_msd":
+            assert (tmp_path / weights_path(name).name).read_bytes() == weights_path(name).read_bytes(), name
+    for notice in ("EFFICIENTAT-LICENSE.md", "MUSICNN-KERAS-LICENSE.md"):
+        assert (tmp_path / notice).read_text() == (weights_path("mn04").parent / notice).read_text()
