@@ -10,6 +10,7 @@ reference's per-frame Python loop; `tests/ml/test_features.py` checks the two ag
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -74,22 +75,31 @@ def frame_count(num_samples: int) -> int:
     return 0 if num_samples < FRAME_LENGTH else 1 + (num_samples - FRAME_LENGTH) // HOP_LENGTH
 
 
+def kaldi_mel_banks(n_mels: int, n_fft: int, sample_rate: int, fmin: float, fmax: float) -> torch.Tensor:
+    """Triangular filters evenly spaced on Kaldi's mel scale 1127·ln(1 + f/700), [n_mels, n_fft // 2]: the
+    result of torchaudio.compliance.kaldi.get_mel_banks without VTLN warping (float32, as it computes)."""
+    def mel_scale(freq: torch.Tensor | float) -> torch.Tensor | float:
+        if isinstance(freq, torch.Tensor):
+            return 1127.0 * (1.0 + freq / 700.0).log()
+        return 1127.0 * math.log(1.0 + freq / 700.0)
+
+    low, high = mel_scale(fmin), mel_scale(fmax)
+    delta = (high - low) / (n_mels + 1)
+    index = torch.arange(n_mels).unsqueeze(1)
+    left, center, right = (low + (index + offset) * delta for offset in (0.0, 1.0, 2.0))
+    mel = mel_scale(sample_rate / n_fft * torch.arange(n_fft // 2)).unsqueeze(0)
+    up = (mel - left) / (center - left)
+    down = (right - mel) / (right - center)
+    return torch.clamp(torch.minimum(up, down), min=0.0)
+
+
 @lru_cache(maxsize=8)
 def _mel_filters(num_mel_bins: int, sample_rate: int) -> torch.Tensor:
-    """Kaldi mel banks [257, mel], built by transformers exactly as the AST extractor builds them."""
-    from transformers.audio_utils import mel_filter_bank
-
-    banks = mel_filter_bank(
-        num_frequency_bins=FFT_LENGTH // 2 + 1,
-        num_mel_filters=num_mel_bins,
-        min_frequency=MIN_FREQUENCY,
-        max_frequency=sample_rate // 2,
-        sampling_rate=sample_rate,
-        norm=None,
-        mel_scale="kaldi",
-        triangularize_in_mel_space=True,
-    )
-    return torch.from_numpy(np.asarray(banks, dtype=np.float32))
+    """Kaldi mel banks [257, mel] as transformers' AST extractor builds them (its `mel_filter_bank(...,
+    mel_scale="kaldi", triangularize_in_mel_space=True)`; the Nyquist bin gets no weight), computed here so
+    that prediction never imports transformers (3-4 s of start-up). tests/ml/test_features.py compares both."""
+    banks = kaldi_mel_banks(num_mel_bins, FFT_LENGTH, sample_rate, MIN_FREQUENCY, sample_rate / 2).T
+    return torch.nn.functional.pad(banks, (0, 0, 0, 1)).contiguous()
 
 
 @lru_cache(maxsize=2)

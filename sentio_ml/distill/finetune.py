@@ -65,6 +65,28 @@ def student_embeddings(part: AstPart, waves: np.ndarray, mean: float, std: float
     return np.concatenate(rows).reshape(waves.shape[0], waves.shape[1], -1).mean(1)
 
 
+def teacher_clip_features(crops: Path, teacher: str, dataset: Dataset) -> np.ndarray:
+    """[clips, D]: a teacher's outputs averaged over each clip's clean (variant-0) distillation crops — the
+    features of the teacher's linear probe in the ablation (no extra teacher pass)."""
+    from sentio_ml.distill.crops import shard_paths
+    from sentio_ml.distill.targets import target_path
+
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    for shard in shard_paths(crops):
+        if not target_path(shard, teacher).is_file():
+            continue
+        values = np.load(target_path(shard, teacher))
+        for row, crop in enumerate(json.loads(shard.with_suffix(".json").read_text())["crops"]):
+            if crop["variant"] == 0:
+                sums[crop["file"]] = sums.get(crop["file"], 0) + values[row]
+                counts[crop["file"]] = counts.get(crop["file"], 0) + 1
+    missing = [c.path for c in dataset.clips if str(c.path.resolve()) not in sums]
+    if missing:
+        raise SystemExit(f"teacher {teacher} has no targets for {len(missing)} clips (e.g. {missing[0]})")
+    return np.stack([sums[str(c.path.resolve())] / counts[str(c.path.resolve())] for c in dataset.clips])
+
+
 def inner_predictions(x: np.ndarray, y: np.ndarray, groups: list[str], alpha: float) -> np.ndarray:
     """Out-of-fold ridge predictions over an artist-grouped split of the training clips."""
     from sklearn.model_selection import GroupKFold
@@ -147,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--excerpts", type=int, default=3)
     parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
+    parser.add_argument("--probes", nargs="*", default=[], help="teachers to probe linearly (ablation)")
+    parser.add_argument("--crops", type=Path, help="the distillation crops (for --probes)")
+    parser.add_argument("--random-control", action="store_true",
+                        help="also score the same AST with random weights (the no-distillation control)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
     dataset = load_fourq(args.data)
@@ -155,9 +181,21 @@ def main(argv: list[str] | None = None) -> int:
     part, state = load_student_part(args.student)
     features = student_embeddings(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
     result = run_cv(dataset, probe_fit_predict(features, dataset), name="distilled AST + linear head")
-    summary = {k: v for k, v in result.summary().items()}
-    print(json.dumps({"macro_f1": summary["quadrant.macro_f1"], "spread": spread_ratio(result)}))
-    write_report([result], args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
+    results = [result]
+    for teacher in args.probes:
+        probe = teacher_clip_features(args.crops, teacher, dataset)
+        results.append(run_cv(dataset, probe_fit_predict(probe, dataset), name=f"teacher {teacher} (linear probe)"))
+    if args.random_control:
+        torch.manual_seed(0)
+        control = AstPart(part.encoder.config).eval()
+        from sentio_ml.ast_encoder import init_like_vit
+
+        init_like_vit(control.encoder)
+        random_features = student_embeddings(control, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+        results.append(run_cv(dataset, probe_fit_predict(random_features, dataset), name="AST, random weights (no distillation)"))
+    for item in results:
+        print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}))
+    write_report(results, args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
     if args.export:
         export(part, features, dataset, state, args.export, {"cv": result.to_dict()["summary"], "spread_ratio": spread_ratio(result)})
     return 0

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import nn
 
+from sentio_ml.features import kaldi_mel_banks
+
 
 class MusicnnLogMel(nn.Module):
     """waves [B, samples] at 16 kHz -> log-compressed mel spectrogram [B, frames, 96]."""
@@ -33,24 +35,6 @@ class MusicnnLogMel(nn.Module):
         power = spec.real.square() + spec.imag.square()  # [B, bins, frames]
         mel = torch.matmul(self.mel_basis, power)
         return torch.log10(10000.0 * mel + 1.0).transpose(1, 2)
-
-
-def kaldi_mel_banks(n_mels: int, n_fft: int, sample_rate: int, fmin: float, fmax: float) -> torch.Tensor:
-    """Triangular filters evenly spaced on Kaldi's mel scale 1127·ln(1 + f/700), [n_mels, n_fft // 2]: the
-    result of torchaudio.compliance.kaldi.get_mel_banks without VTLN warping (float32, as it computes)."""
-    def mel_scale(freq: torch.Tensor | float) -> torch.Tensor | float:
-        if isinstance(freq, torch.Tensor):
-            return 1127.0 * (1.0 + freq / 700.0).log()
-        return 1127.0 * math.log(1.0 + freq / 700.0)
-
-    low, high = mel_scale(fmin), mel_scale(fmax)
-    delta = (high - low) / (n_mels + 1)
-    index = torch.arange(n_mels).unsqueeze(1)
-    left, center, right = (low + (index + offset) * delta for offset in (0.0, 1.0, 2.0))
-    mel = mel_scale(sample_rate / n_fft * torch.arange(n_fft // 2)).unsqueeze(0)
-    up = (mel - left) / (center - left)
-    down = (right - mel) / (right - center)
-    return torch.clamp(torch.minimum(up, down), min=0.0)
 
 
 class EfficientATLogMel(nn.Module):

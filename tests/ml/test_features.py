@@ -66,3 +66,14 @@ def test_feature_config_round_trip_and_excerpt_length():
     assert cfg.excerpt_samples == 400 + 1023 * 160 and frame_count(cfg.excerpt_samples) == 1024
     with pytest.raises(ValueError, match="unknown"):
         FeatureConfig.from_dict({**cfg.to_dict(), "hop": 3})
+
+
+def test_kaldi_mel_banks_match_transformers():
+    """The mel banks are computed without transformers (start-up); they must equal the AST extractor's."""
+    from transformers.audio_utils import mel_filter_bank
+
+    from sentio_ml.features import _mel_filters
+
+    expected = mel_filter_bank(num_frequency_bins=257, num_mel_filters=128, min_frequency=20.0, max_frequency=8000,
+                               sampling_rate=16000, norm=None, mel_scale="kaldi", triangularize_in_mel_space=True)
+    assert np.abs(_mel_filters(128, 16000).numpy() - expected).max() < 5e-5
