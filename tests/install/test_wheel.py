@@ -88,6 +88,7 @@ def test_wheel_carries_the_default_bundle_and_pretrained_weights(installed):
     assert {Path(n).name for n in names if n.startswith("sentio_ml/resources/pretrained/")} == shipped
     with zipfile.ZipFile(wheel) as zf:
         assert sum(zf.getinfo(n).file_size for n in bundle) <= BUNDLE_LIMIT
+    assert "sentio_desktop/resources/sentio.svg" in names
     assert "beetsplug/sentio.py" in names and "beetsplug/__init__.py" not in names  # beets' namespace package
 
 
@@ -111,3 +112,8 @@ def test_installed_wheel_predicts_and_analyses_from_any_folder(installed, tmp_pa
     listing = _run([bin_dir / "sentio", "--db", tmp_path / "lib.db", "list", "--format", "json"], cwd=tmp_path, env=env)
     [track] = json.loads(listing.stdout)
     assert track["path"] == str(music / "song.mp3") and 0 <= track["valence"] <= 1 and 0 <= track["arousal"] <= 1
+
+    _run([bin_dir / "sentio", "install-desktop"], cwd=tmp_path, env=env)  # the icon comes from the wheel
+    entry = (tmp_path / "home" / "data" / "applications" / "sentio.desktop").read_text()
+    assert f"Exec={bin_dir / 'sentio'}\n" in entry
+    assert (tmp_path / "home" / "data" / "icons" / "hicolor" / "scalable" / "apps" / "sentio.svg").stat().st_size > 0
