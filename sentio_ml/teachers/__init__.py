@@ -55,7 +55,7 @@ def weights_path(name: str) -> Path:
 
 
 def licence_paths(name: str) -> tuple[Path, ...]:
-    """The licence notices of teacher `name`'s weights and code (resources/pretrained/*-LICENSE.md)."""
+    """The licence notices of teacher `name`'s weights and code (sentio_ml/resources/pretrained/*-LICENSE.md)."""
     return tuple(PRETRAINED / file for file in LICENCE_FILES[name])
 
 
