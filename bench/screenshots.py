@@ -4,7 +4,7 @@ settings dialog at 1440x900.
 
     make screenshots        # = QT_QPA_PLATFORM=offscreen .venv/bin/python bench/screenshots.py
 
-Uses the installed default model (resources/models/default or $SENTIO_MODEL). Only when there is
+Uses the installed default model (sentio_ml/resources/models/default or $SENTIO_MODEL). Only when there is
 none, it builds a tiny random-weights bundle so the pictures can still be made, and says so loudly:
 the positions on the map are then meaningless. The music is copied to a temp folder first, so the
 shared data is never modified.

@@ -4,7 +4,7 @@ dependency of Sentio. Run it in a throw-away environment:
 
     python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu torch safetensors
     /tmp/tfenv/bin/pip install --no-deps musicnn==0.1.0
-    /tmp/tfenv/bin/python scripts/convert_musicnn.py [--out resources/pretrained/msd_musicnn.safetensors]
+    /tmp/tfenv/bin/python scripts/convert_musicnn.py [--out sentio_ml/resources/pretrained/msd_musicnn.safetensors]
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def to_torch_names(tf: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default = Path(__file__).resolve().parents[1] / "resources" / "pretrained" / "msd_musicnn.safetensors"
+    default = Path(__file__).resolve().parents[1] / "sentio_ml" / "resources" / "pretrained" / "msd_musicnn.safetensors"
     parser.add_argument("--out", type=Path, default=default)
     args = parser.parse_args()
     from safetensors.numpy import save_file

@@ -3,9 +3,9 @@ that `sentio_ml.teachers` loads, and put their licence notices beside them. A on
 committed, so neither h5py nor the original files are needed at run time. Needs h5py (`pip install
 'sentio[convert]'`):
 
-    /work/main/.venv/bin/python scripts/convert_teachers.py [--source ../shared/pretrained] [--out resources/pretrained]
+    /work/main/.venv/bin/python scripts/convert_teachers.py [--source ../shared/pretrained] [--out sentio_ml/resources/pretrained]
 
-musicnn_msd is not converted (resources/pretrained/msd_musicnn.safetensors predates this script, made by
+musicnn_msd is not converted (sentio_ml/resources/pretrained/msd_musicnn.safetensors predates this script, made by
 scripts/convert_musicnn.py from the TensorFlow checkpoint); `--check-msd` verifies that the Keras MSD_musicnn.h5
 converts to exactly the same tensors.
 """
@@ -126,7 +126,7 @@ def write_licences(source: Path, out_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "pretrained")
-    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "pretrained")
+    parser.add_argument("--out", type=Path, default=ROOT / "sentio_ml" / "resources" / "pretrained")
     parser.add_argument("--only", nargs="*", help="teacher names to convert (default: all but musicnn_msd)")
     parser.add_argument("--check-msd", action="store_true", help="verify MSD_musicnn.h5 == msd_musicnn.safetensors")
     args = parser.parse_args()

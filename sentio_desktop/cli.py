@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sentio_desktop import desktop_entry
 from sentio_desktop.errors import SentioError, SettingsError
 from sentio_desktop.settings import DEVICES, FIELD_HELP, Settings, default_config_path, load_settings, save_settings
 
@@ -184,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key", nargs="?", choices=[f.name for f in dataclasses.fields(Settings) if f.name != "schema_version"])
     p.add_argument("value", nargs="?")
     p.set_defaults(func=cmd_config)
+    desktop_entry.add_parser(sub)  # `sentio install-desktop`
     return parser
 
 

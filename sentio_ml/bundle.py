@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from sentio_ml.composition import Composition
 from sentio_ml.errors import BundleError
 from sentio_ml.features import FeatureConfig
+from sentio_ml.paths import shipped_bundle_dir
 
 FORMAT = "sentio-model-bundle"
 FORMAT_VERSION = 2  # 2: a declared Composition ("composition"); 1: the legacy MoodRegressor ("model")
@@ -36,7 +37,6 @@ CARD_FILE = "MODEL_CARD.md"
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 
 DEFAULT_EXCERPTS = 3
-REPO_ROOT = Path(__file__).resolve().parents[1]
 HOW_TO_GET_A_MODEL = (
     "train one with `sentio-ml train ...`, pass `--model DIR` with a bundle folder, "
     "or set SENTIO_MODEL to a bundle folder"
@@ -44,11 +44,11 @@ HOW_TO_GET_A_MODEL = (
 
 
 def default_bundle_path() -> Path:
-    """`$SENTIO_MODEL` when set, else `<repo>/resources/models/default`."""
+    """`$SENTIO_MODEL` when set, else the bundle shipped in the package (`sentio_ml/resources/models/default`)."""
     env = os.environ.get("SENTIO_MODEL")
     if env:
         return Path(env).expanduser()
-    return REPO_ROOT / "resources" / "models" / "default"
+    return shipped_bundle_dir()
 
 
 @dataclass

@@ -16,7 +16,7 @@ python -m sentio_ml.distill.corpus --out cache/corpus                           
 python -m sentio_ml.distill.build --manifest cache/corpus/manifest.csv --out cache/distill/crops
 python -m sentio_ml.distill.targets --crops cache/distill/crops --teachers {teachers}
 python -m sentio_ml.distill.student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
-python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv --export resources/models/default
+python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv --export sentio_ml/resources/models/default
 ```"""
 
 
@@ -38,7 +38,7 @@ def _teacher_lines(teachers: list[str]) -> list[str]:
         try:
             licence = load_teacher(name).licence
         except Exception:  # noqa: BLE001 - a card is still written without the teacher's weights at hand
-            licence = "licence: see resources/pretrained"
+            licence = "licence: see sentio_ml/resources/pretrained"
         lines.append(f"- `{name}`: {licence}")
     return lines
 

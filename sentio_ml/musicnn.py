@@ -6,13 +6,13 @@ such as "happy", "sad", "Mellow", "chillout", "party"). Those tags and the 200-u
 genre and style, which decide much of a song's mood quadrant and which hand-made descriptors miss.
 
 `Musicnn` is a line-for-line port of `musicnn.models.build_musicnn` (ISC licence, © 2019 Music Technology
-Group, Universitat Pompeu Fabra; code by Jordi Pons; see `resources/pretrained/MUSICNN-LICENSE.md`): a
+Group, Universitat Pompeu Fabra; code by Jordi Pons; see `sentio_ml/resources/pretrained/MUSICNN-LICENSE.md`): a
 musically motivated front-end (timbral filters 7 frames x 38/67 mel bands, temporal filters 128/64/32 frames
 x 1 band, each max-pooled over frequency), three dense 1-D convolutions with residual connections, max- and
 mean-pooling over time, and two dense layers. Its input is librosa's 96-band mel power spectrogram of 16-kHz
 audio (n_fft 512, hop 256) as log10(1 + 10000·mel) in float32 (the package's own float16 overflows on loud
 passages), in patches of 187 frames (3 s) as it was trained. `scripts/convert_musicnn.py` turns the TensorFlow
-checkpoint of the `musicnn` PyPI package into `resources/pretrained/msd_musicnn.safetensors`.
+checkpoint of the `musicnn` PyPI package into `sentio_ml/resources/pretrained/msd_musicnn.safetensors`.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sentio_ml.paths import pretrained_file
+
 SAMPLE_RATE = 16000
 N_FFT = 512
 HOP = 256
@@ -30,9 +32,8 @@ N_MELS = 96
 PATCH_FRAMES = 187  # 3 s, the length the model was trained on
 MUSICNN_VERSION = 1  # bump when the embedding changes meaning (weights, input, patches)
 TF_BATCH_NORM_EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
-PRETRAINED = Path(__file__).resolve().parents[1] / "resources" / "pretrained"
-WEIGHTS = PRETRAINED / "msd_musicnn.safetensors"
-LICENSE = PRETRAINED / "MUSICNN-LICENSE.md"  # its notice must travel with every copy of the weights (model cards)
+WEIGHTS = pretrained_file("msd_musicnn.safetensors")
+LICENSE = pretrained_file("MUSICNN-LICENSE.md")  # its notice must travel with every copy of the weights (model cards)
 MSD_TAGS = (
     "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
     "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",

@@ -23,7 +23,7 @@ output:
 
 model:
   --model DIR is a bundle folder (config.json + model.safetensors); without it Sentio uses
-  $SENTIO_MODEL or resources/models/default. Get one with `sentio-ml train ...`.
+  $SENTIO_MODEL or the shipped sentio_ml/resources/models/default. Get one with `sentio-ml train ...`.
 
 exit status: 0 all files predicted, 1 some files failed (each reported on stderr), 2 bad usage.
 

@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Train a valence/arousal model on a dataset and write a bundle folder that `sentio-ml predict --model` "
             "and the app can use. Without recipe flags this is exactly the recipe of the shipped default model, "
-            "so `sentio-ml train --dataset fourq --cv --out resources/models/default` rebuilds it from scratch "
-            "(5-fold CV for the model card, then the final model on all clips). Artists held out by "
+            "so `sentio-ml train --dataset fourq --cv --out sentio_ml/resources/models/default` rebuilds it from "
+            "scratch (5-fold CV for the model card, then the final model on all clips). Artists held out by "
             "--validation-fraction drive early stopping; every epoch is logged to <log-dir>/train_log.{jsonl,csv}; "
             "--checkpoint-dir + --resume continue an interrupted run. Multi-GPU: launch with "
             "`torchrun --nproc-per-node N -m sentio_ml.cli train ...` (torch DDP)."

@@ -1,7 +1,7 @@
 """Valence/arousal heads on the distilled AST (and, for the ablation, on each teacher), cross-validated.
 
     python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv \\
-        [--probe-crops cache/distill/crops --probes musicnn_msd mn04] [--export resources/models/default]
+        [--probe-crops cache/distill/crops --probes musicnn_msd mn04] [--export sentio_ml/resources/models/default]
 
 Each clip is represented by the excerpts the Predictor itself would take (`sentio_ml.audio.load_excerpts`,
 the same placement function at training and at inference). For every fold of the dataset the head is fitted

@@ -1,7 +1,7 @@
 """Pretrained teacher networks for distillation into Sentio's AST, as torch code with safetensors weights.
 
 Every teacher maps raw mono waves at its own sample rate to (embedding, logits), its mel front-end included
-(`Teacher`). Weights live in `resources/pretrained/<name>.safetensors` (musicnn_msd keeps its historical file
+(`Teacher`). Weights live in `sentio_ml/resources/pretrained/<name>.safetensors` (musicnn_msd keeps its historical file
 name), converted once from the original checkpoints by `scripts/convert_teachers.py`; their licence notices
 sit beside them.
 
@@ -55,7 +55,7 @@ def weights_path(name: str) -> Path:
 
 
 def licence_paths(name: str) -> tuple[Path, ...]:
-    """The licence notices of teacher `name`'s weights and code (resources/pretrained/*-LICENSE.md)."""
+    """The licence notices of teacher `name`'s weights and code (sentio_ml/resources/pretrained/*-LICENSE.md)."""
     return tuple(PRETRAINED / file for file in LICENCE_FILES[name])
 
 

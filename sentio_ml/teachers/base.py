@@ -5,12 +5,12 @@ feed it the same augmented audio the student sees, at the teacher's own `sample_
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
-PRETRAINED = Path(__file__).resolve().parents[2] / "resources" / "pretrained"
+from sentio_ml.paths import pretrained_dir
+
+PRETRAINED = pretrained_dir()  # sentio_ml/resources/pretrained, shipped as package data
 
 
 class Teacher(nn.Module):

@@ -1,7 +1,7 @@
 """EfficientAT's MobileNetV3 "mn04" (Schmid, Koutini & Widmer, ICASSP 2023), AudioSet-pretrained, in torch.
 
 A compact port of upstream `models/mn/model.py`, `block_types.py` and `utils.py` (MIT licence, © 2022 Florian
-Schmid; see resources/pretrained/EFFICIENTAT-LICENSE.md) for the one configuration Sentio uses: width 0.4,
+Schmid; see sentio_ml/resources/pretrained/EFFICIENTAT-LICENSE.md) for the one configuration Sentio uses: width 0.4,
 strides (2, 2, 2, 2), channel-wise squeeze-excitation (reduction 4), the "mlp" head and 527 AudioSet logits.
 Module names follow upstream's so its state dict loads unchanged. torchvision's `ConvNormActivation` is the
 `ConvBnAct` here (bias-free convolution, padding (k - 1) // 2, batch norm eps 1e-3, optional activation).

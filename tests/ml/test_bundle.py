@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -82,7 +83,7 @@ def test_missing_folder_and_missing_default_bundle(tmp_path, monkeypatch):
         load_bundle()
     assert "sentio-ml train" in str(info.value) and "--model" in str(info.value)
     monkeypatch.delenv("SENTIO_MODEL")
-    assert default_bundle_path() == bundle_module.REPO_ROOT / "resources" / "models" / "default"
+    assert default_bundle_path() == Path(bundle_module.__file__).parent / "resources" / "models" / "default"  # in the package
 
 
 def test_corrupt_files_give_bundle_errors(tmp_path):

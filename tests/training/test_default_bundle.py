@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from sentio_ml.bundle import load_bundle
-from tests.conftest import FIXTURES, REPO_ROOT
+from sentio_ml.paths import shipped_bundle_dir
+from tests.conftest import FIXTURES
 
-DEFAULT = REPO_ROOT / "resources" / "models" / "default"
+DEFAULT = shipped_bundle_dir()
 
 
 @pytest.mark.skipif(not (DEFAULT / "model.safetensors").is_file(), reason="no default bundle in this checkout")
