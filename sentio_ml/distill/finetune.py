@@ -33,7 +33,9 @@ def excerpt_waves(dataset: Dataset, cache: Path, seconds: float, count: int) -> 
 
     if cache.is_file():
         return np.load(cache).astype(np.float32) / 32767.0
-    waves = np.stack([load_excerpts(c.path, 16000, seconds, count).waves for c in dataset.clips])
+    # a clip no longer than one excerpt gets one (as in the Predictor); repeating it keeps the clip's mean the same
+    waves = np.stack([np.resize(w, (count, w.shape[1])) for w in
+                      (load_excerpts(c.path, 16000, seconds, count).waves for c in dataset.clips)])
     np.save(cache, np.round(np.clip(waves, -1, 1) * 32767).astype(np.int16))
     return waves
 

@@ -37,13 +37,22 @@ class DistillSet:
     files: list[str]  # source file of each crop (for a by-file validation split)
 
 
-def load_set(crops: Path, teachers: list[str]) -> DistillSet:
+def pool_further(fbank: np.ndarray, frames: int) -> np.ndarray:
+    """Average-pool a cached fbank [N, T, mel] down to `frames` (a whole factor of T) along time."""
+    factor = fbank.shape[1] // frames
+    if factor <= 1:
+        return fbank
+    return fbank[:, :frames * factor].reshape(len(fbank), frames, factor, -1).mean(2, dtype=np.float32).astype(np.float16)
+
+
+def load_set(crops: Path, teachers: list[str], frames: int) -> DistillSet:
+    """The shards whose targets are all there; fbank pooled to the encoder's `frames` (its pooled_frames)."""
     fbanks, targets, files = [], {t: [] for t in teachers}, []
     for shard in shard_paths(crops):
         if not fbank_path(shard).is_file() or not all(target_path(shard, t).is_file() for t in teachers):
             print(f"skipping {shard.name}: targets not computed yet", flush=True)
             continue
-        fbanks.append(np.load(fbank_path(shard)))
+        fbanks.append(pool_further(np.load(fbank_path(shard)), frames))
         for t in teachers:
             targets[t].append(np.load(target_path(shard, t)))
         files += [c["file"] for c in json.loads(shard.with_suffix(".json").read_text())["crops"]]
@@ -158,9 +167,9 @@ def split_rows(files: list[str], validation: float, seed: int) -> tuple[np.ndarr
 
 def train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
-    data = load_set(args.crops, args.teachers)
-    train_rows, val_rows = split_rows(data.files, 0.05, args.seed)
     config = PRESETS[args.preset]
+    data = load_set(args.crops, args.teachers, config.pooled_frames)
+    train_rows, val_rows = split_rows(data.files, 0.05, args.seed)
     model = Student(config, {t: v.shape[1] for t, v in data.targets.items()})
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     state = load_checkpoint(args.out, model, optimizer) or {

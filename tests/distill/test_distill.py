@@ -47,7 +47,7 @@ def test_targets_are_stored_beside_each_shard(shard_dir):
     [shard] = crops.shard_paths(shard_dir)
     fbank = np.load(targets.fbank_path(shard))
     teacher = np.load(targets.target_path(shard, "musicnn_msd"))
-    assert fbank.shape == (3, 256, 128) and fbank.dtype == np.float16
+    assert fbank.shape == (3, 256, 128) and fbank.dtype == np.float16  # pooled 4x; the student pools further
     assert teacher.shape == (3, 250) and np.isfinite(teacher).all()
 
 
