@@ -340,12 +340,6 @@ class AnalysisPanel(QWidget):
         self.stage_label.setText(message)
         self.runFinished.emit(None)
 
-    def show_failures(self, failures: Sequence[tuple[str, str]]) -> None:
-        """Fill the list from the library's record of earlier failures."""
-        self.failure_list.clear()
-        for path, reason in failures:
-            self._add_failure(path, reason)
-
     def _add_failure(self, path: str, reason: str) -> None:
         item = QTreeWidgetItem([Path(path).name, reason])
         item.setToolTip(0, path)

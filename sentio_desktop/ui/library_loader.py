@@ -2,51 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-from sentio_desktop.library import Library, TrackFilter, TrackView
+from sentio_desktop.library import Library, TrackFilter
 from sentio_desktop.ui.track_data import TrackColumns
 
 ALL_STATUSES = TrackFilter(statuses=())  # every track, including missing and unreadable ones
-
-
-def status_text(view: TrackView, failure: str | None = None) -> str:
-    """What the Status column says about a track, in words."""
-    if view.status != "ok":
-        return f"{view.status}: {view.problem}" if view.problem else view.status
-    if failure and not view.analysed:
-        return f"failed: {failure}"
-    if view.analysed:
-        return "stale (other model or changed)" if view.stale else "analysed"
-    return "not analysed"
-
-
-def columns_from_views(views: Iterable[TrackView], failures: dict[int, str] | None = None) -> TrackColumns:
-    views = list(views)
-    failures = failures or {}
-    n = len(views)
-
-    def strings(values: list[str]) -> np.ndarray:
-        return np.array(values, dtype=str) if n else np.array([], dtype="U1")
-
-    def floats(values: list[float | None]) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-    return TrackColumns(
-        track_id=np.fromiter((v.id for v in views), dtype=np.int64, count=n),
-        title=strings([v.title or Path(v.path).stem for v in views]),
-        artist=strings([v.artist or "" for v in views]),
-        album=strings([v.album or "" for v in views]),
-        genre=strings([v.genre or "" for v in views]),
-        duration=floats([v.duration for v in views]),
-        valence=floats([v.valence for v in views]),
-        arousal=floats([v.arousal for v in views]),
-        mood=strings([v.mood or "" for v in views]),
-        status=strings([status_text(v, failures.get(v.id)) for v in views]),
-        path=strings([v.path for v in views]),
-    )
 
 
 def load_columns(library: Library) -> TrackColumns:
@@ -82,7 +44,3 @@ def load_columns(library: Library) -> TrackColumns:
     order = np.lexsort((tracks.path, np.char.lower(tracks.artist)))  # artist, then path, like the CLI
     return tracks.take(order)
 
-
-def load_tracks(library: Library, track_ids: list[int]) -> list[TrackView]:
-    """Fresh views of a few tracks (after their analysis finished)."""
-    return library.tracks_by_ids(track_ids)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
+from sentio_ml.mood import quadrants
 
 from sentio_desktop import playlists
 from sentio_desktop.ui import theme
@@ -287,8 +288,7 @@ class MoodMap(QWidget):
     def _colour_groups(self) -> tuple[list[tuple[QColor, np.ndarray]], list[tuple[str, str]]]:
         """Split drawn points by colour; returns (colour, positions into self._points) and legend rows."""
         if self.colour_by is ColourBy.MOOD:
-            v, a = self._xy[:, 0], self._xy[:, 1]
-            quadrant = np.where(v >= 0.5, np.where(a >= 0.5, 1, 4), np.where(a >= 0.5, 2, 3))
+            quadrant = quadrants(self._xy[:, 0], self._xy[:, 1])
             groups = [(QColor(theme.QUADRANT_COLOURS[q]), np.flatnonzero(quadrant == q)) for q in (1, 2, 3, 4)]
             legend = [(theme.QUADRANT_LABELS[q], theme.QUADRANT_COLOURS[q]) for q in (1, 2, 3, 4)]
             return groups, legend
