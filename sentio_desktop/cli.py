@@ -306,6 +306,11 @@ def cmd_analyze(ctx: Context) -> int:
         if event.stage == STAGE_ANALYSING and event.current:
             bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
 
+    from sentio_desktop.settings import first_run_tag_notice
+
+    notice = first_run_tag_notice(settings, args.config, writing=not args.no_tags)  # once, even with -q
+    if notice:
+        _say(f"sentio: {notice}")
     try:
         # No FOLDER: scan the remembered music folders for new files, then analyse the whole library.
         roots = args.paths or settings.music_folders or None
@@ -426,8 +431,8 @@ def cmd_playlist(ctx: Context) -> int:
             region = pl.Circle(*args.circle)
         else:
             region = pl.Polygon(tuple(args.polygon))
-        ids = pl.build_region(lib, region, limit=args.limit)
-        params: dict[str, Any] = {"region": type(region).__name__.lower(), **dataclasses.asdict(region)}
+        draft = pl.region_playlist(lib, region, limit=args.limit)
+        ids, params = draft.track_ids, draft.params
     elif kind == "near":
         seed = lib.find_track(args.seed)
         ids = pl.build_nearest(lib, seed.id, count=args.count)
