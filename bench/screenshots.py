@@ -123,6 +123,7 @@ def shoot(app, context, summary, size: tuple[int, int], out: Path) -> list[Path]
     best = max(analysed, key=lambda i: tracks.arousal[i])
     window.set_current(best)
     window.library_panel.select_tracks([best], current=best)
+    wait(app, lambda: window.map._path_item.getData()[0] is not None and len(window.map._path_item.getData()[0]))
     settle(app)
     window.grab().save(str(files["main_window"]))
     # 2. The mood map with a rectangle selection, the current song's excerpt path and a mood path.

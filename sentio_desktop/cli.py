@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence
 
 from sentio_desktop import desktop_entry
 from sentio_desktop.errors import SentioError, SettingsError
-from sentio_desktop.settings import DEVICES, FIELD_HELP, Settings, default_config_path, load_settings, save_settings
+from sentio_desktop.settings import (DEVICES, FIELD_HELP, Settings, default_config_path, first_run_tag_notice,
+                                     load_settings, save_settings)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -306,11 +307,7 @@ def cmd_analyze(ctx: Context) -> int:
         if event.stage == STAGE_ANALYSING and event.current:
             bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
 
-    from sentio_desktop.settings import first_run_tag_notice
-
-    notice = first_run_tag_notice(settings, args.config, writing=not args.no_tags)  # once, even with -q
-    if notice:
-        _say(f"sentio: {notice}")
+    first_run_tag_notice(settings, args.config, not args.no_tags, say=lambda text: _say(f"sentio: {text}"))
     try:
         # No FOLDER: scan the remembered music folders for new files, then analyse the whole library.
         roots = args.paths or settings.music_folders or None

@@ -162,12 +162,13 @@ TAG_WRITING_TEXT = (
     "The audio itself is never changed. To take the tags out again: `sentio tags remove`.")
 
 
-def first_run_tag_notice(settings: Settings, path: str | os.PathLike[str] | None = None,
-                         writing: bool = True) -> str | None:
-    """The tag-writing notice the first time a run is about to write tags, else None.
+def first_run_tag_notice(settings: Settings, path: str | os.PathLike[str] | None = None, writing: bool = True,
+                         say: Callable[[str], None] | None = None) -> str | None:
+    """The tag-writing notice the first time a run is about to write tags (also passed to ``say``), else None.
 
     Marks ``tags_asked`` in ``settings`` and in the stored file (other stored values are kept), so
-    the notice is shown once. A settings file that cannot be written does not stop the run.
+    the notice is shown once, even with ``--quiet``. A settings file that cannot be written does not
+    stop the run.
     """
     if not writing or not settings.write_tags or settings.tags_asked:
         return None
@@ -178,5 +179,8 @@ def first_run_tag_notice(settings: Settings, path: str | os.PathLike[str] | None
         save_settings(stored, path)
     except SettingsError:
         pass  # shown again next time: better than failing the analysis over a notice
-    return (TAG_WRITING_TEXT + " To stop writing tags: `sentio config write_tags false` "
-            "(or `--no-tags` for one run).")
+    notice = (TAG_WRITING_TEXT + " To stop writing tags: `sentio config write_tags false` "
+              "(or `--no-tags` for one run).")
+    if say is not None:
+        say(notice)
+    return notice

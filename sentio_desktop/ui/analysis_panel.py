@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTreeWidget,
+    QToolButton,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -165,9 +166,12 @@ class AnalysisPanel(QWidget):
         self.analyse_button = QPushButton("Scan && analyse", self)
         self.analyse_button.setToolTip("Find new and changed files in the folders and analyse them (Ctrl+R)")
         self.force_check = QCheckBox("Re-analyse everything", self)
-        self.pause_button = QPushButton("Pause", self)
+        # Tool buttons: as wide as their text, so the row fits a narrow dock on a 1280 px screen.
+        self.pause_button = QToolButton(self)
+        self.pause_button.setText("Pause")
         self.pause_button.setCheckable(True)
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setTextVisible(True)
         self.stage_label = QLabel("Idle", self)
@@ -184,7 +188,7 @@ class AnalysisPanel(QWidget):
         self.failure_list.setRootIsDecorated(False)
         self.failure_list.setAlternatingRowColors(True)
         self.failure_list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.failure_list.header().resizeSection(0, 220)
+        self.failure_list.header().resizeSection(0, 130)
         self.failure_title = QLabel("Failures", self)
 
         controls = QHBoxLayout()

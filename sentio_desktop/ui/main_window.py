@@ -243,6 +243,8 @@ class MainWindow(QMainWindow):
         found = None if current_id is None else tracks.index_of(current_id)
         self.current = -1 if found is None else found
         self.map.set_current(self.current)
+        if self.current >= 0:
+            self._load_timeline(self.current)  # a reload keeps the current song's excerpt path
         self.map.set_excerpt_extent(loaded.excerpt_extent)
         if self._fit_after_load and not self._reload_again:
             self._fit_after_load = False
@@ -369,7 +371,11 @@ class MainWindow(QMainWindow):
             if row is not None:
                 self.library_panel.scroll_to_row(row)
         self.statusBar().showMessage(self.describe_track(index), 5000)
-        library = self.context.library
+        self._load_timeline(index)
+
+    def _load_timeline(self, index: int) -> None:
+        """Draw a song's per-excerpt path once its timeline is read (if it is still the current song)."""
+        library, track_id = self.context.library, int(self.tracks.track_id[index])
 
         def loaded(timeline: list) -> None:
             if self.current == index:

@@ -64,7 +64,7 @@ class PlaylistPanel(QWidget):
         self.neighbour_count.setRange(1, 500)
         self.neighbour_count.setValue(20)
         self.neighbour_count.setSuffix(" songs")
-        self.neighbours_button = QPushButton("Neighbours of current song", build)
+        self.neighbours_button = QPushButton("Nearest to current", build)
         self.neighbours_button.setToolTip("The current song, then the songs nearest to it on the map (Ctrl+N)")
         self.start_label = QLabel("—", build)
         self.end_label = QLabel("—", build)
@@ -76,8 +76,9 @@ class PlaylistPanel(QWidget):
         self.path_steps = QSpinBox(build)
         self.path_steps.setRange(2, 500)
         self.path_steps.setValue(12)
-        self.path_steps.setSuffix(" songs")
-        self.path_button = QPushButton("Build mood path", build)
+        self.path_steps.setToolTip("How many songs the mood path has, start and end included")
+        self.path_button = QPushButton("Build path", build)
+        self.path_button.setToolTip("Build the mood path from Start to End (Ctrl+B)")
 
         for label in (self.start_label, self.end_label, self.waypoint_label):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long titles: no widening
@@ -88,11 +89,12 @@ class PlaylistPanel(QWidget):
         form.addRow("Start", self._row(self.start_label, self.set_start_button))
         form.addRow("End", self._row(self.end_label, self.set_end_button))
         form.addRow("Via", self._row(self.waypoint_label, self.add_waypoint_button, self.clear_waypoints_button))
-        form.addRow("Length", self._row(self.path_steps, self.path_button))
+        form.addRow("Songs", self._row(self.path_steps, self.path_button))
         build_layout = QVBoxLayout(build)
         build_layout.addWidget(self.from_selection_button)
         build_layout.addLayout(neighbours)
         path_title = QLabel("<b>Mood path</b> — from one song's mood to another's", build)
+        path_title.setWordWrap(True)
         build_layout.addWidget(path_title)
         build_layout.addLayout(form)
 
@@ -114,7 +116,7 @@ class PlaylistPanel(QWidget):
         self.export_button = QPushButton("Export…", self)
         self.export_button.setToolTip("Write the playlist as M3U8 or XSPF")
         self.saved_combo = QComboBox(self)
-        self.saved_combo.setMinimumContentsLength(14)
+        self.saved_combo.setMinimumContentsLength(8)
         self.load_button = QPushButton("Open", self)
         self.delete_button = QPushButton("Delete", self)
         self.count_label = QLabel("Empty playlist", self)

@@ -226,3 +226,16 @@ def test_map_tooltip_stays_inside_the_plot_and_goes_when_the_pointer_leaves(qtbo
         assert view.contains(text), ((dx, dy), text, view)
     QApplication.sendEvent(window.map.plot.viewport(), QEvent(QEvent.Type.Leave))
     assert not label.isVisible()
+
+
+def test_a_reload_keeps_the_current_songs_excerpt_path(qtbot, window: MainWindow) -> None:
+    def path_points() -> int:
+        x = window.map._path_item.getData()[0]
+        return 0 if x is None else len(x)
+
+    window.set_current(2)
+    qtbot.waitUntil(lambda: path_points() == 2, timeout=5000)
+    window.reload_library(fit=True)  # e.g. after an analysis finished
+    qtbot.waitUntil(lambda: not window.loading, timeout=10000)
+    qtbot.waitUntil(lambda: path_points() == 2, timeout=5000)
+    assert window.current == 2
