@@ -209,6 +209,7 @@ class AnalysisService:
         try:
             if write_tags:
                 run.queue_unwritten_tags(root_list if only_under_roots else [])
+            run.send(STAGE_ANALYSING)  # "0 of N" at once: the total is known before the first result
             for prediction in predictor.predict_iter(paths, cancel=cancel):
                 while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):
                     time.sleep(0.1)
