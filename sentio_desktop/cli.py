@@ -299,6 +299,7 @@ def cmd_analyze(ctx: Context) -> int:
                 _say(f"Loading the model ({settings.model}) on {settings.device}...")
             return
         if "analyse" not in bars:
+            first_run_tag_notice(settings, args.config, not args.no_tags, say=lambda t: _say(f"sentio: {t}"))
             bars["analyse"] = ctx.bar(desc="Analysing", unit=" tracks", total=event.total)
         bar = bars["analyse"]
         if bar.total != event.total:
@@ -307,7 +308,6 @@ def cmd_analyze(ctx: Context) -> int:
         if event.stage == STAGE_ANALYSING and event.current:
             bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
 
-    first_run_tag_notice(settings, args.config, not args.no_tags, say=lambda text: _say(f"sentio: {text}"))
     try:
         # No FOLDER: scan the remembered music folders for new files, then analyse the whole library.
         roots = args.paths or settings.music_folders or None
