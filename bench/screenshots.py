@@ -85,8 +85,8 @@ def analyse(source: Path, work: Path):  # noqa: ANN201 - (Settings, AnalysisSumm
     music = work / "music"
     shutil.copytree(source, music, ignore=shutil.ignore_patterns("*.txt"))
     bundle, real = model_folder(work)
-    settings = Settings(music_folders=[str(music)], model=str(bundle), device="auto", write_tags=False,
-                        tags_asked=True, db_path=str(work / "library.db"))
+    settings = Settings(music_folders=[str(music)], model="default" if real else str(bundle), device="auto",
+                        write_tags=False, tags_asked=True, db_path=str(work / "library.db"))
     t0 = time.perf_counter()
     with Library(settings.database_path()) as library:
         summary = AnalysisService(library, settings).run([music])
