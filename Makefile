@@ -28,8 +28,13 @@ bench: $(STAMP)
 	$(PY) bench/predict_throughput.py
 
 # PNGs of the app for the README (analyses ../shared/data/music into a temp library).
+# Both sizes (1440x900 for the README, 1280x720 for laptops); a real X window under Xvfb when installed.
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) bench/screenshots.py
+	if command -v xvfb-run >/dev/null; then \
+		QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24" $(PY) bench/screenshots.py --size 1440x900 --size 1280x720; \
+	else \
+		QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) bench/screenshots.py --size 1440x900 --size 1280x720; \
+	fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

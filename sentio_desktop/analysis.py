@@ -69,6 +69,9 @@ class AnalysisProgress:
     failures: int
     recent: tuple[TrackResult, ...] = ()
     scanned: int = 0
+    #: (path, reason) of the files and folders the scan could not read or skipped (unreadable files,
+    #: symlink loops), sent once when the scan ends so a GUI lists them as they are found.
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -182,6 +185,9 @@ class AnalysisService:
                                       scanned=event.audio_files))
             summary.scan = scan(self.library, root_list, progress=on_scan, cancel=cancel)
             summary.failed.extend((p.path, p.reason) for p in summary.scan.unreadable)
+            found = tuple((p.path, p.reason) for p in summary.scan.unreadable + summary.scan.problems)
+            emit(AnalysisProgress(STAGE_SCANNING, 0, 0, 0.0, None, None, len(summary.failed),
+                                  scanned=summary.scan.audio_files, problems=found))
             if summary.scan.cancelled:
                 summary.cancelled = True
                 summary.elapsed = time.monotonic() - started
@@ -203,6 +209,7 @@ class AnalysisService:
         try:
             if write_tags:
                 run.queue_unwritten_tags(root_list if only_under_roots else [])
+            run.send(STAGE_ANALYSING)  # "0 of N" at once: the total is known before the first result
             for prediction in predictor.predict_iter(paths, cancel=cancel):
                 while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):
                     time.sleep(0.1)

@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence
 
 from sentio_desktop import desktop_entry
 from sentio_desktop.errors import SentioError, SettingsError
-from sentio_desktop.settings import DEVICES, FIELD_HELP, Settings, default_config_path, load_settings, save_settings
+from sentio_desktop.settings import (DEVICES, FIELD_HELP, Settings, default_config_path, first_run_tag_notice,
+                                     load_settings, save_settings)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -298,6 +299,7 @@ def cmd_analyze(ctx: Context) -> int:
                 _say(f"Loading the model ({settings.model}) on {settings.device}...")
             return
         if "analyse" not in bars:
+            first_run_tag_notice(settings, args.config, not args.no_tags, say=lambda t: _say(f"sentio: {t}"))
             bars["analyse"] = ctx.bar(desc="Analysing", unit=" tracks", total=event.total)
         bar = bars["analyse"]
         if bar.total != event.total:
@@ -426,8 +428,8 @@ def cmd_playlist(ctx: Context) -> int:
             region = pl.Circle(*args.circle)
         else:
             region = pl.Polygon(tuple(args.polygon))
-        ids = pl.build_region(lib, region, limit=args.limit)
-        params: dict[str, Any] = {"region": type(region).__name__.lower(), **dataclasses.asdict(region)}
+        draft = pl.region_playlist(lib, region, limit=args.limit)
+        ids, params = draft.track_ids, draft.params
     elif kind == "near":
         seed = lib.find_track(args.seed)
         ids = pl.build_nearest(lib, seed.id, count=args.count)

@@ -8,6 +8,7 @@ return track ids in playlist order. ``build_*`` functions never write; ``save_pl
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -140,6 +141,63 @@ def build_region(library: Library, region: Region, limit: int | None = None) -> 
     distance = np.hypot(*(points.va[inside] - center).T)
     order = inside[np.argsort(distance, kind="stable")]
     return points.ids[order[:limit] if limit else order].tolist()
+
+
+@dataclass(frozen=True)
+class PlaylistDraft:
+    """A built, unsaved playlist: what ``save_playlist`` stores (``kind``, ``params``) and its tracks."""
+
+    kind: str
+    params: dict[str, Any]
+    track_ids: list[int]
+
+
+_REGION_TYPES: dict[str, type] = {"rect": Rect, "circle": Circle, "polygon": Polygon}
+
+
+def region_params(region: Region) -> dict[str, Any]:
+    """The one stored encoding of a region (CLI and GUI): ``{"region": "rect", "valence": [..], ...}``."""
+    validate_region(region)
+    name = next(key for key, cls in _REGION_TYPES.items() if isinstance(region, cls))
+    fields = {key: _as_lists(value) for key, value in dataclasses.asdict(region).items()}
+    return {"region": name, **fields}
+
+
+def region_from_params(params: dict[str, Any]) -> Region:
+    """The region a saved ``kind="region"`` playlist was built from (inverse of ``region_params``)."""
+    fields = {k: v for k, v in params.items() if k != "region"}
+    cls = _REGION_TYPES.get(str(params.get("region")))
+    try:
+        if cls is Rect:
+            return validate_region(Rect(tuple(fields["valence"]), tuple(fields["arousal"])))
+        if cls is Circle:
+            return validate_region(Circle(float(fields["valence"]), float(fields["arousal"]), float(fields["radius"])))
+        if cls is Polygon:
+            return validate_region(Polygon(tuple(tuple(p) for p in fields["points"])))
+    except (KeyError, TypeError, ValueError):
+        pass
+    raise PlaylistError(f"The saved region {params!r} is not a rectangle, circle or polygon Sentio can read.")
+
+
+def region_playlist(library: Library, region: Region, limit: int | None = None,
+                    among: Sequence[int] | None = None) -> PlaylistDraft:
+    """The songs in ``region``, most central first, as a draft both the CLI and the GUI save.
+
+    ``among`` (the GUI's map selection) keeps only those songs, in the region's order, with any
+    selected songs the region query did not return (none, normally) at the end.
+    """
+    ids = build_region(library, region, limit=None if among is not None else limit)
+    if among is not None:
+        chosen = [int(i) for i in among]
+        wanted = set(chosen)
+        ordered = [i for i in ids if i in wanted]
+        placed = set(ordered)
+        ids = (ordered + [i for i in chosen if i not in placed])[:limit or None]
+    return PlaylistDraft("region", region_params(region), ids)
+
+
+def _as_lists(value: Any) -> Any:
+    return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def build_nearest(library: Library, seed_track_id: int, count: int = 20, include_seed: bool = True) -> list[int]:

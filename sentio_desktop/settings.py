@@ -37,6 +37,8 @@ class Settings:
     model: str = "default"
     device: Device = "auto"
     write_tags: bool = True
+    #: The user has been told (CLI) or asked (GUI) what tag writing does; see `first_run_tag_notice`.
+    tags_asked: bool = False
     keep_mtime: bool = False
     #: Excerpts analysed per track; 0 means "the model bundle's own default".
     excerpts: int = 0
@@ -58,7 +60,7 @@ class Settings:
             raise SettingsError(f"Excerpts per track must be 0 (model default) or more, not {self.excerpts!r}.")
         if not isinstance(self.music_folders, list) or not all(isinstance(f, str) for f in self.music_folders):
             raise SettingsError("Music folders must be a list of folder paths.")
-        for name in ("write_tags", "keep_mtime"):
+        for name in ("write_tags", "tags_asked", "keep_mtime"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"Setting {name} must be true or false.")
 
@@ -96,6 +98,7 @@ FIELD_HELP: dict[str, str] = {
     "model": 'Model bundle folder, or "default" for the bundled model.',
     "device": "Where the model runs: auto (GPU when available), cpu or cuda.",
     "write_tags": "Write valence, arousal and mood into the files' own tags.",
+    "tags_asked": "The first-run explanation of tag writing has been shown.",
     "keep_mtime": "Keep files' modification times when writing tags.",
     "excerpts": "Excerpts analysed per track (0 = the model's default).",
     "batch_size": "Excerpt batch size for the model.",
@@ -150,3 +153,34 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
     except OSError as exc:
         raise SettingsError(f"Cannot write the settings file {path}: {exc.strerror or exc}.") from exc
     return path
+
+
+#: What tag writing does, in words shown before the first scan (GUI question, CLI notice).
+TAG_WRITING_TEXT = (
+    "Sentio writes its results into your music files' own tags: VALENCE, AROUSAL, MOOD and SENTIO_MODEL "
+    "(TXXX frames in MP3, WAV and AIFF; Vorbis comments in FLAC, Ogg and Opus; iTunes fields in M4A). "
+    "The audio itself is never changed. To take the tags out again: `sentio tags remove`.")
+
+
+def first_run_tag_notice(settings: Settings, path: str | os.PathLike[str] | None = None, writing: bool = True,
+                         say: Callable[[str], None] | None = None) -> str | None:
+    """The tag-writing notice the first time a run is about to write tags (also passed to ``say``), else None.
+
+    Marks ``tags_asked`` in ``settings`` and in the stored file (other stored values are kept), so
+    the notice is shown once, even with ``--quiet``. A settings file that cannot be written does not
+    stop the run.
+    """
+    if not writing or not settings.write_tags or settings.tags_asked:
+        return None
+    settings.tags_asked = True
+    try:
+        stored = load_settings(path)
+        stored.tags_asked = True
+        save_settings(stored, path)
+    except SettingsError:
+        pass  # shown again next time: better than failing the analysis over a notice
+    notice = (TAG_WRITING_TEXT + " To stop writing tags: `sentio config write_tags false` "
+              "(or `--no-tags` for one run).")
+    if say is not None:
+        say(notice)
+    return notice

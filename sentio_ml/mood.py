@@ -43,13 +43,21 @@ MOOD_TABLE: tuple[tuple[float, str, str], ...] = (
 MOOD_WORDS: tuple[str, ...] = ("neutral",) + tuple(w for _, mild, intense in MOOD_TABLE for w in (mild, intense))
 
 
+def quadrants(valence, arousal):  # noqa: ANN001, ANN201 - scalars or NumPy arrays in, the same shape out
+    """Russell quadrant 1..4 per point (Q1 +v+a, Q2 −v+a, Q3 −v−a, Q4 +v−a); 0.5 counts as positive.
+
+    The one definition of the rule: `quadrant` and the desktop's map colours both use it.
+    """
+    import numpy as np
+
+    positive_v = np.asarray(valence) >= 0.5
+    positive_a = np.asarray(arousal) >= 0.5
+    return np.where(positive_a, np.where(positive_v, 1, 2), np.where(positive_v, 4, 3))
+
+
 def quadrant(valence: float, arousal: float) -> int:
-    """Russell quadrant 1..4 (Q1 +v+a, Q2 −v+a, Q3 −v−a, Q4 +v−a); 0.5 counts as positive."""
-    positive_v = valence >= 0.5
-    positive_a = arousal >= 0.5
-    if positive_a:
-        return 1 if positive_v else 2
-    return 4 if positive_v else 3
+    """Russell quadrant 1..4 of one point (see `quadrants`)."""
+    return int(quadrants(valence, arousal))
 
 
 def mood_word(valence: float, arousal: float) -> str:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
+    QMessageBox,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTreeWidget,
+    QToolButton,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -31,7 +33,9 @@ from PySide6.QtWidgets import (
 
 from sentio_desktop.analysis import STAGE_DONE, STAGE_LOADING, STAGE_SCANNING, AnalysisProgress, AnalysisSummary
 from sentio_desktop.errors import SentioError
+from sentio_desktop.settings import TAG_WRITING_TEXT
 from sentio_desktop.ui.context import AppContext
+from sentio_desktop.ui.elided_label import ElidedLabel
 
 
 def format_eta(seconds: float | None) -> str:
@@ -45,6 +49,15 @@ def format_eta(seconds: float | None) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def failure_sentence(path: str, reason: str) -> str:
+    """The reason as the sentence the CLI prints; a bare word ("error") becomes a full sentence."""
+    reason = (reason or "").strip()
+    if len(reason.split()) < 3:
+        detail = f" ({reason})" if reason and reason.lower() != "error" else ""
+        return f"Cannot analyse {Path(path).name}{detail}: the file could not be decoded; it may be damaged or cut short."
+    return reason
 
 
 class AnalysisController(QObject):
@@ -69,6 +82,10 @@ class AnalysisController(QObject):
     @property
     def paused(self) -> bool:
         return self._pause.is_set()
+
+    @property
+    def cancelling(self) -> bool:
+        return self.running and self._cancel.is_set()
 
     def start(self, roots: Sequence[str] | None = None, force: bool = False,
               track_ids: Sequence[int] | None = None) -> bool:
@@ -149,27 +166,29 @@ class AnalysisPanel(QWidget):
         self.analyse_button = QPushButton("Scan && analyse", self)
         self.analyse_button.setToolTip("Find new and changed files in the folders and analyse them (Ctrl+R)")
         self.force_check = QCheckBox("Re-analyse everything", self)
-        self.pause_button = QPushButton("Pause", self)
+        # Tool buttons: as wide as their text, so the row fits a narrow dock on a 1280 px screen.
+        self.pause_button = QToolButton(self)
+        self.pause_button.setText("Pause")
         self.pause_button.setCheckable(True)
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setTextVisible(True)
         self.stage_label = QLabel("Idle", self)
-        self.rate_label = QLabel("", self)
-        self.current_label = QLabel("", self)
-        self.current_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.current_label.setWordWrap(True)
+        self.stage_label.setWordWrap(True)
+        self.rate_label = ElidedLabel("", self)
+        self.current_label = ElidedLabel("", self, mode=Qt.TextElideMode.ElideMiddle)
         self.model_label = QLabel("Model: checking…", self)
         self.model_label.setWordWrap(True)
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.device_label = QLabel("Device: not started", self)
+        self.device_label = ElidedLabel("Device: not started", self)
 
         self.failure_list = QTreeWidget(self)
         self.failure_list.setHeaderLabels(["File", "Reason"])
         self.failure_list.setRootIsDecorated(False)
         self.failure_list.setAlternatingRowColors(True)
         self.failure_list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.failure_list.header().resizeSection(0, 220)
+        self.failure_list.header().resizeSection(0, 130)
         self.failure_title = QLabel("Failures", self)
 
         controls = QHBoxLayout()
@@ -211,9 +230,10 @@ class AnalysisPanel(QWidget):
         self.analyse_button.setEnabled(bool(self.context.settings.music_folders) and not self.controller.running)
 
     def choose_folder(self) -> None:
+        """Ask for a folder, remember it and scan it at once (as the welcome card promises)."""
         folder = QFileDialog.getExistingDirectory(self, "Add a music folder", str(Path.home()))
-        if folder:
-            self.add_folder(folder)
+        if folder and self.add_folder(folder) and not self.controller.running:
+            self.start()
 
     def add_folder(self, folder: str) -> bool:
         """Remember a folder (saved in the settings at once); False when it was already there."""
@@ -251,6 +271,8 @@ class AnalysisPanel(QWidget):
         if track_ids is None and not roots:
             self.stage_label.setText(f"The music folder {missing[0]} cannot be found; check that it is mounted.")
             return False
+        if not self.settle_tag_question():
+            return False
         self.failure_list.clear()
         self._update_failure_title()
         if missing:
@@ -262,6 +284,36 @@ class AnalysisPanel(QWidget):
             self.stage_label.setText("Starting…")
             self.progress_bar.setRange(0, 0)
         return started
+
+    def settle_tag_question(self) -> bool:
+        """Before the first run that would write tags, ask once; the answer is saved in the settings.
+
+        False when the settings could not be saved (the run does not start).
+        """
+        settings = self.context.settings
+        if not settings.write_tags or settings.tags_asked:
+            return True
+        write = self.ask_tag_question()
+        from dataclasses import replace
+
+        try:
+            self.context.save_settings(replace(settings, write_tags=write, tags_asked=True))
+        except SentioError as exc:
+            self.stage_label.setText(str(exc))
+            return False
+        return True
+
+    def ask_tag_question(self) -> bool:
+        """True: write tags into the files; False: keep the results in Sentio's library only."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Write mood tags into your files?",
+                          "<b>Should Sentio also write its results into your music files?</b>", parent=self)
+        box.setObjectName("tagQuestion")
+        box.setInformativeText(TAG_WRITING_TEXT + " You can change this later in Settings.")
+        write = box.addButton("Write tags", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Library only", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(write)
+        box.exec()
+        return box.clickedButton() is write
 
     def cancel(self) -> None:
         if self.controller.running:
@@ -296,20 +348,27 @@ class AnalysisPanel(QWidget):
             self.stage_label.setText("Loading the model…")
             self.progress_bar.setRange(0, 0)
         else:
-            if not self.controller.paused:
-                self.stage_label.setText("Analysing" if event.stage != STAGE_DONE else "Finishing…")
-            self.progress_bar.setRange(0, max(event.total, 1))
-            self.progress_bar.setValue(event.done if event.total else 1)
-            self.progress_bar.setFormat(f"{event.done:,} / {event.total:,}  (%p%)")
-            if event.total:
-                self.rate_label.setText(f"{event.rate:.2f} tracks/s · ETA {format_eta(event.eta)} · "
-                                        f"{event.failures} failed")
+            self._show_counts(event)
         self.current_label.setText(Path(event.current).name if event.current else "")
-        failed = [r for r in event.recent if r.error]
-        for result in failed:
-            self._add_failure(result.path, result.error or "")
+        for path, reason in event.problems:
+            self._add_failure(path, reason)
+        for result in event.recent:
+            if result.error:
+                self._add_failure(result.path, result.error)
         if event.recent:
             self.resultsArrived.emit(event.recent)
+
+    def _show_counts(self, event: AnalysisProgress) -> None:
+        if self.controller.cancelling:
+            self.stage_label.setText("Cancelling after the files in flight…")
+        elif not self.controller.paused:
+            self.stage_label.setText("Analysing" if event.stage != STAGE_DONE else "Finishing…")
+        self.progress_bar.setRange(0, max(event.total, 1))
+        self.progress_bar.setValue(event.done if event.total else 1)
+        self.progress_bar.setFormat(f"{event.done:,} / {event.total:,}  (%p%)")
+        if event.total:
+            eta = "" if self.controller.cancelling else f" · ETA {format_eta(event.eta)}"
+            self.rate_label.setText(f"{event.rate:.2f} tracks/s{eta} · {event.failures} failed")
 
     def _on_model_ready(self, device: str, model_id: str) -> None:
         self.device_label.setText(f"Device: {device}")
@@ -323,11 +382,21 @@ class AnalysisPanel(QWidget):
         if summary.tag_failures:
             parts.append(f"{len(summary.tag_failures):,} tag writes failed")
         self.stage_label.setText(", ".join(parts) + f" in {format_eta(summary.elapsed)}.")
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1)
-        self.progress_bar.setFormat("%p%")
-        seen = {self.failure_list.topLevelItem(i).text(0) for i in range(self.failure_list.topLevelItemCount())}
-        for path, reason in list(summary.failed) + [(p, f"tags not written: {r}") for p, r in summary.tag_failures]:
+        handled = summary.analysed + len(summary.failed)
+        if summary.cancelled:  # what was done, not a full bar
+            total = max(self.progress_bar.maximum(), handled, 1)
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(handled, total))
+            self.progress_bar.setFormat(f"{handled:,} done, then cancelled")
+        else:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+            self.progress_bar.setFormat("%p%")
+        self.rate_label.setText("")  # no stale rate or ETA once the run is over
+        seen = {self.failure_list.topLevelItem(i).toolTip(0) for i in range(self.failure_list.topLevelItemCount())}
+        problems = [(p.path, p.reason) for p in summary.scan.problems] if summary.scan else []
+        for path, reason in (list(summary.failed) + problems
+                             + [(p, f"tags not written: {r}") for p, r in summary.tag_failures]):
             if path not in seen:
                 self._add_failure(path, reason)
         self.current_label.setText("")
@@ -340,13 +409,8 @@ class AnalysisPanel(QWidget):
         self.stage_label.setText(message)
         self.runFinished.emit(None)
 
-    def show_failures(self, failures: Sequence[tuple[str, str]]) -> None:
-        """Fill the list from the library's record of earlier failures."""
-        self.failure_list.clear()
-        for path, reason in failures:
-            self._add_failure(path, reason)
-
     def _add_failure(self, path: str, reason: str) -> None:
+        reason = failure_sentence(path, reason)
         item = QTreeWidgetItem([Path(path).name, reason])
         item.setToolTip(0, path)
         item.setToolTip(1, reason)

@@ -22,7 +22,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("sentio")
-    app.setApplicationDisplayName(APP_NAME)
+    # No application display name: Qt would append it to every title ("Sentio — music by mood — Sentio").
     if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORMTHEME"):
         app.setStyle("Fusion")  # follows the system colour scheme (dark mode) on every Linux desktop
     return app

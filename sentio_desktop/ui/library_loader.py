@@ -1,52 +1,16 @@
 """Turn the library's answers into the column arrays the views use (runs on a worker thread)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
+from sqlalchemy import text
 
-from sentio_desktop.library import Library, TrackFilter, TrackView
+from sentio_desktop.library import Library, TrackFilter
 from sentio_desktop.ui.track_data import TrackColumns
 
 ALL_STATUSES = TrackFilter(statuses=())  # every track, including missing and unreadable ones
-
-
-def status_text(view: TrackView, failure: str | None = None) -> str:
-    """What the Status column says about a track, in words."""
-    if view.status != "ok":
-        return f"{view.status}: {view.problem}" if view.problem else view.status
-    if failure and not view.analysed:
-        return f"failed: {failure}"
-    if view.analysed:
-        return "stale (other model or changed)" if view.stale else "analysed"
-    return "not analysed"
-
-
-def columns_from_views(views: Iterable[TrackView], failures: dict[int, str] | None = None) -> TrackColumns:
-    views = list(views)
-    failures = failures or {}
-    n = len(views)
-
-    def strings(values: list[str]) -> np.ndarray:
-        return np.array(values, dtype=str) if n else np.array([], dtype="U1")
-
-    def floats(values: list[float | None]) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-    return TrackColumns(
-        track_id=np.fromiter((v.id for v in views), dtype=np.int64, count=n),
-        title=strings([v.title or Path(v.path).stem for v in views]),
-        artist=strings([v.artist or "" for v in views]),
-        album=strings([v.album or "" for v in views]),
-        genre=strings([v.genre or "" for v in views]),
-        duration=floats([v.duration for v in views]),
-        valence=floats([v.valence for v in views]),
-        arousal=floats([v.arousal for v in views]),
-        mood=strings([v.mood or "" for v in views]),
-        status=strings([status_text(v, failures.get(v.id)) for v in views]),
-        path=strings([v.path for v in views]),
-    )
 
 
 def load_columns(library: Library) -> TrackColumns:
@@ -83,6 +47,38 @@ def load_columns(library: Library) -> TrackColumns:
     return tracks.take(order)
 
 
-def load_tracks(library: Library, track_ids: list[int]) -> list[TrackView]:
-    """Fresh views of a few tracks (after their analysis finished)."""
-    return library.tracks_by_ids(track_ids)
+
+Extent = tuple[tuple[float, float], tuple[float, float]]  # (valence min/max, arousal min/max)
+
+
+@dataclass(frozen=True)
+class LoadedLibrary:
+    """What the window needs after a (re)load: the columns, how far the excerpt points reach, and
+    how many playable songs wait for analysis."""
+
+    tracks: TrackColumns
+    excerpt_extent: Extent | None
+    pending: int
+
+
+def excerpt_extent(library: Library) -> Extent | None:
+    """The bounding box of every current analysis's excerpt points (None when there are none).
+
+    One SQLite aggregate over the stored timelines (``json_each``), so the map can fit the songs
+    together with their excerpt paths without loading a timeline per song.
+    """
+    query = text(
+        "SELECT min(json_extract(e.value, '$.valence')), max(json_extract(e.value, '$.valence')), "
+        "min(json_extract(e.value, '$.arousal')), max(json_extract(e.value, '$.arousal')) "
+        "FROM analyses AS a, json_each(a.timeline) AS e WHERE a.current = 1 AND a.timeline IS NOT NULL")
+    (v0, v1, a0, a1), = library.rows(query)
+    if None in (v0, v1, a0, a1):
+        return None
+    return (float(v0), float(v1)), (float(a0), float(a1))
+
+
+def load_library(library: Library) -> LoadedLibrary:
+    """Everything the window shows after a load, read on a worker thread."""
+    tracks = load_columns(library)
+    pending = int((tracks.status == "not analysed").sum()) if len(tracks) else 0
+    return LoadedLibrary(tracks, excerpt_extent(library), pending)

@@ -19,6 +19,11 @@ from PySide6.QtWidgets import (
 from sentio_desktop.ui.table_model import COLUMNS, TrackTableModel
 from sentio_desktop.ui.track_data import TrackColumns
 
+# The mood columns come right after Title and Artist (shown order; the model's order is unchanged), so
+# they are visible without scrolling in a library dock of ~450 px (a 1280 px wide window).
+SHOWN_ORDER = ("title", "artist", "valence", "arousal", "mood", "album", "genre", "duration", "status")
+COLUMN_WIDTHS = {"title": 150, "artist": 105, "valence": 58, "arousal": 58, "mood": 76, "album": 140,
+                 "genre": 90, "duration": 62}
 FILTER_DELAY_MS = 150  # typing pauses this long before the (vectorised) filter runs
 # A map selection that would be more separate row ranges than this (a region in a table sorted by
 # artist, say) is shown by narrowing the table to the selected songs: one range, instant.
@@ -108,6 +113,7 @@ class LibraryPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)  # see show_column
         vertical = self.table.verticalHeader()
         vertical.setVisible(False)
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # uniform rows: O(1) layout at 100k
@@ -119,11 +125,12 @@ class LibraryPanel(QWidget):
         header.setSortIndicatorShown(True)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         header.sortIndicatorChanged.connect(self.sort)
-        widths = {"title": 240, "artist": 160, "album": 160, "genre": 100, "duration": 70, "valence": 70,
-                  "arousal": 70, "mood": 90}
-        for i, column in enumerate(COLUMNS):
-            if column.key in widths:
-                header.resizeSection(i, widths[column.key])
+        keys = [column.key for column in COLUMNS]
+        for visual, key in enumerate(SHOWN_ORDER):
+            header.moveSection(header.visualIndex(keys.index(key)), visual)
+        for key, width in COLUMN_WIDTHS.items():
+            header.resizeSection(keys.index(key), width)
+        header.setMinimumSectionSize(40)
 
         ranges = QHBoxLayout()
         ranges.addWidget(self.valence_range)
@@ -182,6 +189,19 @@ class LibraryPanel(QWidget):
 
     def sort(self, column: int, order: Qt.SortOrder) -> None:
         self._relayout(lambda: self.model.sort(column, order))
+        self.show_column(column)
+
+    def show_column(self, column: int) -> None:
+        """Scroll sideways (only if needed) so that `column` is in view, e.g. the one just sorted by."""
+        header = self.table.horizontalHeader()
+        left = header.sectionPosition(column)
+        right = left + header.sectionSize(column)
+        bar = self.table.horizontalScrollBar()
+        width = self.table.viewport().width()
+        if left < bar.value():
+            bar.setValue(left)
+        elif right > bar.value() + width:
+            bar.setValue(min(left, right - width))
 
     def apply_filter(self) -> None:
         self._relayout(lambda: self.model.set_filter(text=self.search.text(), valence=self.valence_range.value(),
@@ -259,9 +279,16 @@ class LibraryPanel(QWidget):
                 if row is not None:
                     index = self.model.index(row, 0)
                     self.table.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
-                    self.table.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+                    self.scroll_to_row(row)
         finally:
             self._syncing = False
+
+    def scroll_to_row(self, row: int) -> None:
+        """Bring a row into view without scrolling sideways (the sorted column stays where it is)."""
+        bar = self.table.horizontalScrollBar()
+        left = bar.value()
+        self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.EnsureVisible)
+        bar.setValue(left)
 
     def show_all(self, emit: bool = True) -> None:
         """Leave the "only the map selection" view (the selection itself is kept)."""

@@ -10,13 +10,14 @@ import base64
 
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from sentio_desktop.analysis import STAGE_SCANNING, AnalysisProgress
 from sentio_desktop.ui.analysis_panel import AnalysisPanel
 from sentio_desktop.ui.context import AppContext
-from sentio_desktop.ui.library_loader import load_columns
+from sentio_desktop.ui.elided_label import ElidedLabel
+from sentio_desktop.ui.library_loader import LoadedLibrary, load_library
 from sentio_desktop.ui.library_panel import LibraryPanel
 from sentio_desktop.ui.map_panel import MapPanel
 from sentio_desktop.ui.model_info import ModelInfo, load_model_info
@@ -27,6 +28,9 @@ from sentio_desktop.ui.settings_dialog import SettingsDialog
 from sentio_desktop.ui.track_data import TrackColumns
 
 MAP_REFRESH_MS = 600  # new results are drawn at most this often
+DEFAULT_SIZE = (1440, 900)  # first start; smaller screens get what fits
+MINIMUM_SIZE = (960, 600)  # the layout still works here; 1280x720 and 1366x768 laptops fit comfortably
+TABLE_HEADER_VERSION = 2  # column order/widths of older versions are not restored (mood columns moved)
 
 
 class MainWindow(QMainWindow):
@@ -40,6 +44,8 @@ class MainWindow(QMainWindow):
         self.model_info: ModelInfo | None = None
         self._last_stage = ""
         self._model_check_pending = False
+        self._fit_after_load = True  # fit the map to the songs when the next load arrives
+        self._offered_pending = False
         self.setWindowTitle("Sentio — music by mood")
         self.setObjectName("sentioMainWindow")
         self.setDockNestingEnabled(True)
@@ -49,7 +55,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.map_panel)
         self.library_panel = LibraryPanel(self)
         self.analysis_panel = AnalysisPanel(context, self)
-        self.playlist_panel = PlaylistPanel(context.library, self.describe_track_id, self)
+        self.playlist_panel = PlaylistPanel(context.library, self.describe_track_id, context.runner, self)
         self.playlist_panel.selection_provider = lambda: [int(self.tracks.track_id[i]) for i in self.map.selection]
         self.player = PlayerBar(self)
 
@@ -63,20 +69,45 @@ class MainWindow(QMainWindow):
         player_bar.setMovable(False)
         player_bar.addWidget(self.player)
         self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, player_bar)
-        self.status_label = QLabel("Loading the library…", self)
-        self.statusBar().addPermanentWidget(self.status_label)
+        self.status_label = ElidedLabel("Loading the library…", self, minimum_chars=20)
+        self.statusBar().addPermanentWidget(self.status_label, 1)
 
         self._map_timer = QTimer(self, singleShot=True, interval=MAP_REFRESH_MS)
         self._map_timer.timeout.connect(self._refresh_map)
         self._build_actions()
         self._connect()
-        self.resize(1440, 900)
-        self.resizeDocks([self.analysis_dock, self.library_dock], [350, 540], Qt.Orientation.Horizontal)
+        self.setMinimumSize(*MINIMUM_SIZE)
+        self.resize(*self._default_size())
+        self._layout_restored = False
+        self._docks_sized = False
         self.restore_layout()
+
+    def _default_size(self) -> tuple[int, int]:
+        """1440x900, or the screen's free area when that is smaller (a 1280x720 or 1366x768 laptop)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return DEFAULT_SIZE
+        free = screen.availableGeometry()
+        return min(DEFAULT_SIZE[0], free.width()), min(DEFAULT_SIZE[1], free.height())
+
+    def _default_dock_widths(self) -> list[int]:
+        """Analysis and library docks for the window's width: the library gets room for Title, Artist
+        and the mood columns, the map the rest."""
+        width = self.width()
+        return [max(220, int(width * 0.22)), max(300, int(width * 0.38))]
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        """Size the docks for the real window width the first time it shows (no saved layout)."""
+        super().showEvent(event)
+        if not self._docks_sized and not self._layout_restored:
+            self._docks_sized = True
+            self.resizeDocks([self.analysis_dock, self.library_dock], self._default_dock_widths(),
+                             Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        widget.setMinimumWidth(200)  # docks shrink on small screens; their labels elide
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
@@ -108,7 +139,8 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         self._action(edit, "&Find…", self.focus_search, QKeySequence.StandardKey.Find)
         self._action(edit, "Select All on Map", self.select_all_on_map, "Ctrl+Shift+A")
-        self._action(edit, "Clear Selection", self.clear_selection, "Esc")
+        self._action(edit, "Clear Search or Selection", self.escape, "Esc",
+                     "Clear the search (or the map selection) and return to the map")
 
         view = bar.addMenu("&View")
         self._action(view, "&Pan Tool", lambda: self.map_panel.set_tool(SelectTool.PAN), "P")
@@ -162,9 +194,11 @@ class MainWindow(QMainWindow):
         self.library_panel.trackActivated.connect(self.play_track)
         self.library_panel.filterChanged.connect(lambda: self.map.set_visible(self.library_panel.model.mask))
         self.map_panel.addFolderRequested.connect(self.analysis_panel.choose_folder)
+        self.map_panel.analysePendingRequested.connect(lambda: self.analysis_panel.start())
         self.analysis_panel.resultsArrived.connect(self.apply_results)
         self.analysis_panel.controller.progress.connect(self._on_progress)
-        self.analysis_panel.runFinished.connect(lambda _s: self.reload_library())
+        self.analysis_panel.runFinished.connect(self._run_finished)
+        self.analysis_panel.controller.progress.connect(lambda _e: self.map_panel.show_pending(0))
         self.analysis_panel.foldersChanged.connect(self._update_welcome)
         self.playlist_panel.playlistChanged.connect(self._playlist_changed)
         self.playlist_panel.playRequested.connect(self.play_track_ids)
@@ -181,16 +215,22 @@ class MainWindow(QMainWindow):
         self._model_check_pending = True
         self.reload_library()
 
-    def reload_library(self) -> None:
+    def reload_library(self, fit: bool = False) -> None:
+        """Load the library again in the background; `fit` zooms the map to the songs when it arrives."""
+        self._fit_after_load = self._fit_after_load or fit
         if self.loading:
             self._reload_again = True
             return
         self.loading = True
-        self.context.runner.submit(lambda: load_columns(self.context.library), self._library_loaded,
-                                   self._library_failed)
+        library = self.context.library
+        self.context.runner.submit(lambda: load_library(library), self._library_loaded, self._library_failed)
 
-    def _library_loaded(self, tracks: TrackColumns) -> None:
+    def _run_finished(self, summary) -> None:  # noqa: ANN001 - AnalysisSummary or None
+        self.reload_library(fit=summary is not None and (summary.analysed > 0 or summary.marked_stale > 0))
+
+    def _library_loaded(self, loaded: LoadedLibrary) -> None:
         self.loading = False
+        tracks = loaded.tracks
         current_id = int(self.tracks.track_id[self.current]) if 0 <= self.current < len(self.tracks) else None
         selected_ids = self.tracks.track_id[self.map.selection] if len(self.map.selection) else []
         self.tracks = tracks
@@ -203,8 +243,15 @@ class MainWindow(QMainWindow):
         found = None if current_id is None else tracks.index_of(current_id)
         self.current = -1 if found is None else found
         self.map.set_current(self.current)
+        if self.current >= 0:
+            self._load_timeline(self.current)  # a reload keeps the current song's excerpt path
+        self.map.set_excerpt_extent(loaded.excerpt_extent)
+        if self._fit_after_load and not self._reload_again:
+            self._fit_after_load = False
+            self.map.fit_to_points()
         self._update_status()
         self._update_welcome()
+        self._offer_pending(loaded.pending)
         # The search index is built right after, off the GUI thread, not on the first keystroke.
         self.context.runner.submit(lambda: tracks.search_text, None, lambda _exc: None)
         if self._reload_again:
@@ -220,6 +267,14 @@ class MainWindow(QMainWindow):
         if self._model_check_pending:
             self._model_check_pending = False
             self.check_model()
+
+    def _offer_pending(self, pending: int) -> None:
+        """Once per session: a library with songs not analysed yet offers to analyse them."""
+        if self._offered_pending or self.analysis_panel.controller.running:
+            return
+        if pending and self.context.settings.music_folders:
+            self._offered_pending = True
+        self.map_panel.show_pending(pending if self.context.settings.music_folders else 0)
 
     def check_model(self) -> None:
         settings = self.context.settings
@@ -241,7 +296,10 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         n = len(self.tracks)
         analysed = int(self.tracks.analysed.sum()) if n else 0
-        model = self.model_info.title if self.model_info and self.model_info.ok else "no model"
+        if self.model_info is None:
+            model = "checking…"  # the model check runs after the library load; do not flash "no model"
+        else:
+            model = self.model_info.title if self.model_info.ok else "no model"
         self.status_label.setText(f"{n:,} tracks · {analysed:,} analysed · model: {model}")
 
     def _update_welcome(self) -> None:
@@ -311,9 +369,13 @@ class MainWindow(QMainWindow):
         if not from_table:
             row = self.library_panel.model.row_of(index)
             if row is not None:
-                self.library_panel.table.scrollTo(self.library_panel.model.index(row, 0))
+                self.library_panel.scroll_to_row(row)
         self.statusBar().showMessage(self.describe_track(index), 5000)
-        library = self.context.library
+        self._load_timeline(index)
+
+    def _load_timeline(self, index: int) -> None:
+        """Draw a song's per-excerpt path once its timeline is read (if it is still the current song)."""
+        library, track_id = self.context.library, int(self.tracks.track_id[index])
 
         def loaded(timeline: list) -> None:
             if self.current == index:
@@ -341,6 +403,16 @@ class MainWindow(QMainWindow):
 
     def clear_selection(self) -> None:
         self.map.set_selection([], emit=True)
+
+    def escape(self) -> None:
+        """Esc: clear the search when there is one, else the map selection; the map gets the focus."""
+        search = self.library_panel.search
+        if search.text():
+            search.clear()
+            self.library_panel.apply_filter()
+        else:
+            self.clear_selection()
+        self.map.plot.setFocus()
 
     # -- playlists and playback ----------------------------------------------------------------
     def playlist_from_selection(self) -> None:
@@ -387,7 +459,7 @@ class MainWindow(QMainWindow):
 
     def _playback_message(self) -> None:
         if not self.player.available:
-            self.statusBar().showMessage(self.player.toolTip(), 10000)
+            self.statusBar().showMessage(self.player.unavailable_reason or "", 10000)
 
     # -- settings ------------------------------------------------------------------------------
     def open_settings(self) -> SettingsDialog:
@@ -418,7 +490,10 @@ class MainWindow(QMainWindow):
             "geometry": _b64(self.saveGeometry()),
             "state": _b64(self.saveState()),
             "table_header": _b64(header.saveState()),
+            "table_header_version": TABLE_HEADER_VERSION,
             "colour_by": self.map.colour_by.value,
+            "map_range": self.map.view_range(),
+            "volume": self.player.volume_slider.value(),
         })
 
     def restore_layout(self) -> None:
@@ -426,19 +501,49 @@ class MainWindow(QMainWindow):
         if "geometry" in state:
             self.restoreGeometry(_unb64(state["geometry"]))
         if "state" in state:
-            self.restoreState(_unb64(state["state"]))
-        if "table_header" in state:
+            self._layout_restored = self.restoreState(_unb64(state["state"]))
+        if "table_header" in state and state.get("table_header_version") == TABLE_HEADER_VERSION:
             self.library_panel.table.horizontalHeader().restoreState(_unb64(state["table_header"]))
         if state.get("colour_by") in {c.value for c in ColourBy}:
             self.map_panel.set_colour_by(ColourBy(state["colour_by"]))
+        if self.map.set_view_range(state.get("map_range")):
+            self._fit_after_load = False  # the zoom the user left is kept across restarts
+        if isinstance(state.get("volume"), int):
+            self.player.set_volume(state["volume"])
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self._playlist_may_close():
+            event.ignore()
+            return
         if self.analysis_panel.controller.running:
             self.analysis_panel.controller.cancel()
             self.analysis_panel.controller.wait(10)
         self.player.stop()
         self.save_layout()
         super().closeEvent(event)
+
+
+    def _playlist_may_close(self) -> bool:
+        """An unsaved playlist is not lost silently: save it (then close), discard it, or stay."""
+        panel = self.playlist_panel
+        if not panel.unsaved:
+            return True
+        answer = self.ask_unsaved_playlist(panel.name_edit.text().strip() or "Untitled playlist")
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer == QMessageBox.StandardButton.Save:
+            if not panel.name_edit.text().strip():
+                panel.name_edit.setText("Untitled playlist")
+            panel.saved.connect(lambda _id: QTimer.singleShot(0, self.close), Qt.ConnectionType.SingleShotConnection)
+            panel.save()
+        return False
+
+    def ask_unsaved_playlist(self, name: str) -> QMessageBox.StandardButton:
+        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                   | QMessageBox.StandardButton.Cancel)
+        return QMessageBox.question(self, "Unsaved playlist",
+                                    f"The playlist “{name}” has not been saved. Save it before quitting?",
+                                    buttons, QMessageBox.StandardButton.Save)
 
 
 def _b64(data: QByteArray) -> str:

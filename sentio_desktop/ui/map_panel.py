@@ -21,6 +21,7 @@ from sentio_desktop.ui.mood_map import ColourBy, MoodMap, SelectTool
 
 class MapPanel(QWidget):
     addFolderRequested = Signal()
+    analysePendingRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,7 +72,26 @@ class MapPanel(QWidget):
                                   "border: 1px solid #e0c060; border-radius: 4px; padding: 6px; }")
         self.banner.hide()
 
+        self.pending_bar = QFrame(self)
+        self.pending_bar.setObjectName("pendingBar")
+        self.pending_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        self.pending_label = QLabel("", self.pending_bar)
+        self.pending_label.setWordWrap(True)
+        self.pending_button = QPushButton("Analyse now", self.pending_bar)
+        self.pending_button.clicked.connect(self.analysePendingRequested)
+        self.pending_button.clicked.connect(lambda: self.show_pending(0))
+        later = QToolButton(self.pending_bar)
+        later.setText("Later")
+        later.clicked.connect(lambda: self.show_pending(0))
+        pending_layout = QHBoxLayout(self.pending_bar)
+        pending_layout.setContentsMargins(6, 3, 6, 3)
+        pending_layout.addWidget(self.pending_label, 1)
+        pending_layout.addWidget(self.pending_button)
+        pending_layout.addWidget(later)
+        self.pending_bar.hide()
+
         self.legend = QLabel(self)
+        self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
 
         self.welcome = QFrame(self)
@@ -97,6 +117,7 @@ class MapPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(tools)
         layout.addWidget(self.banner)
+        layout.addWidget(self.pending_bar)
         layout.addWidget(self.map, 1)
         layout.addWidget(self.legend)
         self.update_legend()
@@ -136,6 +157,13 @@ class MapPanel(QWidget):
                                 for name, colour in self.map.legend_entries)
         self.legend.setText(f"<small>{items} &nbsp; <span style='color:#ff2d95'>◯ current song, "
                             f"— its excerpts</span></small>" if items else "")
+
+    def show_pending(self, count: int) -> None:
+        """Offer to analyse the `count` songs that are in the library but not on the map yet (0 hides it)."""
+        if count:
+            songs = "1 song is" if count == 1 else f"{count:,} songs are"
+            self.pending_label.setText(f"{songs} not analysed yet, so not on the map.")
+        self.pending_bar.setVisible(count > 0)
 
     def set_banner(self, text: str | None) -> None:
         self.banner.setText(text or "")

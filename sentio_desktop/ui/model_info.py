@@ -83,3 +83,29 @@ def load_model_info(settings: Settings) -> ModelInfo:
         return ModelInfo(False, str(exc), shown, device=device)
     return ModelInfo(True, f"{bundle.name} {bundle.version}", shown, model_id(bundle),
                      flatten_metrics(bundle.metrics), bundle.card, device)
+
+
+def plain_summary(info: ModelInfo) -> str:
+    """One plain sentence about the model for people who do not read metric tables.
+
+    Uses the first valence and arousal errors on the 0–1 scale (``*_unit`` MAE) and the quadrant
+    accuracy found in the card's metrics; says less when the card does not have them.
+    """
+    if not info.ok:
+        return "No model is installed, so songs cannot be placed on the map yet."
+    found: dict[str, float] = {}
+    for name, value in info.metrics:
+        parts = name.split(".")
+        key = next((f"{axis}.{parts[-1]}" for axis in ("valence", "arousal", "quadrant") if axis in parts), None)
+        if key in ("valence.mae_unit", "arousal.mae_unit", "quadrant.accuracy") and key not in found:
+            try:
+                found[key] = float(value.split()[0])
+            except (ValueError, IndexError):
+                continue
+    sentence = "This model places each song by how positive (valence) and how energetic (arousal) it sounds"
+    if "valence.mae_unit" in found and "arousal.mae_unit" in found:
+        sentence += (f"; on songs it was not trained on, it is off by about {found['valence.mae_unit']:.2f} in "
+                     f"valence and {found['arousal.mae_unit']:.2f} in arousal on the 0–1 map")
+    if "quadrant.accuracy" in found:
+        sentence += f", and puts {found['quadrant.accuracy']:.0%} of them in the right quarter of the map"
+    return sentence + "."

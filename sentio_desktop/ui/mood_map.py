@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
+from sentio_ml.mood import quadrants
 
 from sentio_desktop import playlists
 from sentio_desktop.ui import theme
@@ -116,6 +117,7 @@ class MoodMap(QWidget):
         self._current = -1
         self.legend_entries: list[tuple[str, str]] = []
         self.last_region: playlists.Region | None = None  # the shape behind the current selection
+        self._excerpt_extent: tuple[tuple[float, float], tuple[float, float]] | None = None
 
         self._view_box = _SelectingViewBox(self)
         self.plot = pg.PlotWidget(viewBox=self._view_box)
@@ -228,15 +230,43 @@ class MoodMap(QWidget):
     def reset_view(self) -> None:
         self._view_box.setRange(xRange=(-0.02, 1.02), yRange=(-0.02, 1.02), padding=0)
 
-    def fit_to_points(self, min_span: float = 0.12) -> None:
-        """Zoom to the drawn songs (with a margin), e.g. when they huddle near the centre."""
+    def set_excerpt_extent(self, extent: tuple[tuple[float, float], tuple[float, float]] | None) -> None:
+        """How far the songs' excerpt points reach ((valence min, max), (arousal min, max)), for fitting."""
+        self._excerpt_extent = extent
+
+    def fit_to_points(self, min_span: float = 0.12, margin: float = 0.08) -> None:
+        """Zoom to the drawn songs and their excerpt paths (with a margin), using the whole plot area.
+
+        Valence and arousal are fitted separately, so a library that spreads along one axis more
+        than the other still fills the map; each span is at least `min_span`.
+        """
         if not len(self._xy):
             self.reset_view()
             return
         (x0, y0), (x1, y1) = self._xy.min(axis=0), self._xy.max(axis=0)
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        half = max(x1 - x0, y1 - y0, min_span) * 0.6
-        self._view_box.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+        if self._excerpt_extent is not None:
+            (ev0, ev1), (ea0, ea1) = self._excerpt_extent
+            x0, x1, y0, y1 = min(x0, ev0), max(x1, ev1), min(y0, ea0), max(y1, ea1)
+        ranges = []
+        for lo, hi in ((x0, x1), (y0, y1)):
+            centre, half = (lo + hi) / 2, max(hi - lo, min_span) / 2 * (1 + 2 * margin)
+            ranges.append((max(centre - half, -0.25), min(centre + half, 1.25)))
+        self._view_box.setRange(xRange=ranges[0], yRange=ranges[1], padding=0)
+
+    def view_range(self) -> list[list[float]]:
+        """[[x0, x1], [y0, y1]]: the visible part of the map (saved with the window layout)."""
+        return [[float(v) for v in pair] for pair in self._view_box.viewRange()]
+
+    def set_view_range(self, view: object) -> bool:
+        """Restore a `view_range()`; False (nothing changed) for anything that is not a sane range."""
+        try:
+            (x0, x1), (y0, y1) = [(float(a), float(b)) for a, b in view]  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            return False
+        if not all(-0.25 <= v <= 1.25 for v in (x0, x1, y0, y1)) or x1 - x0 < 0.002 or y1 - y0 < 0.002:
+            return False
+        self._view_box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        return True
 
     # -- data ----------------------------------------------------------------------------------
     def set_tracks(self, tracks: TrackColumns, visible: np.ndarray | None = None) -> None:
@@ -287,8 +317,7 @@ class MoodMap(QWidget):
     def _colour_groups(self) -> tuple[list[tuple[QColor, np.ndarray]], list[tuple[str, str]]]:
         """Split drawn points by colour; returns (colour, positions into self._points) and legend rows."""
         if self.colour_by is ColourBy.MOOD:
-            v, a = self._xy[:, 0], self._xy[:, 1]
-            quadrant = np.where(v >= 0.5, np.where(a >= 0.5, 1, 4), np.where(a >= 0.5, 2, 3))
+            quadrant = quadrants(self._xy[:, 0], self._xy[:, 1])
             groups = [(QColor(theme.QUADRANT_COLOURS[q]), np.flatnonzero(quadrant == q)) for q in (1, 2, 3, 4)]
             legend = [(theme.QUADRANT_LABELS[q], theme.QUADRANT_COLOURS[q]) for q in (1, 2, 3, 4)]
             return groups, legend
@@ -436,12 +465,22 @@ class MoodMap(QWidget):
             mood = f" · {t.mood[index]}" if t.mood[index] else ""
             self._hover_label.setText(f"{t.title[index] or t.path[index]}\n{artist}\n"
                                       f"valence {t.valence[index]:.3f} · arousal {t.arousal[index]:.3f}{mood}")
-            self._hover_label.setPos(float(t.valence[index]), float(t.arousal[index]))
+            self._place_hover_label(float(t.valence[index]), float(t.arousal[index]))
             self._hover_label.show()
         self.trackHovered.emit(index)
 
+    def _place_hover_label(self, x: float, y: float) -> None:
+        """Put the tooltip beside the point on the side with room, so the plot edge never clips it."""
+        (x0, x1), (y0, y1) = self._view_box.viewRange()
+        right_half = x > (x0 + x1) / 2
+        top_part = y > y0 + (y1 - y0) * 0.7
+        self._hover_label.setAnchor((1.0 if right_half else 0.0, 0.0 if top_part else 1.0))
+        self._hover_label.setPos(x, y)
+
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         """Double-click on a point activates it (plays it); pyqtgraph's scene only reports some of them."""
+        if watched is self.plot.viewport() and event.type() == QEvent.Type.Leave:
+            self._set_hovered(-1)  # the pointer left the map: no tooltip left behind
         if watched is self.plot.viewport() and event.type() == QEvent.Type.MouseButtonDblClick \
                 and event.button() == Qt.MouseButton.LeftButton:
             point = self._view_box.mapSceneToView(self.plot.mapToScene(event.position().toPoint()))

@@ -1,23 +1,36 @@
-"""Playback bar: play/pause, seek, previous/next over a queue of tracks (QtMultimedia).
+"""Playback bar: play/pause, seek, previous/next and volume over a queue of tracks (QtMultimedia).
 
-QtMultimedia needs system audio libraries (e.g. libpulse on Linux). When it cannot load, the bar
-stays visible but disabled and says why in one sentence; everything else in the app keeps working.
+QtMultimedia needs system audio libraries (e.g. libpulse on Linux), and playing needs an audio
+output device. Without either, the bar stays visible with Play disabled and says why in one
+sentence; everything else in the app keeps working. A device that appears later is picked up.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 from PySide6.QtCore import QUrl, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
+from sentio_desktop.ui.elided_label import ElidedLabel
+
 try:
-    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+    from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
     MULTIMEDIA_ERROR: str | None = None
 except ImportError as exc:  # missing system audio library
-    QAudioOutput = QMediaPlayer = None  # type: ignore[assignment,misc]
+    QAudioOutput = QMediaDevices = QMediaPlayer = None  # type: ignore[assignment,misc]
     MULTIMEDIA_ERROR = (f"Playback is unavailable because Qt Multimedia could not load ({exc}); "
                         "install your system's audio libraries (e.g. libpulse0) to enable it.")
+
+NO_DEVICE_TEXT = ("No audio output device was found, so songs cannot be played; connect one or start "
+                  "the sound server and Play comes back by itself.")
+DEFAULT_VOLUME = 80  # percent
+
+
+def audio_outputs() -> list[Any]:
+    """The system's audio output devices (empty without a device or a running sound server)."""
+    return list(QMediaDevices.audioOutputs()) if QMediaDevices is not None else []
 
 
 def _clock(ms: int) -> str:
@@ -30,8 +43,9 @@ class PlayerBar(QWidget):
 
     nowPlaying = Signal(int)  # track index, -1 when stopped
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, outputs: Callable[[], list[Any]] = audio_outputs) -> None:
         super().__init__(parent)
+        self._outputs = outputs  # tests pass a fake list of devices
         self.queue: list[tuple[int, str, str]] = []
         self.position = -1
         self._seeking = False
@@ -51,9 +65,15 @@ class PlayerBar(QWidget):
         self.seek_slider.setRange(0, 0)
         self.seek_slider.setToolTip("Seek")
         self.time_label = QLabel("0:00 / 0:00", self)
-        self.title_label = QLabel("Nothing playing", self)
-        self.title_label.setMinimumWidth(220)
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title_label = ElidedLabel("Nothing playing", self, minimum_chars=16)
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setValue(DEFAULT_VOLUME)
+        self.volume_slider.setMaximumWidth(90)
+        self.volume_slider.setToolTip("Volume")
+        self.volume_slider.setAccessibleName("Volume")
+        self.volume_icon = QLabel(self)
+        self.volume_icon.setPixmap(style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume).pixmap(16, 16))
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
@@ -62,6 +82,8 @@ class PlayerBar(QWidget):
         layout.addWidget(self.title_label, 2)
         layout.addWidget(self.seek_slider, 5)
         layout.addWidget(self.time_label)
+        layout.addWidget(self.volume_icon)
+        layout.addWidget(self.volume_slider)
 
         self.prev_button.clicked.connect(self.previous)
         self.next_button.clicked.connect(self.next)
@@ -70,9 +92,12 @@ class PlayerBar(QWidget):
         self.seek_slider.sliderReleased.connect(self._seek_released)
 
         self.player = None
-        self.available = MULTIMEDIA_ERROR is None
-        if self.available:
+        self.audio = None
+        self.available = False
+        self.unavailable_reason: str | None = MULTIMEDIA_ERROR
+        if MULTIMEDIA_ERROR is None:
             self.audio = QAudioOutput(self)
+            self.audio.setVolume(DEFAULT_VOLUME / 100)
             self.player = QMediaPlayer(self)
             self.player.setAudioOutput(self.audio)
             self.player.positionChanged.connect(self._position_changed)
@@ -80,11 +105,33 @@ class PlayerBar(QWidget):
             self.player.playbackStateChanged.connect(self._state_changed)
             self.player.mediaStatusChanged.connect(self._media_status)
             self.player.errorOccurred.connect(lambda _e, msg: self.title_label.setText(f"Cannot play: {msg}"))
-        else:
-            for w in (self.prev_button, self.play_button, self.next_button, self.seek_slider):
-                w.setEnabled(False)
-            self.title_label.setText("Playback unavailable")
-            self.setToolTip(MULTIMEDIA_ERROR)
+            self.volume_slider.valueChanged.connect(lambda v: self.audio.setVolume(v / 100))
+            self._devices = QMediaDevices(self)
+            self._devices.audioOutputsChanged.connect(self.check_device)
+        self.check_device()
+
+    def check_device(self) -> None:
+        """Enable the controls when there is something to play on; else disable Play and say why."""
+        if self.player is not None:
+            has_device = bool(self._outputs())
+            self.unavailable_reason = None if has_device else NO_DEVICE_TEXT
+            if has_device and self.audio is not None:
+                self.audio.setDevice(QMediaDevices.defaultAudioOutput())
+            elif self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+                self.player.pause()  # no silent "playing" with a running timer
+        self.available = self.unavailable_reason is None
+        for w in (self.prev_button, self.play_button, self.next_button, self.seek_slider, self.volume_slider):
+            w.setEnabled(self.available)
+        self.setToolTip(self.unavailable_reason or "")
+        if not self.available:
+            short = "Playback unavailable" if MULTIMEDIA_ERROR else "No audio device: playback is off"
+            self.title_label.setText(short)
+            self.title_label.setToolTip(self.unavailable_reason)
+        elif self.title_label.text().startswith("No audio device"):
+            self.title_label.setText("Nothing playing")
+
+    def set_volume(self, percent: int) -> None:
+        self.volume_slider.setValue(max(0, min(100, int(percent))))
 
     # -- queue ---------------------------------------------------------------------------------
     def play_queue(self, queue: list[tuple[int, str, str]], start: int = 0) -> None:
@@ -96,11 +143,11 @@ class PlayerBar(QWidget):
             return
         self.position = position
         track, path, label = self.queue[position]
+        self.nowPlaying.emit(track)
+        if not self.available:
+            return  # the bar keeps saying why nothing plays
         self.title_label.setText(label)
         self.title_label.setToolTip(path)
-        self.nowPlaying.emit(track)
-        if self.player is None:
-            return
         self.player.setSource(QUrl.fromLocalFile(str(Path(path))))
         self.player.play()
 
@@ -114,7 +161,7 @@ class PlayerBar(QWidget):
             self.play_at(self.position - 1)
 
     def toggle(self) -> None:
-        if self.player is None:
+        if self.player is None or not self.available:
             return
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
             self.player.pause()

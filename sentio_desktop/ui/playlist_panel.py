@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from sentio_desktop import playlists as pl
 from sentio_desktop.errors import SentioError
 from sentio_desktop.library import Library
+from sentio_desktop.ui.workers import BackgroundRunner
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -38,11 +39,17 @@ class PlaylistPanel(QWidget):
     playlistChanged = Signal(object)  # list[int] track ids, in order
     playRequested = Signal(object, int)  # track ids, start position
     message = Signal(str)  # one sentence for the status bar
+    saved = Signal(int)  # playlist id
+    exported = Signal(object)  # Path written
 
-    def __init__(self, library: Library, describe: Callable[[int], str], parent: QWidget | None = None) -> None:
+    def __init__(self, library: Library, describe: Callable[[int], str], runner: BackgroundRunner,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.describe = describe
+        self.runner = runner  # every library query runs here, off the GUI thread
+        self._request = 0  # the newest build; older answers that arrive late are dropped
+        self.unsaved = False  # built or edited since the last save or open
         self.current_track: int | None = None
         self.path_start: int | None = None
         self.path_end: int | None = None
@@ -57,7 +64,7 @@ class PlaylistPanel(QWidget):
         self.neighbour_count.setRange(1, 500)
         self.neighbour_count.setValue(20)
         self.neighbour_count.setSuffix(" songs")
-        self.neighbours_button = QPushButton("Neighbours of current song", build)
+        self.neighbours_button = QPushButton("Nearest to current", build)
         self.neighbours_button.setToolTip("The current song, then the songs nearest to it on the map (Ctrl+N)")
         self.start_label = QLabel("—", build)
         self.end_label = QLabel("—", build)
@@ -69,8 +76,9 @@ class PlaylistPanel(QWidget):
         self.path_steps = QSpinBox(build)
         self.path_steps.setRange(2, 500)
         self.path_steps.setValue(12)
-        self.path_steps.setSuffix(" songs")
-        self.path_button = QPushButton("Build mood path", build)
+        self.path_steps.setToolTip("How many songs the mood path has, start and end included")
+        self.path_button = QPushButton("Build path", build)
+        self.path_button.setToolTip("Build the mood path from Start to End (Ctrl+B)")
 
         for label in (self.start_label, self.end_label, self.waypoint_label):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long titles: no widening
@@ -81,11 +89,12 @@ class PlaylistPanel(QWidget):
         form.addRow("Start", self._row(self.start_label, self.set_start_button))
         form.addRow("End", self._row(self.end_label, self.set_end_button))
         form.addRow("Via", self._row(self.waypoint_label, self.add_waypoint_button, self.clear_waypoints_button))
-        form.addRow("Length", self._row(self.path_steps, self.path_button))
+        form.addRow("Songs", self._row(self.path_steps, self.path_button))
         build_layout = QVBoxLayout(build)
         build_layout.addWidget(self.from_selection_button)
         build_layout.addLayout(neighbours)
         path_title = QLabel("<b>Mood path</b> — from one song's mood to another's", build)
+        path_title.setWordWrap(True)
         build_layout.addWidget(path_title)
         build_layout.addLayout(form)
 
@@ -107,7 +116,7 @@ class PlaylistPanel(QWidget):
         self.export_button = QPushButton("Export…", self)
         self.export_button.setToolTip("Write the playlist as M3U8 or XSPF")
         self.saved_combo = QComboBox(self)
-        self.saved_combo.setMinimumContentsLength(14)
+        self.saved_combo.setMinimumContentsLength(8)
         self.load_button = QPushButton("Open", self)
         self.delete_button = QPushButton("Delete", self)
         self.count_label = QLabel("Empty playlist", self)
@@ -173,45 +182,53 @@ class PlaylistPanel(QWidget):
         self.delete_button.setEnabled(self.saved_combo.count() > 0)
 
     # -- building ------------------------------------------------------------------------------
-    def _run(self, build: Callable[[], list[int]], kind: str, params: dict, name: str) -> bool:
-        try:
-            ids = build()
-        except SentioError as exc:
-            self.message.emit(str(exc))
-            return False
-        if not ids:
-            self.message.emit("No analysed songs match; select a region with points in it.")
-            return False
-        self.kind, self.params = kind, params
-        self.set_tracks(ids)
-        self.name_edit.setText(name)
-        self.name_edit.setCursorPosition(0)
-        self.message.emit(f"Built a playlist of {len(ids)} songs.")
+    def _failed(self, exc: BaseException) -> None:
+        self.message.emit(str(exc) if isinstance(exc, SentioError) else f"The playlist could not be built: {exc}.")
+
+    def _run(self, build: Callable[[], pl.PlaylistDraft], name: str) -> bool:
+        """Build on the runner; the newest request's playlist replaces the list when it arrives."""
+        self._request += 1
+        request = self._request
+
+        def built(draft: pl.PlaylistDraft) -> None:
+            if request != self._request:
+                return
+            if not draft.track_ids:
+                self.message.emit("No analysed songs match; select a region with points in it.")
+                return
+            self.kind, self.params = draft.kind, draft.params
+            self.set_tracks(draft.track_ids)
+            self.name_edit.setText(name)
+            self.name_edit.setCursorPosition(0)
+            self.message.emit(f"Built a playlist of {len(draft.track_ids)} songs.")
+
+        self.runner.submit(build, built, lambda exc: request == self._request and self._failed(exc))
         return True
 
     def build_from_selection(self, region: pl.Region | None = None) -> bool:
         """The selected songs; when they came from a region, ordered by the core (most central first)."""
         selected = [int(i) for i in self.selection_provider()]
+        if not selected:
+            self.message.emit("Nothing is selected on the map; drag a rectangle or lasso around some songs.")
+            return False
+        library = self.library
 
-        def build() -> list[int]:
-            if not selected:
-                raise SentioError("Nothing is selected on the map; drag a rectangle or lasso around some songs.")
+        def build() -> pl.PlaylistDraft:
             if region is None:
-                return selected
-            chosen = set(selected)
-            ordered = [i for i in pl.build_region(self.library, region) if i in chosen]
-            return ordered + [i for i in selected if i not in set(ordered)]
+                return pl.PlaylistDraft("manual", {"tracks": len(selected)}, selected)
+            return pl.region_playlist(library, region, among=selected)
 
-        params = {"region": repr(region)} if region is not None else {"tracks": len(selected)}
-        return self._run(build, "region", params, f"Map selection ({len(selected)} songs)")
+        return self._run(build, f"Map selection ({len(selected)} songs)")
 
     def build_neighbours(self) -> bool:
         seed, count = self.current_track, self.neighbour_count.value()
         if seed is None:
             self.message.emit("Pick a song first (click it on the map or in the table).")
             return False
-        return self._run(lambda: pl.build_nearest(self.library, seed, count=count), "near",
-                         {"seed": seed, "count": count}, f"Near {self.describe(seed)}")
+        library = self.library
+        return self._run(lambda: pl.PlaylistDraft("near", {"seed": seed, "count": count},
+                                                  pl.build_nearest(library, seed, count=count)),
+                         f"Near {self.describe(seed)}")
 
     def _set_endpoint(self, which: str) -> None:
         if self.current_track is None:
@@ -234,11 +251,15 @@ class PlaylistPanel(QWidget):
     def add_current_as_waypoint(self) -> None:
         if self.current_track is None:
             return
-        track = self.library.track(self.current_track)
-        if track.valence is None or track.arousal is None:
-            self.message.emit("The current song has no mood analysis yet, so it cannot be a waypoint.")
-            return
-        self.add_waypoint((track.valence, track.arousal))
+        library, track_id = self.library, self.current_track
+
+        def add(track) -> None:  # noqa: ANN001 - TrackView
+            if track.valence is None or track.arousal is None:
+                self.message.emit("The current song has no mood analysis yet, so it cannot be a waypoint.")
+            else:
+                self.add_waypoint((track.valence, track.arousal))
+
+        self.runner.submit(lambda: library.track(track_id), add, self._failed)
 
     def add_waypoint(self, point: tuple[float, float]) -> None:
         self.waypoints.append((float(point[0]), float(point[1])))
@@ -253,8 +274,9 @@ class PlaylistPanel(QWidget):
         if start is None or end is None:
             self.message.emit("Choose a start and an end song for the mood path.")
             return False
-        return self._run(lambda: pl.build_path(self.library, start, end, steps=steps, waypoints=via), "path",
-                         {"start": start, "end": end, "steps": steps, "via": via},
+        library = self.library
+        return self._run(lambda: pl.PlaylistDraft("path", {"start": start, "end": end, "steps": steps, "via": via},
+                                                  pl.build_path(library, start, end, steps=steps, waypoints=via)),
                          f"{self.describe(start)} → {self.describe(end)}")
 
     # -- editing -------------------------------------------------------------------------------
@@ -286,6 +308,7 @@ class PlaylistPanel(QWidget):
 
     def _changed(self) -> None:
         n = self.list.count()
+        self.unsaved = n > 0
         self.count_label.setText(f"{n} songs" if n else "Empty playlist")
         self._update_buttons()
         self.playlistChanged.emit(self.track_ids())
@@ -295,54 +318,59 @@ class PlaylistPanel(QWidget):
         self.playRequested.emit(self.track_ids(), min(rows) if rows else 0)
 
     # -- saving and export ---------------------------------------------------------------------
-    def save(self, replace: bool = True) -> int | None:
+    def save(self, replace: bool = True) -> None:
+        """Store the playlist under its name (on the runner); `saved` carries the new id."""
         name = self.name_edit.text().strip()
-        try:
-            playlist_id = pl.save_playlist(self.library, name, self.track_ids(), kind=self.kind,
-                                           params=self.params, replace=replace)
-        except SentioError as exc:
-            self.message.emit(str(exc))
-            return None
-        self.refresh_saved(select=name)
-        self.message.emit(f"Saved playlist {name!r} ({self.list.count()} songs).")
-        return playlist_id
+        library, ids, kind, params = self.library, self.track_ids(), self.kind, dict(self.params)
+
+        def stored(playlist_id: int) -> None:
+            self.unsaved = False
+            self.refresh_saved(select=name)
+            self.message.emit(f"Saved playlist {name!r} ({len(ids)} songs).")
+            self.saved.emit(playlist_id)
+
+        self.runner.submit(lambda: pl.save_playlist(library, name, ids, kind=kind, params=params, replace=replace),
+                           stored, self._failed)
 
     def refresh_saved(self, select: str | None = None) -> None:
-        self.saved_combo.clear()
-        try:
-            saved = pl.list_playlists(self.library)
-        except SentioError as exc:
-            self.message.emit(str(exc))
-            saved = []
-        for info in saved:
-            self.saved_combo.addItem(f"{info.name} ({info.size})", info.id)
-            if info.name == select:
-                self.saved_combo.setCurrentIndex(self.saved_combo.count() - 1)
-        self._update_buttons()
+        library = self.library
+
+        def fill(saved: list[pl.PlaylistInfo]) -> None:
+            self.saved_combo.clear()
+            for info in saved:
+                self.saved_combo.addItem(f"{info.name} ({info.size})", info.id)
+                if info.name == select:
+                    self.saved_combo.setCurrentIndex(self.saved_combo.count() - 1)
+            self._update_buttons()
+
+        self.runner.submit(lambda: pl.list_playlists(library), fill, self._failed)
 
     def load(self, playlist_id: int | None) -> None:
         if playlist_id is None:
             return
-        try:
-            tracks = pl.playlist_tracks(self.library, int(playlist_id))
-            info = next((p for p in pl.list_playlists(self.library) if p.id == int(playlist_id)), None)
-        except SentioError as exc:
-            self.message.emit(str(exc))
-            return
-        if info is not None:
-            self.kind, self.params = info.kind, info.params
-            self.name_edit.setText(info.name)
-        self.set_tracks([t.id for t in tracks])
+        library, wanted = self.library, int(playlist_id)
+
+        def read() -> tuple[pl.PlaylistInfo | None, list[int]]:
+            ids = [t.id for t in pl.playlist_tracks(library, wanted)]
+            return next((p for p in pl.list_playlists(library) if p.id == wanted), None), ids
+
+        def show(answer: tuple[pl.PlaylistInfo | None, list[int]]) -> None:
+            info, ids = answer
+            if info is not None:
+                self.kind, self.params = info.kind, info.params
+                self.name_edit.setText(info.name)
+            self.set_tracks(ids)
+            self.unsaved = False
+
+        self.runner.submit(read, show, self._failed)
 
     def delete_saved(self) -> None:
         playlist_id = self.saved_combo.currentData()
         if playlist_id is None:
             return
-        try:
-            pl.delete_playlist(self.library, int(playlist_id))
-        except SentioError as exc:
-            self.message.emit(str(exc))
-        self.refresh_saved()
+        library = self.library
+        self.runner.submit(lambda: pl.delete_playlist(library, int(playlist_id)), lambda _r: self.refresh_saved(),
+                           self._failed)
 
     def choose_export(self) -> None:
         default = (self.name_edit.text().strip() or "playlist").replace("/", "-") + ".m3u8"
@@ -351,12 +379,15 @@ class PlaylistPanel(QWidget):
         if path:
             self.export(path)
 
-    def export(self, path: str | Path) -> Path | None:
-        try:
-            tracks = self.library.tracks_by_ids(self.track_ids())
-            written = pl.export_playlist(tracks, path, title=self.name_edit.text().strip() or None)
-        except SentioError as exc:
-            self.message.emit(str(exc))
-            return None
-        self.message.emit(f"Exported {len(tracks)} songs to {written}.")
-        return written
+    def export(self, path: str | Path) -> None:
+        """Write the playlist as M3U8 or XSPF (on the runner); `exported` carries the file written."""
+        library, ids, title = self.library, self.track_ids(), self.name_edit.text().strip() or None
+
+        def write() -> Path:
+            return pl.export_playlist(library.tracks_by_ids(ids), path, title=title)
+
+        def written(target: Path) -> None:
+            self.message.emit(f"Exported {len(ids)} songs to {target}.")
+            self.exported.emit(target)
+
+        self.runner.submit(write, written, self._failed)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from sentio_desktop.errors import SentioError
 from sentio_desktop.settings import FIELD_HELP, Settings
-from sentio_desktop.ui.model_info import ModelInfo, load_model_info
+from sentio_desktop.ui.model_info import ModelInfo, load_model_info, plain_summary
 from sentio_desktop.ui.workers import BackgroundRunner
 
 DEVICE_CHOICES = (("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
@@ -80,6 +80,10 @@ class SettingsDialog(QDialog):
         ml = QVBoxLayout(model_box)
         ml.addWidget(self.default_model)
         ml.addWidget(_row(self.custom_model, self.model_path, browse))
+        self.model_summary = QLabel("", model_box)
+        self.model_summary.setObjectName("modelSummary")
+        self.model_summary.setWordWrap(True)
+        ml.addWidget(self.model_summary)
         ml.addWidget(self.model_status)
         ml.addWidget(self.metrics_table)
         self.default_model.toggled.connect(lambda _c: self.refresh_model_info())
@@ -158,6 +162,7 @@ class SettingsDialog(QDialog):
         if request != self._info_request:
             return  # an older check finished after a newer one started
         self.model_info = info
+        self.model_summary.setText(plain_summary(info))
         if info.ok:
             self.model_status.setText(f"<b>{info.title}</b><br>{info.model_id}<br><small>{info.path}</small>"
                                       f"<br>Runs on: {info.device}")

@@ -1,21 +1,11 @@
 """Colours and names shared by the map, the legend and the table; readable in light and dark mode."""
 from __future__ import annotations
 
-try:  # the model package owns the quadrant names; fall back while it is not importable
-    from sentio_ml.mood import QUADRANT_NAMES as _ML_QUADRANT_NAMES
-except ImportError:  # pragma: no cover - only before sentio_ml.mood exists
-    _ML_QUADRANT_NAMES = None
+from sentio_ml.mood import QUADRANT_NAMES
 
-# Russell quadrants: Q1 +v+a, Q2 −v+a, Q3 −v−a, Q4 +v−a.
-QUADRANT_LABELS: dict[int, str] = {
-    1: "Happy / Excited",
-    2: "Tense / Angry",
-    3: "Sad / Depressed",
-    4: "Calm / Relaxed",
-}
-if isinstance(_ML_QUADRANT_NAMES, dict) and set(_ML_QUADRANT_NAMES) == {1, 2, 3, 4}:
-    # "happy / excited (+valence, +arousal)" -> "Happy / Excited": the map has room for the words only.
-    QUADRANT_LABELS = {q: str(name).split(" (")[0].title() for q, name in _ML_QUADRANT_NAMES.items()}
+# Russell quadrants (the rule and the names live in sentio_ml.mood): Q1 +v+a, Q2 −v+a, Q3 −v−a, Q4 +v−a.
+# "happy / excited (+valence, +arousal)" -> "Happy / Excited": the map has room for the words only.
+QUADRANT_LABELS: dict[int, str] = {q: name.split(" (")[0].title() for q, name in QUADRANT_NAMES.items()}
 
 # Mid-saturation colours that stay legible on both a white and a near-black background.
 QUADRANT_COLOURS: dict[int, str] = {1: "#f2a516", 2: "#e2474b", 3: "#4d7fdb", 4: "#3bb37a"}

@@ -6,8 +6,6 @@ thread through a queued signal. Tests swap the pool for a synchronous runner (`s
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -83,19 +81,3 @@ class BackgroundRunner(QObject):
         """Block until every task has finished (used at shutdown and in tests)."""
         return self._pool.waitForDone(timeout_ms)
 
-
-class Throttle:
-    """True at most once per `interval` seconds (and always for `force`): batches GUI updates."""
-
-    def __init__(self, interval: float = 0.5) -> None:
-        self.interval = interval
-        self._last = 0.0
-        self._lock = threading.Lock()
-
-    def ready(self, force: bool = False) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if force or now - self._last >= self.interval:
-                self._last = now
-                return True
-        return False

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from sentio_desktop.library import Library
 from sentio_desktop.settings import Settings, save_settings
@@ -82,6 +83,9 @@ def window(qtbot, tmp_path: Path, ui_settings: Settings):
 
     context = make_context(tmp_path, ui_settings)
     win = MainWindow(context)
+    # pytest-qt closes the window before this fixture's teardown: quitting must not wait on the
+    # "save the playlist?" question (tested on its own in test_window_fit).
+    win.ask_unsaved_playlist = lambda _name: QMessageBox.StandardButton.Discard
     qtbot.addWidget(win)
     win.show()
     win.start()
@@ -95,7 +99,8 @@ def window(qtbot, tmp_path: Path, ui_settings: Settings):
 
 @pytest.fixture
 def empty_settings(tmp_path: Path) -> Settings:
-    return Settings(model=str(tmp_path / "no-model-here"), device="cpu", db_path=str(tmp_path / "empty.db"))
+    return Settings(model=str(tmp_path / "no-model-here"), device="cpu", db_path=str(tmp_path / "empty.db"),
+                    tags_asked=True)
 
 
 __all__ = ["copy_fixtures", "make_context", "CONTAINERS"]

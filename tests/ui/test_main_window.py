@@ -62,10 +62,11 @@ def test_search_filters_table_and_map(window: MainWindow) -> None:
     assert panel.model.rowCount() == len(CONTAINERS) and len(window.map.drawn_tracks) == len(CONTAINERS)
 
 
-def test_region_to_playlist_save_and_export(tmp_path: Path, window: MainWindow) -> None:
+def test_region_to_playlist_save_and_export(qtbot, tmp_path: Path, window: MainWindow) -> None:
     window.map.select_rect(0.0, 1.0, 0.0, 1.0)
-    window.playlist_from_selection()
     panel = window.playlist_panel
+    with qtbot.waitSignal(panel.playlistChanged, timeout=10000):  # built on the runner, off the GUI thread
+        window.playlist_from_selection()
     ids = panel.track_ids()
     assert sorted(ids) == sorted(window.tracks.track_id.tolist())
     # The order is the core's: most central in the region first.
@@ -78,31 +79,43 @@ def test_region_to_playlist_save_and_export(tmp_path: Path, window: MainWindow) 
     panel.remove_selected()
     assert len(panel.track_ids()) == len(ids) - 1
     panel.name_edit.setText("calm evening")
-    assert panel.save() is not None
+    assert panel.unsaved
+    with qtbot.waitSignal(panel.saved, timeout=10000):
+        panel.save()
+    assert not panel.unsaved
     saved = pl.list_playlists(window.context.library)
     assert [(p.name, p.size) for p in saved] == [("calm evening", len(ids) - 1)]
-    out = panel.export(tmp_path / "out" / "calm.m3u8")
-    lines = out.read_text(encoding="utf-8").splitlines()
+    # The GUI stores the region in the one encoding the CLI uses too, and it reads back.
+    assert saved[0].kind == "region" and saved[0].params["region"] == "rect"
+    assert pl.region_from_params(saved[0].params) == window.map.last_region
+    with qtbot.waitSignal(panel.exported, timeout=10000) as exported:
+        panel.export(tmp_path / "out" / "calm.m3u8")
+    lines = exported.args[0].read_text(encoding="utf-8").splitlines()
     assert lines[0] == "#EXTM3U" and sum(1 for line in lines if line.startswith("/")) == len(ids) - 1
-    assert panel.export(tmp_path / "calm.txt") is None  # a bad format is one sentence, not a crash
+    with qtbot.waitSignal(panel.message, timeout=10000) as said:  # a bad format is one sentence, not a crash
+        panel.export(tmp_path / "calm.txt")
+    assert said.args[0].endswith(".") and not (tmp_path / "calm.txt").exists()
 
 
-def test_neighbours_and_mood_path_playlists(window: MainWindow) -> None:
+def test_neighbours_and_mood_path_playlists(qtbot, window: MainWindow) -> None:
     panel = window.playlist_panel
     window.set_current(0)
     panel.neighbour_count.setValue(4)
-    assert window.playlist_panel.build_neighbours()
+    with qtbot.waitSignal(panel.playlistChanged, timeout=10000):
+        assert window.playlist_panel.build_neighbours()
     seed = int(window.tracks.track_id[0])
     assert panel.track_ids()[0] == seed and len(panel.track_ids()) == 5
     panel.set_path_endpoints(seed, int(window.tracks.track_id[5]))
     panel.path_steps.setValue(5)
-    assert panel.build_path()
+    with qtbot.waitSignal(panel.playlistChanged, timeout=10000):
+        assert panel.build_path()
     path = panel.track_ids()
     assert len(path) == 5 and path[0] == seed and path[-1] == int(window.tracks.track_id[5])
     messages = []
     panel.message.connect(messages.append)
     panel.path_steps.setValue(50)  # more steps than analysed songs: one clear sentence, playlist kept
-    assert not panel.build_path()
+    with qtbot.waitSignal(panel.message, timeout=10000):
+        panel.build_path()
     assert messages and messages[-1].endswith(".") and panel.track_ids() == path
 
 
@@ -209,6 +222,6 @@ def test_playback_bar_queues_the_table_order(window: MainWindow) -> None:
     assert [entry[0] for entry in window.player.queue] == window.library_panel.model.track_indices().tolist()
     assert window.player.title_label.text() == window.describe_track(first) or not window.player.available
     if not window.player.available:
-        assert "Playback is unavailable" in window.player.toolTip()
+        assert window.player.toolTip() == window.player.unavailable_reason
     window.player.next()
     assert window.player.position == 1
