@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from sentio_desktop import migrations
+from sentio_desktop.columns import SORT_KEYS
 from sentio_desktop.db import (
     is_current,
     TRACK_MISSING,
@@ -40,9 +41,7 @@ from sentio_desktop.db import (
     make_engine,
 )
 from sentio_desktop.errors import LibraryError, TrackNotFoundError
-
-#: Columns ``Library.tracks(order_by=...)`` accepts.
-SORT_KEYS = ("artist", "title", "album", "path", "valence", "arousal", "mood", "duration", "added")
+from sentio_ml.errors import os_error_reason
 
 
 def absolute(path: str | os.PathLike[str]) -> str:
@@ -165,7 +164,7 @@ class Library:
             self.engine = make_engine(self.db_path)
             migrations.upgrade(self.engine)
         except (SQLAlchemyError, OSError) as exc:
-            raise LibraryError(f"Cannot open the library database {self.db_path}: {_reason(exc)}.") from exc
+            raise LibraryError(f"Cannot open the library database {self.db_path}: {os_error_reason(exc)}.") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._points_lock = threading.Lock()
         self._points_cache: tuple[Any, MoodPoints] | None = None
@@ -195,7 +194,7 @@ class Library:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise LibraryError(f"The library database {self.db_path.name} failed: {_reason(exc)}.") from exc
+            raise LibraryError(f"The library database {self.db_path.name} failed: {os_error_reason(exc)}.") from exc
         except BaseException:
             session.rollback()
             raise
@@ -271,7 +270,7 @@ class Library:
             with self.engine.connect() as conn:  # Core, not the ORM: no per-row ORM bookkeeping
                 return [tuple(row) for row in conn.execute(stmt)]
         except SQLAlchemyError as exc:
-            raise LibraryError(f"The library database {self.db_path.name} failed: {_reason(exc)}.") from exc
+            raise LibraryError(f"The library database {self.db_path.name} failed: {os_error_reason(exc)}.") from exc
 
     def count(self, flt: TrackFilter | None = None) -> int:
         stmt = self._apply_filter(
@@ -488,10 +487,3 @@ class Library:
 
 def _stamp_text(stamp: tuple[Any, ...]) -> str:
     return "|".join(str(part) for part in stamp)
-
-
-def _reason(exc: BaseException) -> str:
-    """A short human reason from a DB or OS error (no SQL, no traceback)."""
-    orig = getattr(exc, "orig", None) or exc
-    text = getattr(orig, "strerror", None) or str(orig).splitlines()[0] if str(orig) else type(orig).__name__
-    return str(text).rstrip(".")

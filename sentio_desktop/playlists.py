@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, select
 from sentio_desktop.db import Playlist, PlaylistEntry
 from sentio_desktop.errors import PlaylistError
 from sentio_desktop.library import Library, TrackView
+from sentio_ml.errors import os_error_reason
 
 Point = tuple[float, float]  # (valence, arousal), both on [0, 1]
 EXPORT_FORMATS = ("m3u8", "xspf")
@@ -311,7 +312,7 @@ def export_playlist(tracks: Sequence[TrackView], dest: str | os.PathLike[str], f
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise PlaylistError(f"Cannot write the playlist {dest}: {(exc.strerror or str(exc)).lower()}.") from exc
+        raise PlaylistError(f"Cannot write the playlist {dest}: {os_error_reason(exc)}.") from exc
     return dest
 
 
