@@ -14,9 +14,10 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sentio_desktop import desktop_entry
+from sentio_desktop.cli_output import files_text, print_analysis_summary, print_failures, print_tracks, say
 from sentio_desktop.columns import SORT_KEYS
 from sentio_desktop.errors import SentioError, SettingsError
 from sentio_desktop.settings import FIELD_HELP, Settings, default_config_path, load_settings, save_settings
@@ -149,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a text matching one title/artist (see `sentio list`).")
     psub = _SubcommandsWithGlobalOptions(p.add_subparsers(dest="playlist_command", metavar="KIND", required=True))
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-o", "--output", metavar="FILE", help="write .m3u8 or .xspf")
+    common.add_argument("-o", "--output", metavar="FILE",
+                        help="write .m3u8 or .xspf (a folder: a file named after the playlist)")
     common.add_argument("--relative", action="store_true", help="paths relative to the playlist file")
     common.add_argument("--save", metavar="NAME", help="also save it in the library under NAME")
     common.add_argument("--replace", action="store_true", help="replace a saved playlist with the same name")
@@ -164,11 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_playlist)
     n = psub.add_parser("near", parents=[common], help="a seed song and its nearest neighbours")
     n.add_argument("seed", metavar="SONG")
-    n.add_argument("-n", "--count", type=positive_int, default=20, help="neighbours (default %(default)s)")
+    n.add_argument("-n", "--count", type=positive_int, default=20,
+                   help="songs in the playlist, the seed first (default %(default)s)")
     n.set_defaults(func=cmd_playlist)
     m = psub.add_parser("path", parents=[common], help="a mood path from one song to another",
                         description="Songs spaced evenly along the line from FROM to TO (through --via points), "
-                                    "each the best unused song near the line.")
+                                    "never stepping back along it; says when the library has too few songs "
+                                    "between for that many steps.")
     m.add_argument("start", metavar="FROM")
     m.add_argument("end", metavar="TO")
     m.add_argument("--steps", type=positive_int, default=10, help="songs in the path (default %(default)s)")
@@ -230,20 +234,6 @@ class Context:
         return cancel_on_ctrl_c("sentio: stopping after the current files (Ctrl-C again to quit now)...")
 
 
-def _say(text: str = "") -> None:
-    print(text, file=sys.stderr)
-
-
-def _print_failures(title: str, failures: Sequence[tuple[str, str]], limit: int = 20) -> None:
-    if not failures:
-        return
-    _say(f"{title} ({len(failures)}):")
-    for path, reason in failures[:limit]:
-        _say(f"  {reason}" if path in reason else f"  {path}: {reason}")  # most reasons already name the file
-    if len(failures) > limit:
-        _say(f"  ... and {len(failures) - limit} more (see `sentio list --failed`)")
-
-
 # ----- commands -----------------------------------------------------------------------------------------
 def cmd_scan(ctx: Context) -> int:
     from sentio_desktop.scanner import scan
@@ -257,8 +247,8 @@ def cmd_scan(ctx: Context) -> int:
         ctx.settings.music_folders = sorted(set(ctx.settings.music_folders) | {str(Path(f).resolve()) for f in folders})
         save_settings(ctx.settings, ctx.args.config)
     print(f"Scanned: {report.summary()} in {report.elapsed:.1f} s.")
-    _print_failures("Skipped folders and links", [(p.path, p.reason) for p in report.problems])
-    _print_failures("Unreadable files", [(p.path, p.reason) for p in report.unreadable])
+    print_failures("Skipped folders and links", [(p.path, p.reason) for p in report.problems])
+    print_failures("Unreadable files", [(p.path, p.reason) for p in report.unreadable])
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if report.unreadable or report.problems else EXIT_OK
@@ -280,9 +270,9 @@ def cmd_analyze(ctx: Context) -> int:
         summary = service.run(roots, force=args.force, write_tags=False if args.no_tags else None,
                               only_under_roots=bool(args.paths), progress=_analysis_progress(ctx, scan_bar, bar),
                               cancel=cancel)
-    _print_analysis_summary(summary, args.paths or settings.music_folders)
+    print_analysis_summary(summary, args.paths or settings.music_folders)
     if summary.cancelled:
-        _say("sentio: stopped early; run the same command again to finish (finished work is kept).")
+        say("sentio: stopped early; run the same command again to finish (finished work is kept).")
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if summary.failed or summary.tag_failures else EXIT_OK
 
@@ -298,37 +288,13 @@ def _analysis_progress(ctx: Context, scan_bar: ProgressBar, bar: ProgressBar):  
         scan_bar.close()
         if event.stage == STAGE_LOADING:
             if not ctx.args.quiet and sys.stderr.isatty():  # like the bars: for people, not for logs
-                _say(f"Loading the model ({ctx.settings.model}) on {ctx.settings.device}...")
+                say(f"Loading the model ({ctx.settings.model}) on {ctx.settings.device}...")
             return
         if event.total:
             current = Path(event.current).name[:40] if event.stage == STAGE_ANALYSING and event.current else None
             bar(event.done, event.total, postfix=f"{current}, {event.failures} failed" if current else None)
 
     return progress
-
-
-def _print_analysis_summary(summary: Any, folders: Sequence[str]) -> None:
-    if summary.scan is not None:
-        print(f"Scanned: {summary.scan.summary()}.")
-    if not summary.pending:
-        where = f" under {', '.join(folders)}" if folders else " in the library"
-        if summary.skipped:
-            model = f" by {summary.model_id}" if summary.model_id else ""
-            print(f"Nothing to analyse: all {summary.skipped} tracks{where} are already analysed{model}"
-                  + (f"; {summary.tags_written} files tagged." if summary.tags_written else "."))
-        else:
-            print(f"Nothing to analyse: no playable audio files{where}.")
-    else:
-        counts = [f"{summary.analysed} analysed", f"{summary.skipped} already done", f"{len(summary.failed)} failed",
-                  f"{summary.tags_written} files tagged"]
-        if summary.tag_failures:
-            counts.append(f"{len(summary.tag_failures)} tag writes failed")
-        print(f"Model {summary.model_id} on {summary.device}: {', '.join(counts)} in {summary.elapsed:.1f} s "
-              f"(analysis {summary.analysis_seconds:.1f} s, {summary.rate_per_hour:,.0f} tracks/hour).")
-    if summary.marked_stale:
-        print(f"{summary.marked_stale} results of other model versions are now stale and re-analysed.")
-    _print_failures("Failed", summary.failed)
-    _print_failures("Tags not written (results kept in the library)", summary.tag_failures)
 
 
 def cmd_tags(ctx: Context) -> int:
@@ -346,45 +312,14 @@ def cmd_tags(ctx: Context) -> int:
             report = remove_library_tags(ctx.library, folder=ctx.args.folder, keep_mtime=keep,
                                          progress=progress, cancel=cancel)
     if ctx.args.action == "write":
-        print(f"Tags written to {_files(report.written)}, {len(report.failed)} failed.")
+        print(f"Tags written to {files_text(report.written)}, {len(report.failed)} failed.")
     else:
-        print(f"Sentio's tags removed from {_files(report.removed)} ({report.unchanged} had none), "
+        print(f"Sentio's tags removed from {files_text(report.removed)} ({report.unchanged} had none), "
               f"{len(report.failed)} failed.")
-    _print_failures("Failed", report.failed)
+    print_failures("Failed", report.failed)
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if report.failed else EXIT_OK
-
-
-def _files(count: int) -> str:
-    return f"{count} file" if count == 1 else f"{count} files"
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"
-
-
-def _print_tracks(tracks: Sequence[Any], fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps([_track_dict(t) for t in tracks], indent=2, ensure_ascii=False, default=str))
-        return
-    if fmt == "tsv":
-        print("id\tvalence\tarousal\tmood\tartist\ttitle\tpath")
-        for t in tracks:
-            print("\t".join([str(t.id), _fmt(t.valence), _fmt(t.arousal), t.mood or "", t.artist or "",
-                             t.display_title, t.path]))
-        return
-    print(f"{'id':>6}  {'val':>5}  {'aro':>5}  {'mood':<12} {'artist':<24} title")
-    for t in tracks:
-        flag = "*" if t.stale else " "
-        print(f"{t.id:>6}  {_fmt(t.valence):>5}  {_fmt(t.arousal):>5}{flag} {(t.mood or '-'):<12} "
-              f"{(t.artist or '')[:24]:<24} {t.display_title}")
-
-
-def _track_dict(track: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(track)
-    data["title"] = track.title
-    return data
 
 
 def cmd_list(ctx: Context) -> int:
@@ -399,9 +334,9 @@ def cmd_list(ctx: Context) -> int:
     flt = TrackFilter(valence=args.valence, arousal=args.arousal, mood=args.mood, text=args.search,
                       statuses=() if args.all else ("ok",), analysed=False if args.pending else None)
     tracks = ctx.library.tracks(flt, order_by=args.sort, descending=args.desc, limit=args.limit)
-    _print_tracks(tracks, args.format)
+    print_tracks(tracks, args.format)
     if args.format == "table":
-        _say(f"{len(tracks)} tracks" + (" (* = stale: re-analysed on the next run)" if any(t.stale for t in tracks)
+        say(f"{len(tracks)} tracks" + (" (* = stale: re-analysed on the next run)" if any(t.stale for t in tracks)
                                         else ""))
     return EXIT_OK
 
@@ -426,27 +361,35 @@ def cmd_playlist(ctx: Context) -> int:
         params = {"seed": seed.id, "count": args.count}
     else:
         start, end = lib.find_track(args.start), lib.find_track(args.end)
-        ids = pl.build_path(lib, start.id, end.id, steps=args.steps, waypoints=args.via)
+        path = pl.mood_path(lib, start.id, end.id, steps=args.steps, waypoints=args.via)
+        ids = path.ids
         params = {"start": start.id, "end": end.id, "steps": args.steps, "via": args.via}
+        if path.stalled_steps:
+            say(f"sentio: {path.stalled_steps} of the {args.steps} steps cannot move on along the path: the library "
+                 "has too few songs between them (fewer --steps give a steadier path).")
     tracks = lib.tracks_by_ids(ids)
     if not tracks:
-        _say("sentio: no analysed songs match; try a larger region (see `sentio list`).")
+        say("sentio: no analysed songs match; try a larger region (see `sentio list`).")
         return EXIT_PARTIAL
     if args.save:
         pl.save_playlist(lib, args.save, ids, kind=kind, params=params, replace=args.replace)
-        _say(f"Saved as playlist {args.save!r}.")
-    return _write_or_show(tracks, args, title=args.save)
+        say(f"Saved as playlist {args.save!r}.")
+    return _write_or_show(tracks, args, title=args.save or f"{kind} {' '.join(map(str, params.values()))}")
 
 
 def _write_or_show(tracks, args: argparse.Namespace, title: str | None) -> int:
-    """Export the playlist to `-o FILE` (M3U8/XSPF by extension) or print it as a table."""
+    """Export the playlist to `-o FILE` (M3U8/XSPF by extension; a folder gets a file named after the
+    title) or print it as a table."""
     from sentio_desktop import playlists as pl
 
     if args.output:
-        path = pl.export_playlist(tracks, args.output, relative=args.relative, title=title)
+        target = Path(args.output).expanduser()
+        if target.is_dir():
+            target = target / pl.playlist_file_name(title)
+        path = pl.export_playlist(tracks, target, relative=args.relative, title=title)
         print(f"Wrote {len(tracks)} songs to {path}.")
     else:
-        _print_tracks(tracks, "table")
+        print_tracks(tracks, "table")
     return EXIT_OK
 
 
@@ -491,7 +434,7 @@ def cmd_export(ctx: Context) -> int:
         if out is not sys.stdout:
             out.close()
     if ctx.args.output:
-        _say(f"Exported {len(rows)} tracks to {ctx.args.output}.")
+        say(f"Exported {len(rows)} tracks to {ctx.args.output}.")
     return EXIT_OK
 
 
@@ -554,7 +497,7 @@ def start_gui(parser: argparse.ArgumentParser) -> int:
     try:
         from sentio_desktop.ui.app import main as gui_main
     except ImportError as exc:
-        _say(f"sentio: the desktop app cannot start ({exc}); the commands below work without it.")
+        say(f"sentio: the desktop app cannot start ({exc}); the commands below work without it.")
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     return int(gui_main() or 0)
@@ -573,13 +516,13 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(args)
         return int(args.func(ctx))
     except UsageError as exc:
-        _say(f"sentio: {exc}")
+        say(f"sentio: {exc}")
         return EXIT_USAGE
     except SentioError as exc:
-        _say(f"sentio: {exc}")
+        say(f"sentio: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        _say("sentio: interrupted; finished work is kept.")
+        say("sentio: interrupted; finished work is kept.")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `sentio export csv | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep the interpreter from failing at exit

@@ -315,6 +315,14 @@ class Library:
         names = "; ".join(f"{m.id}: {m.display_title}" for m in matches[:5])
         raise TrackNotFoundError(f"{text!r} matches several tracks ({names}); give a track id or a path.")
 
+    def copies_of(self, track_id: int) -> set[int]:
+        """The track and its byte-identical copies in the library (same content fingerprint)."""
+        with self.session() as session:
+            print_ = session.scalar(select(Track.fingerprint).where(Track.id == track_id))
+            if print_ is None:
+                return {track_id}
+            return {track_id, *session.scalars(select(Track.id).where(Track.fingerprint == print_))}
+
     def timeline(self, track_id: int) -> list[dict[str, Any]]:
         """The current analysis' per-excerpt timeline ({start, end, valence, arousal} dicts)."""
         with self.session() as session:
@@ -405,7 +413,10 @@ class Library:
     def _fetch_points(session: Session, where: str, params: tuple[Any, ...]) -> MoodPoints:
         """Current analyses (optionally in a box) of playable tracks, straight from the covering
         partial index into NumPy; the few unplayable tracks are masked out afterwards. (Joining
-        tracks row by row in valence order costs random lookups: 5x slower on 100k tracks.)"""
+        tracks row by row in valence order costs random lookups: 5x slower on 100k tracks.)
+
+        Byte-identical copies (same content fingerprint) count once, so a duplicate file never appears
+        twice in a playlist: of each group the lowest track id among the fetched points stands for all."""
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
             rows = cursor.execute(
@@ -415,10 +426,15 @@ class Library:
             table = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64).reshape(-1, 3)
             unplayable = [row[0] for row in cursor.execute(
                 "SELECT id FROM tracks WHERE status IN (?, ?)", (TRACK_MISSING, TRACK_UNREADABLE))]
+            copies = cursor.execute(
+                "SELECT id, fingerprint FROM tracks WHERE status = ? AND fingerprint IN (SELECT fingerprint FROM "
+                "tracks WHERE status = ? AND fingerprint IS NOT NULL GROUP BY fingerprint HAVING count(*) > 1) "
+                "ORDER BY id", (TRACK_OK, TRACK_OK)).fetchall()
         finally:
             cursor.close()
         ids = table[:, 0].astype(np.int64)
-        keep = ~np.isin(ids, np.asarray(unplayable, dtype=np.int64)) if unplayable else slice(None)
+        keep = ~np.isin(ids, np.asarray(unplayable, dtype=np.int64)) if unplayable else np.ones(len(ids), bool)
+        keep &= ~np.isin(ids, _later_copies(copies, ids))
         return MoodPoints(ids=ids[keep], va=np.ascontiguousarray(table[keep, 1:]))
 
     def failures(self) -> list[Failure]:
@@ -487,3 +503,17 @@ class Library:
 
 def _stamp_text(stamp: tuple[Any, ...]) -> str:
     return "|".join(str(part) for part in stamp)
+
+
+def _later_copies(copies: Sequence[tuple[int, str]], present: np.ndarray) -> np.ndarray:
+    """Ids of the (id, fingerprint) rows, sorted by id, that repeat a fingerprint seen earlier among `present`."""
+    present_ids = set(present.tolist()) if len(copies) else set()
+    seen: set[str] = set()
+    later: list[int] = []
+    for track_id, print_ in copies:
+        if track_id not in present_ids:
+            continue
+        if print_ in seen:
+            later.append(track_id)
+        seen.add(print_)
+    return np.asarray(later, dtype=np.int64)

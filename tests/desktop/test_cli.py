@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -62,6 +63,11 @@ def test_analyze_list_playlists_export_tags(env: Path, music: Path, tiny_bundle:
     code, out, _ = run(capsys, "playlist", "near", str(music / "vibe_ace.flac"), "-n", "2", "-o", str(playlist),
                        "--save", "Near flac", "--relative")
     assert code == 0 and playlist.read_text().startswith("#EXTM3U") and "music/vibe_ace.flac" in playlist.read_text()
+    assert "Wrote 2 songs" in out and playlist.read_text().count("#EXTINF") == 2  # -n counts the seed
+    (env / "lists").mkdir()
+    code, out, _ = run(capsys, "playlist", "near", "vibe_ace.flac", "-n", "3", "-o", str(env / "lists"))
+    written = [p.name for p in (env / "lists").iterdir()]  # -o FOLDER: a file named after the playlist
+    assert code == 0 and len(written) == 1 and re.fullmatch(r"near-\d+-3\.m3u8", written[0]), written
     code, out, _ = run(capsys, "playlist", "region", "--rect", "0:1", "0:1", "-o", str(env / "all.xspf"))
     assert code == 0 and (env / "all.xspf").read_text().count("<track>") == 4
     ids = [str(t["id"]) for t in tracks]
