@@ -19,7 +19,7 @@ from typing import Any
 from sentio_desktop import desktop_entry
 from sentio_desktop.cli_output import files_text, print_analysis_summary, print_failures, print_tracks, say
 from sentio_desktop.columns import SORT_KEYS
-from sentio_desktop.errors import SentioError, SettingsError
+from sentio_desktop.errors import AnalysisError, SentioError, SettingsError
 from sentio_desktop.settings import FIELD_HELP, Settings, default_config_path, load_settings, save_settings
 from sentio_ml.console import ProgressBar, cancel_on_ctrl_c, positive_int
 from sentio_ml.devices import device_argument
@@ -94,7 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "Without a command it opens the desktop app.",
         epilog=EPILOG.format(config=default_config_path()), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = _SubcommandsWithGlobalOptions(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    _add_library_commands(sub)
+    _add_playlist_commands(sub)
+    _add_report_commands(sub)
+    return parser
 
+
+def _add_library_commands(sub: _SubcommandsWithGlobalOptions) -> None:
     p = sub.add_parser("scan", help="find music files and update the library (no analysis)",
                        description="Scan folders recursively; unchanged files are skipped, moved files keep "
                                    "their analyses, removed ones are marked missing.")
@@ -144,6 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "tsv", "json"], default="table")
     p.set_defaults(func=cmd_list)
 
+
+def _add_report_commands(sub: _SubcommandsWithGlobalOptions) -> None:
+    p = sub.add_parser("export", help="export the library with its results as CSV or JSON")
+    p.add_argument("format", choices=["csv", "json"])
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+    p.add_argument("--all", action="store_true", help="include missing and unreadable files")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("status", help="library counts, failures and where things are")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("config", help="show or change settings",
+                       description="Without arguments, show every setting. `sentio config KEY VALUE` changes one "
+                                   "(lists: comma-separated; booleans: true/false).")
+    p.add_argument("key", nargs="?", choices=[f.name for f in dataclasses.fields(Settings) if f.name != "schema_version"])
+    p.add_argument("value", nargs="?")
+    p.set_defaults(func=cmd_config)
+    desktop_entry.add_parser(sub)  # `sentio install-desktop`
+
+
+def _add_playlist_commands(sub: _SubcommandsWithGlobalOptions) -> None:
     p = sub.add_parser("playlist", help="build, save and export mood playlists",
                        description="Build a playlist from a region of the mood map, the songs nearest a seed "
                                    "song, or a mood path from one song to another. SONG is a track id, a path or "
@@ -184,25 +212,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--relative", action="store_true")
     s.add_argument("--delete", action="store_true", help="delete it")
     s.set_defaults(func=cmd_playlist_saved)
-
-    p = sub.add_parser("export", help="export the library with its results as CSV or JSON")
-    p.add_argument("format", choices=["csv", "json"])
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
-    p.add_argument("--all", action="store_true", help="include missing and unreadable files")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("status", help="library counts, failures and where things are")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("config", help="show or change settings",
-                       description="Without arguments, show every setting. `sentio config KEY VALUE` changes one "
-                                   "(lists: comma-separated; booleans: true/false).")
-    p.add_argument("key", nargs="?", choices=[f.name for f in dataclasses.fields(Settings) if f.name != "schema_version"])
-    p.add_argument("value", nargs="?")
-    p.set_defaults(func=cmd_config)
-    desktop_entry.add_parser(sub)  # `sentio install-desktop`
-    return parser
 
 
 # ----- helpers ------------------------------------------------------------------------------------------
@@ -262,6 +271,8 @@ def cmd_analyze(ctx: Context) -> int:
         if getattr(args, name, None) is not None:
             setattr(settings, name, getattr(args, name))
     settings.validate()
+    if args.device not in (None, "auto", "cpu"):  # asked for by name: checked even when nothing is pending
+        _check_device(args.device)
     service = AnalysisService(ctx.library, settings)
     with ctx.cancel_on_ctrl_c() as cancel, ctx.bar("Scanning", unit=" files") as scan_bar, \
             ctx.bar("Analysing", unit=" tracks") as bar:
@@ -275,6 +286,16 @@ def cmd_analyze(ctx: Context) -> int:
         say("sentio: stopped early; run the same command again to finish (finished work is kept).")
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if summary.failed or summary.tag_failures else EXIT_OK
+
+
+def _check_device(word: str) -> None:
+    from sentio_ml.devices import resolve_device
+    from sentio_ml.errors import DeviceUnavailableError
+
+    try:
+        resolve_device(word)
+    except DeviceUnavailableError as exc:
+        raise AnalysisError(str(exc)) from exc
 
 
 def _analysis_progress(ctx: Context, scan_bar: ProgressBar, bar: ProgressBar):  # noqa: ANN202

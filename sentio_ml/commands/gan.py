@@ -77,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out", type=Path, help="report folder (default: BUNDLE/report)")
     report.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     report.set_defaults(func=run_report)
+    _add_compare(sub)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _add_compare(sub) -> None:  # noqa: ANN001 - argparse's subparsers action
     compare = sub.add_parser(
         "compare", help="paired per-fold comparison of `sentio-ml cv` runs (the GAN ablation table)",
         formatter_class=HelpFormatter,
@@ -87,7 +92,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--model", help="which model of each report (default: the first, i.e. the recipe)")
     compare.add_argument("--out", type=Path, help="also write the Markdown table + JSON rows here (.md)")
     compare.set_defaults(func=run_compare)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
