@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sentio_ml.commands.common import HelpFormatter
 from sentio_ml.console import ProgressBar, cancel_on_ctrl_c
-from sentio_ml.errors import SentioMLError
+from sentio_ml.errors import SentioMLError, os_error_reason
 
 EPILOG = """\
 examples:
@@ -280,5 +280,5 @@ def run_compare(args: argparse.Namespace) -> int:
             args.out.write_text(f"{table}\nRuns:\n{commands}\n", encoding="utf-8")
             args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
         except OSError as exc:
-            raise SentioMLError(f"Cannot write {args.out}: {exc.strerror or exc}.") from exc
+            raise SentioMLError(f"Cannot write {args.out}: {os_error_reason(exc)}.") from exc
     return 0
