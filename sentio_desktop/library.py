@@ -11,6 +11,7 @@ Thread safety: one Library may be shared by threads; each ``session()`` is its o
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 import threading
@@ -426,15 +427,11 @@ class Library:
             table = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64).reshape(-1, 3)
             unplayable = [row[0] for row in cursor.execute(
                 "SELECT id FROM tracks WHERE status IN (?, ?)", (TRACK_MISSING, TRACK_UNREADABLE))]
-            copies = cursor.execute(
-                "SELECT id, fingerprint FROM tracks WHERE status = ? AND fingerprint IN (SELECT fingerprint FROM "
-                "tracks WHERE status = ? AND fingerprint IS NOT NULL GROUP BY fingerprint HAVING count(*) > 1) "
-                "ORDER BY id", (TRACK_OK, TRACK_OK)).fetchall()
+            ids = table[:, 0].astype(np.int64)
+            keep = ~np.isin(ids, np.asarray(unplayable, dtype=np.int64)) if unplayable else np.ones(len(ids), bool)
+            keep &= ~np.isin(ids, _later_copies(cursor, ids[keep], table[keep, 1:]))
         finally:
             cursor.close()
-        ids = table[:, 0].astype(np.int64)
-        keep = ~np.isin(ids, np.asarray(unplayable, dtype=np.int64)) if unplayable else np.ones(len(ids), bool)
-        keep &= ~np.isin(ids, _later_copies(copies, ids))
         return MoodPoints(ids=ids[keep], va=np.ascontiguousarray(table[keep, 1:]))
 
     def failures(self) -> list[Failure]:
@@ -505,14 +502,21 @@ def _stamp_text(stamp: tuple[Any, ...]) -> str:
     return "|".join(str(part) for part in stamp)
 
 
-def _later_copies(copies: Sequence[tuple[int, str]], present: np.ndarray) -> np.ndarray:
-    """Ids of the (id, fingerprint) rows, sorted by id, that repeat a fingerprint seen earlier among `present`."""
-    present_ids = set(present.tolist()) if len(copies) else set()
+def _later_copies(cursor: Any, ids: np.ndarray, va: np.ndarray) -> np.ndarray:
+    """Ids of byte-identical copies (same fingerprint) among the points, all but the lowest id of each file.
+
+    Copies of one file get the same prediction, so only points that share their place on the map (to 4
+    decimals) are looked up by fingerprint: a few rows, not the whole library."""
+    cell = np.round(va * 10_000).astype(np.int64) @ np.array([20_001, 1], dtype=np.int64)
+    _, inverse, counts = np.unique(cell, return_inverse=True, return_counts=True)
+    shared = ids[counts[inverse] > 1]
+    if not len(shared):
+        return np.empty(0, dtype=np.int64)
+    rows = cursor.execute("SELECT t.id, t.fingerprint FROM json_each(?) AS j JOIN tracks AS t ON t.id = j.value "
+                          "WHERE t.fingerprint IS NOT NULL ORDER BY t.id", (json.dumps(shared.tolist()),))
     seen: set[str] = set()
     later: list[int] = []
-    for track_id, print_ in copies:
-        if track_id not in present_ids:
-            continue
+    for track_id, print_ in rows:
         if print_ in seen:
             later.append(track_id)
         seen.add(print_)
