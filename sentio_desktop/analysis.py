@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 from sentio_desktop.db import TRACK_OK, Analysis, Track, is_current
 from sentio_desktop.errors import AnalysisError
 from sentio_desktop.library import Library, under_roots
+from sentio_desktop.model_ids import cached_model_id, remember_model_id
 from sentio_desktop.scanner import ScanProgress, ScanReport, scan
 from sentio_desktop.settings import Settings
 from sentio_desktop.tagsync import TagJob, TagResult, TagWriter, mood_tags_for, record_tag_results
@@ -84,6 +85,8 @@ class AnalysisSummary:
     tags_written: int = 0
     tag_failures: list[tuple[str, str]] = field(default_factory=list)
     marked_stale: int = 0
+    #: Tracks this run set out to analyse; 0 means there was nothing to do and the model was not loaded.
+    pending: int = 0
     cancelled: bool = False
     #: Whole run, including scan and model loading.
     elapsed: float = 0.0
@@ -139,6 +142,38 @@ class AnalysisService:
             self._predictor_key = key
         return self._predictor
 
+    def _predictor_and_todo(self, settings: Settings, force: bool, scope: list[str],
+                            track_ids: Sequence[int] | None, emit: Callable[[AnalysisProgress], None],
+                            ) -> tuple[Any, dict[int, str], int]:
+        """(predictor or None, {track id: path} to analyse, tracks skipped as done).
+
+        The model is loaded only when there is something to analyse: with no playable track in scope, or with
+        every one already analysed by the model whose id is cached for these settings, it is not."""
+        if not self._pending_in(scope, "", True, track_ids)[0]:
+            return None, {}, 0
+        known = cached_model_id(self.library.db_path, settings.model)
+        if known is not None and not force:
+            todo, skipped = self._pending_in(scope, known, force, track_ids)
+            if not todo:
+                return None, {}, skipped
+        emit(AnalysisProgress(STAGE_LOADING, 0, 0, 0.0, None, None, 0))
+        predictor = self.predictor(settings)
+        bundle_dir = getattr(getattr(predictor, "bundle", None), "path", None)
+        remember_model_id(self.library.db_path, settings.model, bundle_dir, str(predictor.model_id))
+        todo, skipped = self._pending_in(scope, str(predictor.model_id), force, track_ids)
+        return predictor, todo, skipped
+
+    def _pending_in(self, roots: list[str], model_id: str, force: bool,
+                    track_ids: Sequence[int] | None) -> tuple[dict[int, str], int]:
+        """``pending`` over several roots (every playable track when ``roots`` is empty)."""
+        todo: dict[int, str] = {}
+        skipped = 0
+        for root in roots or [None]:
+            part, skipped_here = self.pending(model_id, force, root, track_ids)
+            todo.update(part)
+            skipped += skipped_here
+        return todo, skipped
+
     def pending(self, model_id: str, force: bool = False, folder: str | None = None,
                 track_ids: Sequence[int] | None = None) -> tuple[list[tuple[int, str]], int]:
         """(track id, path) of playable tracks to analyse with ``model_id``, and how many are skipped."""
@@ -192,16 +227,16 @@ class AnalysisService:
                 summary.cancelled = True
                 summary.elapsed = time.monotonic() - started
                 return summary
-        emit(AnalysisProgress(STAGE_LOADING, 0, 0, 0.0, None, None, 0))
-        predictor = self.predictor(settings)
-        summary.model_id = str(predictor.model_id)
-        summary.device = str(getattr(predictor, "device_name", settings.device))
-        summary.marked_stale = self.library.mark_stale_except(summary.model_id)
-        todo: dict[int, str] = {}
-        for root in (root_list if only_under_roots else []) or [None]:
-            part, skipped = self.pending(summary.model_id, force, root, track_ids)
-            todo.update(part)
-            summary.skipped += skipped
+        scope = root_list if only_under_roots else []
+        predictor, todo, summary.skipped = self._predictor_and_todo(settings, force, scope, track_ids, emit)
+        summary.pending = len(todo)
+        if predictor is not None:
+            summary.model_id = str(predictor.model_id)
+            summary.device = str(getattr(predictor, "device_name", settings.device))
+        else:  # nothing to analyse: the model was not loaded (its id, if known, came from the cache)
+            summary.model_id = cached_model_id(self.library.db_path, settings.model) or ""
+        if summary.model_id:
+            summary.marked_stale = self.library.mark_stale_except(summary.model_id)
         run = _Run(self.library, summary, emit, settings, write_tags, len(todo))
         paths = list(todo.values())
         by_path = {str(Path(path)): tid for tid, path in todo.items()}
@@ -210,7 +245,7 @@ class AnalysisService:
             if write_tags:
                 run.queue_unwritten_tags(root_list if only_under_roots else [])
             run.send(STAGE_ANALYSING)  # "0 of N" at once: the total is known before the first result
-            for prediction in predictor.predict_iter(paths, cancel=cancel):
+            for prediction in predictor.predict_iter(paths, cancel=cancel) if paths else ():
                 while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):
                     time.sleep(0.1)
                 run.add(by_path[str(Path(prediction.path))], prediction, time.monotonic() - analyse_started)
@@ -327,8 +362,3 @@ def _analysis_row(track_id: int, prediction: Any, summary: AnalysisSummary) -> A
                     valence=float(prediction.valence), arousal=float(prediction.arousal), mood=prediction.mood,
                     quadrant=getattr(prediction, "quadrant", None), timeline=timeline, device=summary.device,
                     seconds=getattr(prediction, "seconds", None))
-
-
-def analyse_paths(library: Library, paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> AnalysisSummary:
-    """Convenience for scripts: scan the given folders and analyse them with default settings."""
-    return AnalysisService(library).run([Path(p) for p in paths], **kwargs)

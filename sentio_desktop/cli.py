@@ -11,17 +11,19 @@ import csv
 import dataclasses
 import json
 import os
-import signal
 import sys
-import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sentio_desktop import desktop_entry
-from sentio_desktop.errors import SentioError, SettingsError
-from sentio_desktop.settings import (DEVICES, FIELD_HELP, Settings, default_config_path, first_run_tag_notice,
-                                     load_settings, save_settings)
+from sentio_desktop.cli_output import files_text, print_analysis_summary, print_failures, print_tracks, say
+from sentio_desktop.columns import SORT_KEYS
+from sentio_desktop.errors import AnalysisError, SentioError, SettingsError
+from sentio_desktop.settings import (FIELD_HELP, Settings, default_config_path, first_run_tag_notice, load_settings,
+                                     save_settings)
+from sentio_ml.console import ProgressBar, cancel_on_ctrl_c, positive_int
+from sentio_ml.devices import device_argument
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -58,31 +60,48 @@ def _point(text: str) -> tuple[float, float]:
     return v, a
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _global_options(after_command: bool) -> argparse.ArgumentParser:
+    """--db, --config and -q, accepted before the command and after it (`sentio analyze -q`).
+
+    After the command they default to SUPPRESS, so an option given before it is not reset."""
+    keep = argparse.SUPPRESS if after_command else None
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--db", metavar="FILE", default=keep, help="library database file (default: from settings)")
+    options.add_argument("--config", metavar="FILE", default=keep or str(default_config_path()),
+                         help="settings file (default: %(default)s)" if not after_command else "settings file")
+    options.add_argument("-q", "--quiet", action="store_true", default=keep or False,
+                         help="no progress bars, only the summary")
+    return options
+
+
+class _SubcommandsWithGlobalOptions:
+    """`add_subparsers()` whose every command also accepts the global options after its name."""
+
+    def __init__(self, actions: Any) -> None:
+        self._actions = actions
+        self._options = _global_options(after_command=True)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs["parents"] = [*kwargs.get("parents", ()), self._options]
+        return self._actions.add_parser(name, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from sentio_desktop.library import SORT_KEYS
-
+    """The whole command line. Imports nothing heavy: each command imports its services when it runs."""
     parser = argparse.ArgumentParser(
-        prog="sentio",
+        prog="sentio", parents=[_global_options(after_command=False)],
         description="Sentio tags your music with valence (sad-happy) and arousal (calm-energetic), keeps them "
                     "in a library and in the files' tags, and builds mood playlists. "
                     "Without a command it opens the desktop app.",
         epilog=EPILOG.format(config=default_config_path()), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", metavar="FILE", help="library database file (default: from settings)")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: %(default)s)",
-                        default=str(default_config_path()))
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only the summary")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = _SubcommandsWithGlobalOptions(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    _add_library_commands(sub)
+    _add_playlist_commands(sub)
+    _add_report_commands(sub)
+    return parser
 
+
+def _add_library_commands(sub: _SubcommandsWithGlobalOptions) -> None:
     p = sub.add_parser("scan", help="find music files and update the library (no analysis)",
                        description="Scan folders recursively; unchanged files are skipped, moved files keep "
                                    "their analyses, removed ones are marked missing.")
@@ -96,13 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(if any) and analyse everything pending in the library. Ctrl-C stops cleanly, "
                                    "keeping finished work; the next run resumes.")
     p.add_argument("paths", nargs="*", metavar="FOLDER", help="scan these folders first and analyse only them")
-    p.add_argument("--device", choices=DEVICES, help=FIELD_HELP["device"])
+    p.add_argument("--device", type=device_argument, help=FIELD_HELP["device"])
     p.add_argument("--model", metavar="DIR", help=FIELD_HELP["model"])
     p.add_argument("--force", action="store_true", help="re-analyse tracks already analysed by this model")
     p.add_argument("--no-tags", action="store_true", help="keep results in the library only, do not touch files")
     p.add_argument("--keep-mtime", action="store_true", default=None, help=FIELD_HELP["keep_mtime"])
-    p.add_argument("--batch-size", type=_positive, help=FIELD_HELP["batch_size"])
-    p.add_argument("--excerpts", type=_positive, help=FIELD_HELP["excerpts"])
+    p.add_argument("--batch-size", type=positive_int, help=FIELD_HELP["batch_size"])
+    p.add_argument("--excerpts", type=positive_int, help=FIELD_HELP["excerpts"])
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("tags", help="write or remove Sentio's tags in the files",
@@ -128,48 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="include missing and unreadable files")
     p.add_argument("--sort", choices=SORT_KEYS, default="artist")
     p.add_argument("--desc", action="store_true", help="sort descending")
-    p.add_argument("-n", "--limit", type=_positive)
+    p.add_argument("-n", "--limit", type=positive_int)
     p.add_argument("--format", choices=["table", "tsv", "json"], default="table")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("playlist", help="build, save and export mood playlists",
-                       description="Build a playlist from a region of the mood map, the songs nearest a seed "
-                                   "song, or a mood path from one song to another. SONG is a track id, a path or "
-                                   "a text matching one title/artist (see `sentio list`).")
-    psub = p.add_subparsers(dest="playlist_command", metavar="KIND", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-o", "--output", metavar="FILE", help="write .m3u8 or .xspf")
-    common.add_argument("--relative", action="store_true", help="paths relative to the playlist file")
-    common.add_argument("--save", metavar="NAME", help="also save it in the library under NAME")
-    common.add_argument("--replace", action="store_true", help="replace a saved playlist with the same name")
-    r = psub.add_parser("region", parents=[common], help="songs inside a rectangle, circle or polygon",
-                        description="Exactly one of --rect, --circle, --polygon. Most central songs first.")
-    shape = r.add_mutually_exclusive_group(required=True)
-    shape.add_argument("--rect", nargs=2, type=_range, metavar=("VALENCE", "AROUSAL"),
-                       help="e.g. --rect 0.6:1 0:0.4 (happy and calm)")
-    shape.add_argument("--circle", nargs=3, type=float, metavar=("V", "A", "R"), help="centre and radius")
-    shape.add_argument("--polygon", nargs="+", type=_point, metavar="V,A", help="three or more corners")
-    r.add_argument("-n", "--limit", type=_positive)
-    r.set_defaults(func=cmd_playlist)
-    n = psub.add_parser("near", parents=[common], help="a seed song and its nearest neighbours")
-    n.add_argument("seed", metavar="SONG")
-    n.add_argument("-n", "--count", type=_positive, default=20, help="neighbours (default %(default)s)")
-    n.set_defaults(func=cmd_playlist)
-    m = psub.add_parser("path", parents=[common], help="a mood path from one song to another",
-                        description="Songs spaced evenly along the line from FROM to TO (through --via points), "
-                                    "each the best unused song near the line.")
-    m.add_argument("start", metavar="FROM")
-    m.add_argument("end", metavar="TO")
-    m.add_argument("--steps", type=_positive, default=10, help="songs in the path (default %(default)s)")
-    m.add_argument("--via", type=_point, action="append", default=[], metavar="V,A", help="waypoint (repeatable)")
-    m.set_defaults(func=cmd_playlist)
-    s = psub.add_parser("saved", help="list saved playlists, or export/delete one")
-    s.add_argument("name", nargs="?", help="a saved playlist (omit to list them)")
-    s.add_argument("-o", "--output", metavar="FILE", help="export it as .m3u8 or .xspf")
-    s.add_argument("--relative", action="store_true")
-    s.add_argument("--delete", action="store_true", help="delete it")
-    s.set_defaults(func=cmd_playlist_saved)
 
+def _add_report_commands(sub: _SubcommandsWithGlobalOptions) -> None:
     p = sub.add_parser("export", help="export the library with its results as CSV or JSON")
     p.add_argument("format", choices=["csv", "json"])
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
@@ -187,7 +170,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value", nargs="?")
     p.set_defaults(func=cmd_config)
     desktop_entry.add_parser(sub)  # `sentio install-desktop`
-    return parser
+
+
+def _add_playlist_commands(sub: _SubcommandsWithGlobalOptions) -> None:
+    p = sub.add_parser("playlist", help="build, save and export mood playlists",
+                       description="Build a playlist from a region of the mood map, the songs nearest a seed "
+                                   "song, or a mood path from one song to another. SONG is a track id, a path or "
+                                   "a text matching one title/artist (see `sentio list`).")
+    psub = _SubcommandsWithGlobalOptions(p.add_subparsers(dest="playlist_command", metavar="KIND", required=True))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-o", "--output", metavar="FILE",
+                        help="write .m3u8 or .xspf (a folder: a file named after the playlist)")
+    common.add_argument("--relative", action="store_true", help="paths relative to the playlist file")
+    common.add_argument("--save", metavar="NAME", help="also save it in the library under NAME")
+    common.add_argument("--replace", action="store_true", help="replace a saved playlist with the same name")
+    r = psub.add_parser("region", parents=[common], help="songs inside a rectangle, circle or polygon",
+                        description="Exactly one of --rect, --circle, --polygon. Most central songs first.")
+    shape = r.add_mutually_exclusive_group(required=True)
+    shape.add_argument("--rect", nargs=2, type=_range, metavar=("VALENCE", "AROUSAL"),
+                       help="e.g. --rect 0.6:1 0:0.4 (happy and calm)")
+    shape.add_argument("--circle", nargs=3, type=float, metavar=("V", "A", "R"), help="centre and radius")
+    shape.add_argument("--polygon", nargs="+", type=_point, metavar="V,A", help="three or more corners")
+    r.add_argument("-n", "--limit", type=positive_int)
+    r.set_defaults(func=cmd_playlist)
+    n = psub.add_parser("near", parents=[common], help="a seed song and its nearest neighbours")
+    n.add_argument("seed", metavar="SONG")
+    n.add_argument("-n", "--count", type=positive_int, default=20,
+                   help="songs in the playlist, the seed first (default %(default)s)")
+    n.set_defaults(func=cmd_playlist)
+    m = psub.add_parser("path", parents=[common], help="a mood path from one song to another",
+                        description="Songs spaced evenly along the line from FROM to TO (through --via points), "
+                                    "never stepping back along it; says when the library has too few songs "
+                                    "between for that many steps.")
+    m.add_argument("start", metavar="FROM")
+    m.add_argument("end", metavar="TO")
+    m.add_argument("--steps", type=positive_int, default=10, help="songs in the path (default %(default)s)")
+    m.add_argument("--via", type=_point, action="append", default=[], metavar="V,A", help="waypoint (repeatable)")
+    m.set_defaults(func=cmd_playlist)
+    s = psub.add_parser("saved", help="list saved playlists, or export/delete one")
+    s.add_argument("name", nargs="?", help="a saved playlist (omit to list them)")
+    s.add_argument("-o", "--output", metavar="FILE", help="export it as .m3u8 or .xspf")
+    s.add_argument("--relative", action="store_true")
+    s.add_argument("--delete", action="store_true", help="delete it")
+    s.set_defaults(func=cmd_playlist_saved)
 
 
 # ----- helpers ------------------------------------------------------------------------------------------
@@ -211,41 +236,12 @@ class Context:
         if self._library is not None:
             self._library.close()
 
-    def bar(self, **kwargs: Any):  # noqa: ANN201 - tqdm
-        from tqdm import tqdm
+    def bar(self, desc: str, unit: str) -> ProgressBar:
+        return ProgressBar(desc, unit=unit, quiet=True if self.args.quiet else None)
 
-        return tqdm(disable=True if self.args.quiet else None, file=sys.stderr, dynamic_ncols=True, **kwargs)
-
-
-def _say(text: str = "") -> None:
-    print(text, file=sys.stderr)
-
-
-def _cancel_on_ctrl_c() -> tuple[threading.Event, Callable[[], None]]:
-    """First Ctrl-C asks the running job to stop cleanly; a second one interrupts at once."""
-    cancel = threading.Event()
-
-    def handler(_sig: int, _frame: Any) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        _say("\nsentio: stopping after the current files (Ctrl-C again to quit now)...")
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
-        return cancel, lambda: None
-    return cancel, lambda: signal.signal(signal.SIGINT, previous)
-
-
-def _print_failures(title: str, failures: Sequence[tuple[str, str]], limit: int = 20) -> None:
-    if not failures:
-        return
-    _say(f"{title} ({len(failures)}):")
-    for path, reason in failures[:limit]:
-        _say(f"  {reason}" if path in reason else f"  {path}: {reason}")  # most reasons already name the file
-    if len(failures) > limit:
-        _say(f"  ... and {len(failures) - limit} more (see `sentio list --failed`)")
+    @staticmethod
+    def cancel_on_ctrl_c():  # noqa: ANN205 - a context manager yielding a threading.Event
+        return cancel_on_ctrl_c("sentio: stopping after the current files (Ctrl-C again to quit now)...")
 
 
 # ----- commands -----------------------------------------------------------------------------------------
@@ -255,146 +251,102 @@ def cmd_scan(ctx: Context) -> int:
     folders = ctx.args.paths or ctx.settings.music_folders
     if not folders:
         raise UsageError("No folder to scan: give one (sentio scan ~/Music) or set music_folders with sentio config.")
-    cancel, restore = _cancel_on_ctrl_c()
-    with ctx.bar(desc="Scanning", unit=" files") as bar:
-        def progress(event: Any) -> None:
-            bar.update(event.audio_files - bar.n)
-        try:
-            report = scan(ctx.library, folders, progress=progress, cancel=cancel)
-        finally:
-            restore()
+    with ctx.cancel_on_ctrl_c() as cancel, ctx.bar("Scanning", unit=" files") as bar:
+        report = scan(ctx.library, folders, progress=lambda event: bar(event.audio_files), cancel=cancel)
     if ctx.args.remember:
         ctx.settings.music_folders = sorted(set(ctx.settings.music_folders) | {str(Path(f).resolve()) for f in folders})
         save_settings(ctx.settings, ctx.args.config)
     print(f"Scanned: {report.summary()} in {report.elapsed:.1f} s.")
-    _print_failures("Skipped folders and links", [(p.path, p.reason) for p in report.problems])
-    _print_failures("Unreadable files", [(p.path, p.reason) for p in report.unreadable])
+    print_failures("Skipped folders and links", [(p.path, p.reason) for p in report.problems])
+    print_failures("Unreadable files", [(p.path, p.reason) for p in report.unreadable])
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if report.unreadable or report.problems else EXIT_OK
 
 
 def cmd_analyze(ctx: Context) -> int:
-    from sentio_desktop.analysis import STAGE_ANALYSING, STAGE_LOADING, STAGE_SCANNING, AnalysisService
+    from sentio_desktop.analysis import AnalysisService
 
     args, settings = ctx.args, ctx.settings
     for name in ("device", "model", "batch_size", "excerpts", "keep_mtime"):
         if getattr(args, name, None) is not None:
             setattr(settings, name, getattr(args, name))
     settings.validate()
+    if args.device not in (None, "auto", "cpu"):  # asked for by name: checked even when nothing is pending
+        _check_device(args.device)
     service = AnalysisService(ctx.library, settings)
-    cancel, restore = _cancel_on_ctrl_c()
-    bars: dict[str, Any] = {}  # created as their stage starts, so they stack in order
-
-    def progress(event: Any) -> None:
-        if event.stage == STAGE_SCANNING:
-            if "scan" not in bars:
-                bars["scan"] = ctx.bar(desc="Scanning", unit=" files")
-            bars["scan"].update(event.scanned - bars["scan"].n)
-            return
-        if "scan" in bars:
-            bars.pop("scan").close()
-        if event.stage == STAGE_LOADING:
-            if not ctx.args.quiet and sys.stderr.isatty():  # like the bars: for people, not for logs
-                _say(f"Loading the model ({settings.model}) on {settings.device}...")
-            return
-        if "analyse" not in bars:
-            first_run_tag_notice(settings, args.config, not args.no_tags, say=lambda t: _say(f"sentio: {t}"))
-            bars["analyse"] = ctx.bar(desc="Analysing", unit=" tracks", total=event.total)
-        bar = bars["analyse"]
-        if bar.total != event.total:
-            bar.reset(total=event.total)
-        bar.update(event.done - bar.n)
-        if event.stage == STAGE_ANALYSING and event.current:
-            bar.set_postfix_str(f"{Path(event.current).name[:40]}, {event.failures} failed", refresh=False)
-
-    try:
+    with ctx.cancel_on_ctrl_c() as cancel, ctx.bar("Scanning", unit=" files") as scan_bar, \
+            ctx.bar("Analysing", unit=" tracks") as bar:
         # No FOLDER: scan the remembered music folders for new files, then analyse the whole library.
         roots = args.paths or settings.music_folders or None
         summary = service.run(roots, force=args.force, write_tags=False if args.no_tags else None,
-                              only_under_roots=bool(args.paths), progress=progress, cancel=cancel)
-    finally:
-        restore()
-        for bar in bars.values():
-            bar.close()
-    if summary.scan is not None:
-        print(f"Scanned: {summary.scan.summary()}.")
-    if summary.model_id:
-        counts = [f"{summary.analysed} analysed", f"{summary.skipped} already done", f"{len(summary.failed)} failed",
-                  f"{summary.tags_written} files tagged"]
-        if summary.tag_failures:
-            counts.append(f"{len(summary.tag_failures)} tag writes failed")
-        print(f"Model {summary.model_id} on {summary.device}: {', '.join(counts)} in {summary.elapsed:.1f} s "
-              f"(analysis {summary.analysis_seconds:.1f} s, {summary.rate_per_hour:,.0f} tracks/hour).")
-    if summary.marked_stale:
-        print(f"{summary.marked_stale} results of other model versions are now stale and re-analysed.")
-    _print_failures("Failed", summary.failed)
-    _print_failures("Tags not written (results kept in the library)", summary.tag_failures)
+                              only_under_roots=bool(args.paths), progress=_analysis_progress(ctx, scan_bar, bar),
+                              cancel=cancel)
+    print_analysis_summary(summary, args.paths or settings.music_folders)
     if summary.cancelled:
-        _say("sentio: stopped early; run the same command again to finish (finished work is kept).")
+        say("sentio: stopped early; run the same command again to finish (finished work is kept).")
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if summary.failed or summary.tag_failures else EXIT_OK
+
+
+def _check_device(word: str) -> None:
+    from sentio_ml.devices import resolve_device
+    from sentio_ml.errors import DeviceUnavailableError
+
+    try:
+        resolve_device(word)
+    except DeviceUnavailableError as exc:
+        raise AnalysisError(str(exc)) from exc
+
+
+def _analysis_progress(ctx: Context, scan_bar: ProgressBar, bar: ProgressBar):  # noqa: ANN202
+    """The analysis service's progress events drawn as a scan bar, then an analysis bar."""
+    from sentio_desktop.analysis import STAGE_ANALYSING, STAGE_LOADING, STAGE_SCANNING
+
+    told = []
+
+    def progress(event: Any) -> None:
+        if event.stage == STAGE_SCANNING:
+            scan_bar(event.scanned)
+            return
+        scan_bar.close()
+        if event.stage == STAGE_LOADING:
+            if not ctx.args.quiet and sys.stderr.isatty():  # like the bars: for people, not for logs
+                say(f"Loading the model ({ctx.settings.model}) on {ctx.settings.device}...")
+            return
+        if not told:  # when the analysis starts, not before an error: what will be written, and how to undo it
+            told.append(True)
+            first_run_tag_notice(ctx.settings, ctx.args.config, not ctx.args.no_tags, say=lambda t: say(f"sentio: {t}"))
+        if event.total:
+            current = Path(event.current).name[:40] if event.stage == STAGE_ANALYSING and event.current else None
+            bar(event.done, event.total, postfix=f"{current}, {event.failures} failed" if current else None)
+
+    return progress
 
 
 def cmd_tags(ctx: Context) -> int:
     from sentio_desktop.tagsync import remove_library_tags, write_library_tags
 
     keep = ctx.settings.keep_mtime if ctx.args.keep_mtime is None else ctx.args.keep_mtime
-    cancel, restore = _cancel_on_ctrl_c()
-    with ctx.bar(desc="Writing tags" if ctx.args.action == "write" else "Removing tags", unit=" files") as bar:
+    desc = "Writing tags" if ctx.args.action == "write" else "Removing tags"
+    with ctx.cancel_on_ctrl_c() as cancel, ctx.bar(desc, unit=" files") as bar:
         def progress(done: int, total: int, _current: str | None) -> None:
-            if bar.total != total:
-                bar.reset(total=total)
-            bar.update(done - bar.n)
-        try:
-            if ctx.args.action == "write":
-                report = write_library_tags(ctx.library, folder=ctx.args.folder, only_unwritten=ctx.args.only_missing,
-                                            keep_mtime=keep, progress=progress, cancel=cancel)
-            else:
-                report = remove_library_tags(ctx.library, folder=ctx.args.folder, keep_mtime=keep,
-                                             progress=progress, cancel=cancel)
-        finally:
-            restore()
+            bar(done, total)
+        if ctx.args.action == "write":
+            report = write_library_tags(ctx.library, folder=ctx.args.folder, only_unwritten=ctx.args.only_missing,
+                                        keep_mtime=keep, progress=progress, cancel=cancel)
+        else:
+            report = remove_library_tags(ctx.library, folder=ctx.args.folder, keep_mtime=keep,
+                                         progress=progress, cancel=cancel)
     if ctx.args.action == "write":
-        print(f"Tags written to {_files(report.written)}, {len(report.failed)} failed.")
+        print(f"Tags written to {files_text(report.written)}, {len(report.failed)} failed.")
     else:
-        print(f"Sentio's tags removed from {_files(report.removed)} ({report.unchanged} had none), "
+        print(f"Sentio's tags removed from {files_text(report.removed)} ({report.unchanged} had none), "
               f"{len(report.failed)} failed.")
-    _print_failures("Failed", report.failed)
+    print_failures("Failed", report.failed)
     if report.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if report.failed else EXIT_OK
-
-
-def _files(count: int) -> str:
-    return f"{count} file" if count == 1 else f"{count} files"
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"
-
-
-def _print_tracks(tracks: Sequence[Any], fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps([_track_dict(t) for t in tracks], indent=2, ensure_ascii=False, default=str))
-        return
-    if fmt == "tsv":
-        print("id\tvalence\tarousal\tmood\tartist\ttitle\tpath")
-        for t in tracks:
-            print("\t".join([str(t.id), _fmt(t.valence), _fmt(t.arousal), t.mood or "", t.artist or "",
-                             t.display_title, t.path]))
-        return
-    print(f"{'id':>6}  {'val':>5}  {'aro':>5}  {'mood':<12} {'artist':<24} title")
-    for t in tracks:
-        flag = "*" if t.stale else " "
-        print(f"{t.id:>6}  {_fmt(t.valence):>5}  {_fmt(t.arousal):>5}{flag} {(t.mood or '-'):<12} "
-              f"{(t.artist or '')[:24]:<24} {t.display_title}")
-
-
-def _track_dict(track: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(track)
-    data["title"] = track.title
-    return data
 
 
 def cmd_list(ctx: Context) -> int:
@@ -409,9 +361,9 @@ def cmd_list(ctx: Context) -> int:
     flt = TrackFilter(valence=args.valence, arousal=args.arousal, mood=args.mood, text=args.search,
                       statuses=() if args.all else ("ok",), analysed=False if args.pending else None)
     tracks = ctx.library.tracks(flt, order_by=args.sort, descending=args.desc, limit=args.limit)
-    _print_tracks(tracks, args.format)
+    print_tracks(tracks, args.format)
     if args.format == "table":
-        _say(f"{len(tracks)} tracks" + (" (* = stale: re-analysed on the next run)" if any(t.stale for t in tracks)
+        say(f"{len(tracks)} tracks" + (" (* = stale: re-analysed on the next run)" if any(t.stale for t in tracks)
                                         else ""))
     return EXIT_OK
 
@@ -436,27 +388,35 @@ def cmd_playlist(ctx: Context) -> int:
         params = {"seed": seed.id, "count": args.count}
     else:
         start, end = lib.find_track(args.start), lib.find_track(args.end)
-        ids = pl.build_path(lib, start.id, end.id, steps=args.steps, waypoints=args.via)
+        path = pl.mood_path(lib, start.id, end.id, steps=args.steps, waypoints=args.via)
+        ids = path.ids
         params = {"start": start.id, "end": end.id, "steps": args.steps, "via": args.via}
+        if path.stalled_steps:
+            say(f"sentio: {path.stalled_steps} of the {args.steps} steps cannot move on along the path: the library "
+                 "has too few songs between them (fewer --steps give a steadier path).")
     tracks = lib.tracks_by_ids(ids)
     if not tracks:
-        _say("sentio: no analysed songs match; try a larger region (see `sentio list`).")
+        say("sentio: no analysed songs match; try a larger region (see `sentio list`).")
         return EXIT_PARTIAL
     if args.save:
         pl.save_playlist(lib, args.save, ids, kind=kind, params=params, replace=args.replace)
-        _say(f"Saved as playlist {args.save!r}.")
-    return _write_or_show(tracks, args, title=args.save)
+        say(f"Saved as playlist {args.save!r}.")
+    return _write_or_show(tracks, args, title=args.save or f"{kind} {' '.join(map(str, params.values()))}")
 
 
 def _write_or_show(tracks, args: argparse.Namespace, title: str | None) -> int:
-    """Export the playlist to `-o FILE` (M3U8/XSPF by extension) or print it as a table."""
+    """Export the playlist to `-o FILE` (M3U8/XSPF by extension; a folder gets a file named after the
+    title) or print it as a table."""
     from sentio_desktop import playlists as pl
 
     if args.output:
-        path = pl.export_playlist(tracks, args.output, relative=args.relative, title=title)
+        target = Path(args.output).expanduser()
+        if target.is_dir():
+            target = target / pl.playlist_file_name(title)
+        path = pl.export_playlist(tracks, target, relative=args.relative, title=title)
         print(f"Wrote {len(tracks)} songs to {path}.")
     else:
-        _print_tracks(tracks, "table")
+        print_tracks(tracks, "table")
     return EXIT_OK
 
 
@@ -501,7 +461,7 @@ def cmd_export(ctx: Context) -> int:
         if out is not sys.stdout:
             out.close()
     if ctx.args.output:
-        _say(f"Exported {len(rows)} tracks to {ctx.args.output}.")
+        say(f"Exported {len(rows)} tracks to {ctx.args.output}.")
     return EXIT_OK
 
 
@@ -564,7 +524,7 @@ def start_gui(parser: argparse.ArgumentParser) -> int:
     try:
         from sentio_desktop.ui.app import main as gui_main
     except ImportError as exc:
-        _say(f"sentio: the desktop app cannot start ({exc}); the commands below work without it.")
+        say(f"sentio: the desktop app cannot start ({exc}); the commands below work without it.")
         parser.print_help(sys.stderr)
         return EXIT_ERROR
     return int(gui_main() or 0)
@@ -583,13 +543,13 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(args)
         return int(args.func(ctx))
     except UsageError as exc:
-        _say(f"sentio: {exc}")
+        say(f"sentio: {exc}")
         return EXIT_USAGE
     except SentioError as exc:
-        _say(f"sentio: {exc}")
+        say(f"sentio: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        _say("sentio: interrupted; finished work is kept.")
+        say("sentio: interrupted; finished work is kept.")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `sentio export csv | head`: the reader left, which is fine
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep the interpreter from failing at exit

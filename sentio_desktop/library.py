@@ -11,6 +11,7 @@ Thread safety: one Library may be shared by threads; each ``session()`` is its o
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 import threading
@@ -27,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from sentio_desktop import migrations
+from sentio_desktop.columns import SORT_KEYS
 from sentio_desktop.db import (
     is_current,
     TRACK_MISSING,
@@ -40,9 +42,7 @@ from sentio_desktop.db import (
     make_engine,
 )
 from sentio_desktop.errors import LibraryError, TrackNotFoundError
-
-#: Columns ``Library.tracks(order_by=...)`` accepts.
-SORT_KEYS = ("artist", "title", "album", "path", "valence", "arousal", "mood", "duration", "added")
+from sentio_ml.errors import os_error_reason
 
 
 def absolute(path: str | os.PathLike[str]) -> str:
@@ -165,7 +165,7 @@ class Library:
             self.engine = make_engine(self.db_path)
             migrations.upgrade(self.engine)
         except (SQLAlchemyError, OSError) as exc:
-            raise LibraryError(f"Cannot open the library database {self.db_path}: {_reason(exc)}.") from exc
+            raise LibraryError(f"Cannot open the library database {self.db_path}: {os_error_reason(exc)}.") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._points_lock = threading.Lock()
         self._points_cache: tuple[Any, MoodPoints] | None = None
@@ -195,7 +195,7 @@ class Library:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise LibraryError(f"The library database {self.db_path.name} failed: {_reason(exc)}.") from exc
+            raise LibraryError(f"The library database {self.db_path.name} failed: {os_error_reason(exc)}.") from exc
         except BaseException:
             session.rollback()
             raise
@@ -271,7 +271,7 @@ class Library:
             with self.engine.connect() as conn:  # Core, not the ORM: no per-row ORM bookkeeping
                 return [tuple(row) for row in conn.execute(stmt)]
         except SQLAlchemyError as exc:
-            raise LibraryError(f"The library database {self.db_path.name} failed: {_reason(exc)}.") from exc
+            raise LibraryError(f"The library database {self.db_path.name} failed: {os_error_reason(exc)}.") from exc
 
     def count(self, flt: TrackFilter | None = None) -> int:
         stmt = self._apply_filter(
@@ -315,6 +315,14 @@ class Library:
             raise TrackNotFoundError(f"No track in the library matches {text!r}.")
         names = "; ".join(f"{m.id}: {m.display_title}" for m in matches[:5])
         raise TrackNotFoundError(f"{text!r} matches several tracks ({names}); give a track id or a path.")
+
+    def copies_of(self, track_id: int) -> set[int]:
+        """The track and its byte-identical copies in the library (same content fingerprint)."""
+        with self.session() as session:
+            print_ = session.scalar(select(Track.fingerprint).where(Track.id == track_id))
+            if print_ is None:
+                return {track_id}
+            return {track_id, *session.scalars(select(Track.id).where(Track.fingerprint == print_))}
 
     def timeline(self, track_id: int) -> list[dict[str, Any]]:
         """The current analysis' per-excerpt timeline ({start, end, valence, arousal} dicts)."""
@@ -406,7 +414,10 @@ class Library:
     def _fetch_points(session: Session, where: str, params: tuple[Any, ...]) -> MoodPoints:
         """Current analyses (optionally in a box) of playable tracks, straight from the covering
         partial index into NumPy; the few unplayable tracks are masked out afterwards. (Joining
-        tracks row by row in valence order costs random lookups: 5x slower on 100k tracks.)"""
+        tracks row by row in valence order costs random lookups: 5x slower on 100k tracks.)
+
+        Byte-identical copies (same content fingerprint) count once, so a duplicate file never appears
+        twice in a playlist: of each group the lowest track id among the fetched points stands for all."""
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
             rows = cursor.execute(
@@ -416,10 +427,11 @@ class Library:
             table = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.float64).reshape(-1, 3)
             unplayable = [row[0] for row in cursor.execute(
                 "SELECT id FROM tracks WHERE status IN (?, ?)", (TRACK_MISSING, TRACK_UNREADABLE))]
+            ids = table[:, 0].astype(np.int64)
+            keep = ~np.isin(ids, np.asarray(unplayable, dtype=np.int64)) if unplayable else np.ones(len(ids), bool)
+            keep &= ~np.isin(ids, _later_copies(cursor, ids[keep], table[keep, 1:]))
         finally:
             cursor.close()
-        ids = table[:, 0].astype(np.int64)
-        keep = ~np.isin(ids, np.asarray(unplayable, dtype=np.int64)) if unplayable else slice(None)
         return MoodPoints(ids=ids[keep], va=np.ascontiguousarray(table[keep, 1:]))
 
     def failures(self) -> list[Failure]:
@@ -490,8 +502,42 @@ def _stamp_text(stamp: tuple[Any, ...]) -> str:
     return "|".join(str(part) for part in stamp)
 
 
-def _reason(exc: BaseException) -> str:
-    """A short human reason from a DB or OS error (no SQL, no traceback)."""
-    orig = getattr(exc, "orig", None) or exc
-    text = getattr(orig, "strerror", None) or str(orig).splitlines()[0] if str(orig) else type(orig).__name__
-    return str(text).rstrip(".")
+def _has_close_neighbour(va: np.ndarray, distance: float) -> np.ndarray:
+    """Mask of points with another point within `distance` in both valence and arousal: points sorted by
+    valence are compared with the 1st, 2nd ... next one until none is that close in valence (~10 ms/100k)."""
+    order = np.argsort(va[:, 0], kind="stable")
+    valence, arousal = va[order, 0], va[order, 1]
+    close = np.zeros(len(va), dtype=bool)
+    for k in range(1, len(va)):
+        within = valence[k:] - valence[:-k] <= distance
+        if not within.any():
+            break
+        pair = within & (np.abs(arousal[k:] - arousal[:-k]) <= distance)
+        close[k:] |= pair
+        close[:-k] |= pair
+    mask = np.zeros(len(va), dtype=bool)
+    mask[order] = close
+    return mask
+
+
+#: How close two points must be on the map to be checked for being copies of one file (see _later_copies).
+COPY_DISTANCE = 1e-4
+
+
+def _later_copies(cursor: Any, ids: np.ndarray, va: np.ndarray) -> np.ndarray:
+    """Ids of byte-identical copies (same fingerprint) among the points, all but the lowest id of each file.
+
+    Copies of one file get the same prediction up to float noise (~1e-5, batching), so only points with
+    another point within COPY_DISTANCE on the map are looked up by fingerprint: a few rows, not the library."""
+    shared = ids[_has_close_neighbour(va, COPY_DISTANCE)]
+    if not len(shared):
+        return np.empty(0, dtype=np.int64)
+    rows = cursor.execute("SELECT t.id, t.fingerprint FROM json_each(?) AS j JOIN tracks AS t ON t.id = j.value "
+                          "WHERE t.fingerprint IS NOT NULL ORDER BY t.id", (json.dumps(shared.tolist()),))
+    seen: set[str] = set()
+    later: list[int] = []
+    for track_id, print_ in rows:
+        if print_ in seen:
+            later.append(track_id)
+        seen.add(print_)
+    return np.asarray(later, dtype=np.int64)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +27,7 @@ from sqlalchemy import delete, func, select
 from sentio_desktop.db import Playlist, PlaylistEntry
 from sentio_desktop.errors import PlaylistError
 from sentio_desktop.library import Library, TrackView
+from sentio_ml.errors import os_error_reason
 
 Point = tuple[float, float]  # (valence, arousal), both on [0, 1]
 EXPORT_FORMATS = ("m3u8", "xspf")
@@ -201,23 +204,42 @@ def _as_lists(value: Any) -> Any:
 
 
 def build_nearest(library: Library, seed_track_id: int, count: int = 20, include_seed: bool = True) -> list[int]:
-    """The seed song then its ``count`` nearest neighbours on the mood map, nearest first."""
+    """A playlist of ``count`` songs: the seed song first (unless ``include_seed=False``), then its nearest
+    neighbours on the mood map, nearest first. Byte-identical copies of a song count once."""
     if count < 1:
         raise PlaylistError("A playlist needs at least one song.")
     points = library.mood_points()
-    seed = _point_of(points, seed_track_id)
-    k = min(count + 2, len(points))
-    _, nearest = points.tree.query(seed, k=k)
-    ids = [int(points.ids[i]) for i in np.atleast_1d(nearest) if points.ids[i] != seed_track_id]
-    return ([seed_track_id] if include_seed else []) + ids[:count]
+    seed, same_song = _song_point(library, points, seed_track_id)
+    wanted = count - 1 if include_seed else count
+    k = min(wanted + len(same_song), len(points))
+    _, nearest = points.tree.query(seed, k=k) if k else (None, [])
+    ids = [int(points.ids[i]) for i in np.atleast_1d(nearest) if int(points.ids[i]) not in same_song]
+    return ([seed_track_id] if include_seed else []) + ids[:wanted]
+
+
+@dataclass(frozen=True)
+class MoodPath:
+    """A mood path's track ids and how many of its steps could not move forward along the line (the library
+    has too few songs between their neighbours for that many steps); 0 means every step moves on."""
+
+    ids: list[int]
+    stalled_steps: int
 
 
 def build_path(library: Library, start_track_id: int, end_track_id: int, steps: int = 10,
                waypoints: Sequence[Point] = ()) -> list[int]:
+    """The track ids of ``mood_path`` (see there)."""
+    return mood_path(library, start_track_id, end_track_id, steps, waypoints).ids
+
+
+def mood_path(library: Library, start_track_id: int, end_track_id: int, steps: int = 10,
+              waypoints: Sequence[Point] = ()) -> MoodPath:
     """A mood path of ``steps`` songs from the start song to the end song through ``waypoints``.
 
-    Targets are spaced evenly along the polyline start → waypoints → end; each step takes the unused
-    song that minimises its distance to the target plus its distance to the line (no duplicates).
+    Targets are spaced evenly along the polyline start → waypoints → end. The songs in between are chosen
+    together: their positions along the line never go back (each step moves on from the previous one, or
+    stays level where the library has nothing in between), and among such choices the one with the least
+    total distance to the targets plus distance to the line wins (no duplicates).
     """
     if steps < 2:
         raise PlaylistError("A mood path needs at least 2 steps (the start and the end song).")
@@ -226,52 +248,65 @@ def build_path(library: Library, start_track_id: int, end_track_id: int, steps: 
     points = library.mood_points()
     if steps > len(points):
         raise PlaylistError(f"A path of {steps} steps needs {steps} analysed songs; the library has {len(points)}.")
-    start, end = _point_of(points, start_track_id), _point_of(points, end_track_id)
+    start, start_song = _song_point(library, points, start_track_id)
+    end, end_song = _song_point(library, points, end_track_id)
     corners = np.vstack([start, *[np.asarray(_check_point(w, "waypoint")) for w in waypoints], end])
     targets = _points_along(corners, steps)
-    line_distance = _distance_to_polyline(points.va, corners)
-    start_index = int(np.flatnonzero(points.ids == start_track_id)[0])
-    end_index = int(np.flatnonzero(points.ids == end_track_id)[0])
-    used = np.zeros(len(points), dtype=bool)
-    used[start_index] = True
-    order: list[int] = [start_track_id]
-    for target in targets[1:-1]:
-        chosen = _best_unused(points.tree, target, line_distance, used, end_index)
-        used[chosen] = True
-        order.append(int(points.ids[chosen]))
-    if not used[end_index]:  # start == end with waypoints: the song may appear only once
+    along, line_distance = _project_on_polyline(points.va, corners)
+    taken = np.isin(points.ids, list(start_song | end_song))
+    length = float(np.hypot(*np.diff(corners, axis=0).T).sum())
+    inner = _ordered_choice(points, targets[1:-1], along, line_distance, taken, length)
+    positions = np.concatenate([[0.0], along[inner], [length]])
+    stalled = int(np.sum(np.diff(positions) <= 1e-9))
+    order = [start_track_id, *(int(points.ids[i]) for i in inner)]
+    if end_track_id not in start_song:  # start == end with waypoints: the song may appear only once
         order.append(end_track_id)
-    return order
+    return MoodPath(order, stalled)
 
 
-def _best_unused(tree: Any, target: np.ndarray, line_distance: np.ndarray, used: np.ndarray, reserved: int) -> int:
-    """argmin over unused songs of (distance to target + distance to the line), exactly, via the KD-tree.
-
-    The target lies on the line, so a song's score is between its target distance and twice it:
-    only songs within twice the nearest unused song's distance can win.
-    """
-    k = 16
-    while True:
-        distances, indices = tree.query(target, k=min(k, tree.n))
-        free = [(d, i) for d, i in zip(np.atleast_1d(distances), np.atleast_1d(indices))
-                if not used[i] and i != reserved]
-        if free or k >= tree.n:
-            break
-        k *= 4
-    if not free:
+def _ordered_choice(points: Any, targets: np.ndarray, along: np.ndarray, line_distance: np.ndarray,
+                    taken: np.ndarray, length: float) -> list[int]:
+    """Indices of one song per target, in order along the path, minimising the summed cost (distance to the
+    target + distance to the line): a dynamic programme over candidates sorted by their position along it."""
+    steps = len(targets)
+    if steps == 0:
+        return []
+    free = int((~taken).sum())
+    if free < steps:
         raise PlaylistError("Not enough unused songs left for the mood path.")
-    nearest = free[0][0]
-    candidates = np.asarray(tree.query_ball_point(target, 2 * nearest + 1e-12), dtype=np.int64)
-    candidates = candidates[~used[candidates] & (candidates != reserved)]
-    scores = np.hypot(*(tree.data[candidates] - target).T) + line_distance[candidates]
-    return int(candidates[np.argmin(scores)])
+    k = min(len(points), 16 + int(taken.sum()))  # each target's nearest songs are the candidates
+    _, near = points.tree.query(targets, k=k)
+    candidates = np.unique(np.asarray(near).reshape(-1))
+    candidates = candidates[~taken[candidates]]
+    if len(candidates) < steps:  # targets crowded together: let every free song compete
+        candidates = np.flatnonzero(~taken)
+    between = (along[candidates] >= 0) & (along[candidates] <= length)
+    if between.sum() >= steps:  # songs behind the start or past the end only where the library needs them
+        candidates = candidates[between]
+    candidates = candidates[np.lexsort((line_distance[candidates], along[candidates]))]
+    va, extra = points.va[candidates], line_distance[candidates]
+    index = np.arange(len(candidates))
+    best = np.hypot(*(va - targets[0]).T) + extra
+    back = np.zeros((steps, len(candidates)), dtype=np.int32)
+    for step in range(1, steps):
+        running = np.minimum.accumulate(best)
+        arg = np.maximum.accumulate(np.where(best == running, index, 0))
+        previous = np.concatenate([[np.inf], running[:-1]])  # the best choice strictly before each candidate
+        back[step, 1:] = arg[:-1]
+        best = np.hypot(*(va - targets[step]).T) + extra + previous
+    chosen = [int(np.argmin(best))]
+    for step in range(steps - 1, 0, -1):
+        chosen.append(int(back[step, chosen[-1]]))
+    return [int(candidates[i]) for i in reversed(chosen)]
 
 
-def _point_of(points: Any, track_id: int) -> np.ndarray:
-    where = np.flatnonzero(points.ids == track_id)
+def _song_point(library: Library, points: Any, track_id: int) -> tuple[np.ndarray, set[int]]:
+    """A song's place on the map and the ids it goes by (itself and its byte-identical copies)."""
+    same_song = library.copies_of(track_id)
+    where = np.flatnonzero(np.isin(points.ids, list(same_song)))
     if not len(where):
         raise PlaylistError(f"Track {track_id} has no mood analysis yet (or is missing); analyse it first.")
-    return points.va[where[0]]
+    return points.va[where[0]], same_song
 
 
 def _points_along(corners: np.ndarray, count: int) -> np.ndarray:
@@ -286,15 +321,25 @@ def _points_along(corners: np.ndarray, count: int) -> np.ndarray:
     return np.column_stack([np.interp(positions, cumulative, corners[:, i]) for i in range(2)])
 
 
-def _distance_to_polyline(va: np.ndarray, corners: np.ndarray) -> np.ndarray:
+def _project_on_polyline(va: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point: its position along the polyline (arc length to its nearest point on it; negative
+    behind the start, beyond the length past the end) and its distance to the polyline."""
     best = np.full(len(va), np.inf)
-    for a, b in zip(corners[:-1], corners[1:]):
+    along = np.zeros(len(va))
+    walked = 0.0
+    last = len(corners) - 2
+    for n, (a, b) in enumerate(zip(corners[:-1], corners[1:])):
         ab = b - a
-        denom = float(ab @ ab)
-        t = np.zeros(len(va)) if denom == 0 else np.clip(((va - a) @ ab) / denom, 0.0, 1.0)
-        nearest = a + t[:, None] * ab
-        best = np.minimum(best, np.hypot(*(va - nearest).T))
-    return best
+        length2 = float(ab @ ab)
+        t = np.zeros(len(va)) if length2 == 0 else ((va - a) @ ab) / length2
+        clipped = np.clip(t, 0.0, 1.0)
+        distance = np.hypot(*(va - (a + clipped[:, None] * ab)).T)
+        closer = distance < best
+        reach = np.clip(t, -np.inf if n == 0 else 0.0, np.inf if n == last else 1.0)
+        best = np.where(closer, distance, best)
+        along = np.where(closer, walked + reach * np.sqrt(length2), along)
+        walked += float(np.sqrt(length2))
+    return along, best
 
 
 # ----- saved playlists ---------------------------------------------------------------------------------
@@ -352,6 +397,14 @@ def delete_playlist(library: Library, ref: int | str) -> None:
 
 
 # ----- export ------------------------------------------------------------------------------------------
+def playlist_file_name(title: str | None, fmt: str = "m3u8") -> str:
+    """A clean default file name for a playlist title: its words (letters and digits of any script),
+    lower-case, joined by single hyphens; no arrows, commas, colons or double spaces."""
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFC", title or "").lower())
+    stem = "-".join(words)[:80].strip("-")
+    return f"{stem or 'playlist'}.{fmt}"
+
+
 def export_playlist(tracks: Sequence[TrackView], dest: str | os.PathLike[str], fmt: str | None = None,
                     relative: bool = False, title: str | None = None) -> Path:
     """Write ``tracks`` to ``dest`` as M3U8 or XSPF (``fmt`` or from the suffix); paths relative to
@@ -369,7 +422,7 @@ def export_playlist(tracks: Sequence[TrackView], dest: str | os.PathLike[str], f
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise PlaylistError(f"Cannot write the playlist {dest}: {(exc.strerror or str(exc)).lower()}.") from exc
+        raise PlaylistError(f"Cannot write the playlist {dest}: {os_error_reason(exc)}.") from exc
     return dest
 
 

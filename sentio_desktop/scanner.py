@@ -24,6 +24,7 @@ from sentio_desktop.db import TRACK_MISSING, TRACK_OK, TRACK_UNREADABLE, Analysi
 from sentio_desktop.errors import ScanError, TagError, UnsupportedFormatError
 from sentio_desktop.library import Library, absolute, under_roots
 from sentio_desktop.tags import TrackInfo, read_track_info, supported_extensions
+from sentio_ml.errors import SentioMLError, os_error_reason
 
 FINGERPRINT_CHUNK = 64 * 1024
 COMMIT_EVERY = 200
@@ -33,10 +34,8 @@ PROGRESS_INTERVAL_S = 0.2
 
 def audio_extensions() -> frozenset[str]:
     """Extensions the scanner picks up: what the model can decode plus what Sentio can tag."""
-    try:
-        from sentio_ml.audio import SUPPORTED_EXTENSIONS
-    except ImportError:  # pragma: no cover - sentio_ml is part of the same install
-        SUPPORTED_EXTENSIONS = frozenset()
+    from sentio_ml.audio import SUPPORTED_EXTENSIONS
+
     return frozenset(SUPPORTED_EXTENSIONS) | supported_extensions()
 
 
@@ -123,7 +122,7 @@ def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list
         try:
             info = os.stat(folder)
         except OSError as exc:
-            problems.append(ScanProblem(folder, f"cannot open the folder ({_os_reason(exc)})"))
+            problems.append(ScanProblem(folder, f"cannot open the folder ({os_error_reason(exc)})"))
             continue
         key = (info.st_dev, info.st_ino)
         if key in visited:
@@ -134,7 +133,7 @@ def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list
             with os.scandir(folder) as entries:
                 listing = sorted(entries, key=lambda e: e.name)
         except OSError as exc:
-            problems.append(ScanProblem(folder, f"cannot read the folder ({_os_reason(exc)})"))
+            problems.append(ScanProblem(folder, f"cannot read the folder ({os_error_reason(exc)})"))
             continue
         subfolders: list[str] = []
         for entry in listing:
@@ -153,7 +152,7 @@ def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list
                 if entry.is_symlink() and not os.path.exists(entry.path):
                     problems.append(ScanProblem(entry.path, "broken symbolic link"))
                 else:
-                    problems.append(ScanProblem(entry.path, f"cannot read ({_os_reason(exc)})"))
+                    problems.append(ScanProblem(entry.path, f"cannot read ({os_error_reason(exc)})"))
         stack.extend(reversed(subfolders))
 
 
@@ -235,16 +234,12 @@ def _read_info(path: str) -> tuple[TrackInfo | None, str | None]:
         pass  # audio the model decodes but Sentio cannot tag (e.g. WMA, raw AAC): probe it instead
     except TagError as exc:
         return None, str(exc)
-    try:
-        from sentio_ml.audio import probe_duration
-        from sentio_ml.errors import SentioMLError
+    from sentio_ml.audio import probe_duration
 
-        try:
-            duration = probe_duration(path)
-        except SentioMLError as exc:
-            return None, str(exc)
-    except ImportError as exc:  # pragma: no cover
-        return None, f"cannot probe {path} ({exc})"
+    try:
+        duration = probe_duration(path)
+    except SentioMLError as exc:
+        return None, str(exc)
     return TrackInfo(format=Path(path).suffix.lower().lstrip("."), duration=duration), None
 
 
@@ -256,7 +251,7 @@ def _store_batch(library: Library, batch: list[tuple[str, os.stat_result]], know
         try:
             print_ = fingerprint(path, st.st_size) if info is not None else None
         except OSError as exc:
-            info, reason, print_ = None, f"Cannot read {path}: {_os_reason(exc)}.", None
+            info, reason, print_ = None, f"Cannot read {path}: {os_error_reason(exc)}.", None
         read.append((path, st, info, reason, print_))
     with library.session() as session:
         prints = [item[4] for item in read if item[4] is not None and item[0] not in known]
@@ -328,12 +323,3 @@ def _mark_missing(library: Library, gone: list, report: ScanReport) -> None:
         with library.session() as session:
             session.execute(update(Track).where(Track.id.in_(ids[start:start + 500])).values(status=TRACK_MISSING))
     report.missing = len(ids)
-
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if exc.errno is not None and exc.errno == 40:  # ELOOP
-        return "too many levels of symbolic links"
-    return (exc.strerror or str(exc)).lower()
-

@@ -16,16 +16,16 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, get_args
+from typing import Any, Callable
 
 import platformdirs
 
 from sentio_desktop.errors import SettingsError
+from sentio_ml.devices import DEVICE_HELP, normalise_device_word
+from sentio_ml.errors import DeviceUnavailableError, os_error_reason
 
 APP_NAME = "sentio"
 SCHEMA_VERSION = 1
-Device = Literal["auto", "cpu", "cuda"]
-DEVICES: tuple[str, ...] = get_args(Device)
 
 
 @dataclass
@@ -35,7 +35,8 @@ class Settings:
     music_folders: list[str] = field(default_factory=list)
     #: A model bundle directory, or "default" for the bundled model (``sentio_ml.bundle.default_bundle_path``).
     model: str = "default"
-    device: Device = "auto"
+    #: A device word of ``sentio_ml.devices`` (auto, cpu, cuda, cuda:N, mps; "gpu" is stored as cuda).
+    device: str = "auto"
     write_tags: bool = True
     #: The user has been told (CLI) or asked (GUI) what tag writing does; see `first_run_tag_notice`.
     tags_asked: bool = False
@@ -52,8 +53,10 @@ class Settings:
 
     def validate(self) -> None:
         """Raise SettingsError (one sentence) for a value that cannot work."""
-        if self.device not in DEVICES:
-            raise SettingsError(f"Device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
+        try:
+            self.device = normalise_device_word(self.device)
+        except DeviceUnavailableError:
+            raise SettingsError(f"Device must be one of {DEVICE_HELP}, not {self.device!r}.") from None
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise SettingsError(f"Batch size must be a whole number of at least 1, not {self.batch_size!r}.")
         if not isinstance(self.excerpts, int) or self.excerpts < 0:
@@ -96,7 +99,7 @@ class Settings:
 FIELD_HELP: dict[str, str] = {
     "music_folders": "Folders scanned for music.",
     "model": 'Model bundle folder, or "default" for the bundled model.',
-    "device": "Where the model runs: auto (GPU when available), cpu or cuda.",
+    "device": f"Where the model runs: {DEVICE_HELP}.",
     "write_tags": "Write valence, arousal and mood into the files' own tags.",
     "tags_asked": "The first-run explanation of tag writing has been shown.",
     "keep_mtime": "Keep files' modification times when writing tags.",
@@ -133,7 +136,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SettingsError(f"Cannot read the settings file {path}: {exc.strerror or exc}.") from exc
+        raise SettingsError(f"Cannot read the settings file {path}: {os_error_reason(exc)}.") from exc
     except ValueError as exc:
         raise SettingsError(f"The settings file {path} is not valid JSON (line {getattr(exc, 'lineno', '?')}).") from exc
     return Settings.from_dict(data)
@@ -151,7 +154,7 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
             handle.write("\n")
         os.replace(tmp, path)
     except OSError as exc:
-        raise SettingsError(f"Cannot write the settings file {path}: {exc.strerror or exc}.") from exc
+        raise SettingsError(f"Cannot write the settings file {path}: {os_error_reason(exc)}.") from exc
     return path
 
 

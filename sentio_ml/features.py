@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import torch
 
-from sentio_ml.config_io import unknown_fields
+from sentio_ml.config_io import config_from_dict, config_to_dict
 
 FRAME_LENGTH = 400  # 25 ms at 16 kHz
 HOP_LENGTH = 160  # 10 ms at 16 kHz
@@ -60,14 +60,11 @@ class FeatureConfig:
         return FRAME_LENGTH + (self.frames - 1) * HOP_LENGTH
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
-        unknown = unknown_fields(cls, data)
-        if unknown:
-            raise ValueError(f"unknown feature settings: {', '.join(unknown)}")
-        return cls(**data)
+        return config_from_dict(cls, data, "feature settings")
 
 
 def frame_count(num_samples: int) -> int:

@@ -28,6 +28,7 @@ from torch import nn
 from sentio_ml.audio import load_excerpts
 from sentio_ml.bundle import Bundle, load_bundle, model_id
 from sentio_ml.composition import VIEWS, Composition
+from sentio_ml.devices import resolve_device
 from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
 from sentio_ml.features import compute_fbank
 from sentio_ml.mood import mood_word, quadrant
@@ -77,43 +78,6 @@ class TrackPrediction:
         data = asdict(self)
         data["path"] = str(self.path)
         return data
-
-
-def resolve_device(spec: str | torch.device = "auto") -> torch.device:
-    """'auto' → cuda, then mps, then cpu; 'cpu', 'cuda', 'cuda:N', 'mps' are checked and explained."""
-    text = str(spec).strip().lower()
-    if text in ("", "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(text)
-    except RuntimeError as exc:
-        raise DeviceUnavailableError(f"Unknown device '{spec}'; use auto, cpu, cuda, cuda:N or mps.") from exc
-    if device.type == "cpu":
-        return device
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            build = "this PyTorch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU was found"
-            raise DeviceUnavailableError(f"Device '{spec}' was requested but {build}; use --device cpu or auto.")
-        count = torch.cuda.device_count()
-        if device.index is not None and device.index >= count:
-            raise DeviceUnavailableError(
-                f"Device '{spec}' was requested but only {count} CUDA GPU(s) exist (cuda:0..cuda:{count - 1})."
-            )
-        return device
-    if device.type == "mps":
-        if not _mps_available():
-            raise DeviceUnavailableError(f"Device '{spec}' (Apple Metal) is not available on this machine; use cpu or auto.")
-        return device
-    raise DeviceUnavailableError(f"Unknown device '{spec}'; use auto, cpu, cuda, cuda:N or mps.")
-
-
-def _mps_available() -> bool:
-    backend = getattr(torch.backends, "mps", None)
-    return bool(backend and backend.is_available())
 
 
 def _device_label(device: torch.device) -> str:

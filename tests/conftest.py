@@ -43,3 +43,16 @@ def fixture_copy(tmp_path: Path):
         return dest
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory) -> Path:
+    """A real `tiny`-preset bundle on disk (random weights): predictions are genuine model outputs."""
+    import torch
+    from sentio_ml.bundle import Bundle, save_bundle
+    from sentio_ml.model import build_model
+
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("bundle") / "tiny"
+    save_bundle(Bundle.from_model(build_model("tiny"), name="sentio-tiny-test", version="1.0.0", excerpts=2), directory)
+    return directory

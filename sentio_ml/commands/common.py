@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from sentio_ml.datasets import DATASETS, Dataset, load_dataset
+from sentio_ml.console import ProgressBar
+from sentio_ml.datasets import DATASETS
+from sentio_ml.devices import DEVICE_HELP, device_argument
 from sentio_ml.errors import SentioMLError
 from sentio_ml.training.config import TrainConfig, load_train_config
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentio_ml.datasets import Dataset
 
 DEFAULT_DATA = {"fourq": Path("../shared/data/fourq"), "deam": Path("../shared/data/deam")}
 
@@ -28,7 +32,9 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cache-dir", type=Path, help="feature cache folder (default: the user cache dir, sentio/features)")
 
 
-def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
+def load_dataset_from_args(args: argparse.Namespace) -> "Dataset":
+    from sentio_ml.datasets import load_dataset
+
     root = args.data or DEFAULT_DATA.get(args.dataset)
     if root is None:
         raise SentioMLError(f"Give the {args.dataset} dataset folder with --data.")
@@ -44,7 +50,7 @@ def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
 
 
 # Flags that override TrainConfig fields (None = keep the config file's / default value).
-_FLAGS: dict[str, tuple[type, str]] = {
+_FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
     "preset": (str, "model preset: hybrid (shipped), small, tiny (tests), base (pretrained AST size)"),
     "backbone": (str, "pretrained AST backbone: hub id or local folder (needs it downloaded)"),
     "epochs": (int, "training epochs"),
@@ -63,7 +69,7 @@ _FLAGS: dict[str, tuple[type, str]] = {
     "quadrant_weight": (float, "share of the output from the quadrant head (the rest: network + kernel head)"),
     "musicnn_patches": (int, "3-s patches per excerpt the musicnn tagger listens to (1–3; its cost grows with them)"),
     "seed": (int, "random seed"),
-    "device": (str, "auto, cpu, cuda or cuda:N"),
+    "device": (device_argument, DEVICE_HELP),
     "threads": (int, "CPU threads for torch"),
 }
 
@@ -127,49 +133,24 @@ def synthetic_factory_from_args(args: argparse.Namespace):
 
 
 class StepBar:
-    """Adapts training progress callbacks to one tqdm bar (steps with ETA; the epoch's metrics on the bar)."""
+    """Adapts training progress callbacks to one bar (steps with ETA; the epoch's metrics on the bar),
+    a new bar per fold when called as `bar(fold, progress)`."""
 
     def __init__(self, desc: str) -> None:
         self.desc = desc
-        self.bar = None
+        self.bar = ProgressBar(desc, unit="step")
 
     def __call__(self, fold_or_progress, progress=None) -> None:
-        from tqdm import tqdm
-
         p = progress if progress is not None else fold_or_progress
         desc = f"{self.desc} fold {fold_or_progress}" if progress is not None else self.desc
-        if self.bar is None or self.bar.desc != desc or self.bar.total != p.total_steps:
-            if self.bar is not None:
-                self.bar.close()
-            self.bar = tqdm(total=p.total_steps, desc=desc, unit="step", dynamic_ncols=True)
-        self.bar.update(p.step - self.bar.n)
         postfix = {"epoch": p.epoch, "loss": f"{p.loss:.4f}"}
         if p.epoch_end and "val_loss" in p.epoch_end:
             postfix["val_loss"] = f"{p.epoch_end['val_loss']:.4f}"
             postfix["val_f1"] = f"{p.epoch_end['val_macro_f1']:.3f}"
-        self.bar.set_postfix(postfix)
+        self.bar(p.step, p.total_steps, desc=desc, postfix=postfix)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-def cache_progress(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    from tqdm import tqdm
-
-    state: dict[str, Any] = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc=desc, unit="clip", dynamic_ncols=True)
-        state["bar"].update(done - state["bar"].n)
-
-    def close() -> None:
-        if "bar" in state:
-            state["bar"].close()
-
-    return update, close
+        self.bar.close()
 
 
 def prepare_cache(cache, clips, config: TrainConfig, cancel=None) -> None:
@@ -180,17 +161,12 @@ def prepare_cache(cache, clips, config: TrainConfig, cancel=None) -> None:
     audio = config.quadrant_head and config.audio_descriptors
     musicnn = config.musicnn_patches if config.quadrant_head and config.musicnn else 0
     label = " + ".join(["fbank"] + ["audio descriptors"] * audio + ["musicnn"] * musicnn)
-    update, close = cache_progress(f"{label} cache")
     windows = (model_config_for(config).frames, config.eval_crops) if audio or musicnn else None
-    failures = cache.ensure(clips, progress=update, cancel=cancel, audio_windows=windows, audio=audio, musicnn=musicnn)
-    close()
+    with ProgressBar(f"{label} cache", unit="clip") as bar:
+        failures = cache.ensure(clips, progress=bar, cancel=cancel, audio_windows=windows, audio=audio, musicnn=musicnn)
     if failures:
         raise SentioMLError(f"{len(failures)} clip(s) could not be decoded; first: {failures[0]}")
 
 
 def timestamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
-
-
-def dump_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, default=str))

@@ -8,9 +8,10 @@ import threading
 from pathlib import Path
 
 from sentio_ml.commands.common import (
-    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
+    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments,
     load_dataset_from_args, prepare_cache, synthetic_factory_from_args, timestamp, train_config_from_args,
 )
+from sentio_ml.console import ProgressBar
 
 MODELS = ("model", "reference")
 
@@ -70,9 +71,8 @@ def run(args: argparse.Namespace) -> int:
         results.append(run_cv(dataset, fit_predict, args.name, folds=args.folds, on_fold=lambda r: (bar.close(), on_fold(r))))
     if "reference" in args.models:
         cache_dir = (args.cache_dir or default_cache_dir()).parent / "reference"
-        update, close = cache_progress("reference features")
-        features = reference_features([c.path for c in dataset.clips], cache_dir, progress=update)
-        close()
+        with ProgressBar("reference features", unit="clip") as bar:
+            features = reference_features([c.path for c in dataset.clips], cache_dir, progress=bar)
         by_path = {str(c.path): f for c, f in zip(dataset.clips, features)}
         name = f"librosa + {args.reference.upper() if args.reference == 'svr' else 'random forest'}"
         print(f"{name}:", flush=True)

@@ -6,10 +6,10 @@ import dataclasses
 import shlex
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from sentio_ml.commands.common import HelpFormatter, add_dataset_arguments, load_dataset_from_args, timestamp
+from sentio_ml.devices import DEVICE_HELP, device_argument
 from sentio_ml.errors import SentioMLError
 
 
@@ -28,12 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, help="bundle folder (default: the bundled default model or $SENTIO_MODEL)")
     add_dataset_arguments(parser)
     parser.add_argument("--folds", nargs="+", type=int, help="only the clips of these dataset folds")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--device", type=device_argument, default="auto", help=DEVICE_HELP)
     parser.add_argument("--out", type=Path, help="report folder (default: runs/evaluate-<dataset>-<time>)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     from tqdm import tqdm
 
     from sentio_ml.bundle import load_bundle
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     clips = [c for c, f in zip(dataset.clips, dataset.folds) if f in chosen]
     predictor = Predictor(bundle, device=args.device)
-    predictions: dict[str, np.ndarray] = {}
+    predictions: dict[str, Any] = {}
     failures: list[str] = []
     for result in tqdm(predictor.predict_iter([c.path for c in clips]), total=len(clips), desc="predict", unit="clip"):
         if result.error:

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 from sentio_ml.commands.common import HelpFormatter
-from sentio_ml.errors import SentioMLError
+from sentio_ml.console import ProgressBar, cancel_on_ctrl_c
+from sentio_ml.errors import SentioMLError, os_error_reason
 
 EPILOG = """\
 examples:
@@ -79,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out", type=Path, help="report folder (default: BUNDLE/report)")
     report.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     report.set_defaults(func=run_report)
+    _add_compare(sub)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _add_compare(sub) -> None:  # noqa: ANN001 - argparse's subparsers action
     compare = sub.add_parser(
         "compare", help="paired per-fold comparison of `sentio-ml cv` runs (the GAN ablation table)",
         formatter_class=HelpFormatter,
@@ -89,7 +92,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--model", help="which model of each report (default: the first, i.e. the recipe)")
     compare.add_argument("--out", type=Path, help="also write the Markdown table + JSON rows here (.md)")
     compare.set_defaults(func=run_compare)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,45 +124,12 @@ def _training_clips(args: argparse.Namespace):
         clips, held_out = split_train_validation(clips, args.validation_fraction, seed=args.split_seed)
         described += f" minus {len(held_out)} validation clip(s) (fraction {args.validation_fraction}, seed {args.split_seed})"
     cache = FeatureCache(args.cache_dir)
-    failures = cache.ensure(clips, progress=_bar("fbank cache", "clip"))
+    failures = cache.ensure(clips, progress=ProgressBar("fbank cache", "clip", leave=False, close_when_done=True))
     if failures:
         print(f"sentio-ml: skipping {len(failures)} undecodable clip(s); first: {failures[0]}", file=sys.stderr)
         bad = set(failures)
         clips = [c for c in clips if not any(str(c.path) in f for f in bad)]
     return clips, cache, described
-
-
-def _bar(desc: str, unit: str):
-    from tqdm import tqdm
-
-    state: dict = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            state["bar"] = tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=False)
-        state["bar"].update(done - state["bar"].n)
-        if done >= total:
-            state["bar"].close()
-
-    return update
-
-
-@contextmanager
-def _cancel_on_interrupt():
-    """First Ctrl-C: stop after the current step and keep what was trained; second: abort."""
-    cancel = threading.Event()
-
-    def handler(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        print("\nsentio-ml: stopping after this step and saving (Ctrl-C again to abort)", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _load_regressor(path: Path | None):
@@ -174,7 +143,6 @@ def _load_regressor(path: Path | None):
 
 def run_train(args: argparse.Namespace) -> int:
     import torch
-    from tqdm import tqdm
 
     from sentio_ml.gan.config import resolve_config
     from sentio_ml.gan.pipeline import train_gan_bundle
@@ -196,15 +164,13 @@ def run_train(args: argparse.Namespace) -> int:
     # songs would fit (`sentio-ml train` refits it on its own training split when it uses the bundle).
     feature_config = regressor_features or fit_normalisation(cache, clips, base)
     config = config.with_updates(mel_bins=base.num_mel_bins)
-    bar = tqdm(desc="GAN", unit="step", dynamic_ncols=True)
+    bar = ProgressBar("GAN", unit="step")
 
     def progress(p) -> None:
-        bar.total = p.total_steps
-        bar.update(p.step - bar.n)
-        bar.set_postfix(epoch=p.epoch, d=f"{p.d_loss:.3f}", g=f"{p.g_loss:.3f}")
+        bar(p.step, p.total_steps, postfix={"epoch": p.epoch, "d": f"{p.d_loss:.3f}", "g": f"{p.g_loss:.3f}"})
 
     print(f"GAN on {len(clips)} clips ({described}); recipe {config.to_dict()}", flush=True)
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_ctrl_c("sentio-ml: stopping after this step and saving (Ctrl-C again to abort)") as cancel:
         try:
             bundle, run = train_gan_bundle(
                 clips, cache, config, render_frames=frames, feature_config=feature_config,
@@ -314,5 +280,5 @@ def run_compare(args: argparse.Namespace) -> int:
             args.out.write_text(f"{table}\nRuns:\n{commands}\n", encoding="utf-8")
             args.out.with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
         except OSError as exc:
-            raise SentioMLError(f"Cannot write {args.out}: {exc.strerror or exc}.") from exc
+            raise SentioMLError(f"Cannot write {args.out}: {os_error_reason(exc)}.") from exc
     return 0

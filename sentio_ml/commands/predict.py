@@ -6,11 +6,14 @@ import csv
 import io
 import json
 import os
-import re
 import sys
 import threading
 from pathlib import Path
 from typing import Iterable
+
+from sentio_ml.console import ProgressBar, positive_float, positive_int
+from sentio_ml.devices import DEVICE_HELP, device_argument
+from sentio_ml.errors import os_error_reason
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -25,42 +28,14 @@ model:
   --model DIR is a bundle folder (config.json + model.safetensors); without it Sentio uses
   $SENTIO_MODEL or the shipped sentio_ml/resources/models/default. Get one with `sentio-ml train ...`.
 
-exit status: 0 all files predicted, 1 some files failed (each reported on stderr), 2 bad usage.
+exit status: 0 all files predicted, 1 some files failed (each reported on stderr), 2 bad usage,
+  3 could not run (no model, unavailable device ...), 130 interrupted.
 
 examples:
   sentio-ml predict song.mp3
   sentio-ml predict ~/Music --recursive --csv -o moods.csv
   sentio-ml predict a.flac b.ogg --model runs/small-v1 --device cpu --json
 """
-
-_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _device(text: str) -> str:
-    if not _DEVICE_PATTERN.match(text.strip().lower()):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a device; use auto, cpu, cuda, cuda:N or mps")
-    return text.strip().lower()
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -73,19 +48,18 @@ def register(subparsers) -> None:
     parser.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="audio files and/or folders of audio files")
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in sub-folders of DIRs")
     parser.add_argument("--model", metavar="BUNDLE", help="model bundle folder (default: $SENTIO_MODEL or the bundled model)")
-    parser.add_argument("--device", type=_device, default="auto",
-                        help="auto (CUDA, then Apple MPS, then CPU; default), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N",
+    parser.add_argument("--device", type=device_argument, default="auto", help=f"{DEVICE_HELP}; default auto")
+    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N",
                         help="excerpts per model call (default 8; larger helps on GPUs)")
-    parser.add_argument("--excerpts", type=_positive_int, metavar="N",
+    parser.add_argument("--excerpts", type=positive_int, metavar="N",
                         help="excerpts per track (default: the bundle's, usually 3)")
-    parser.add_argument("--excerpt-seconds", type=_positive_float, metavar="S",
+    parser.add_argument("--excerpt-seconds", type=positive_float, metavar="S",
                         help="length of each excerpt (default: the model's input length)")
     parser.add_argument("--quantize", choices=["auto", "int8", "none"], default="auto",
                         help="int8 dynamic quantisation; auto = int8 on CPU, fp32 on GPU (default auto)")
-    parser.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=2, metavar="N",
                         help="decoding threads (default 2)")
-    parser.add_argument("--threads", type=_positive_int, metavar="N",
+    parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="CPU threads for the model (default: the cores minus --workers, at least 1)")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="JSON output (with timelines)")
@@ -109,7 +83,7 @@ def collect_inputs(inputs: Iterable[str], recursive: bool) -> tuple[list[Path], 
                 pattern = path.rglob("*") if recursive else path.iterdir()
                 found = sorted(p for p in pattern if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
             except OSError as exc:
-                problems.append(f"Cannot list the folder '{path}': {exc.strerror or exc}.")
+                problems.append(f"Cannot list the folder '{path}': {os_error_reason(exc)}.")
                 continue
             if not found:
                 hint = "" if recursive else " (use --recursive to look in sub-folders)"
@@ -168,7 +142,7 @@ def _unwritable(target: Path) -> str | None:
             pass
         probe.unlink()
     except OSError as exc:
-        return f"Cannot write the results to '{target}': {exc.strerror or exc}."
+        return f"Cannot write the results to '{target}': {os_error_reason(exc)}."
     return None
 
 
@@ -185,12 +159,30 @@ def _write_output(text: str, destination: str | None) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, target)
     except OSError as exc:
-        raise SentioMLError(f"Cannot write the results to '{target}': {exc.strerror or exc}.") from exc
+        raise SentioMLError(f"Cannot write the results to '{target}': {os_error_reason(exc)}.") from exc
+
+
+def _predict_all(predictor, files: list[Path], quiet: bool) -> tuple[list, bool]:
+    """Every file's prediction (completion order) and whether Ctrl-C stopped it early; one `error:` line per
+    failed file above the progress bar."""
+    cancel = threading.Event()
+    results = []
+    bar = ProgressBar("", unit="file", quiet=quiet or len(files) < 2 or None)
+    try:
+        for prediction in predictor.predict_iter(files, cancel=cancel):
+            results.append(prediction)
+            if not prediction.ok:
+                bar.write(f"error: {prediction.error}")
+            bar(len(results), len(files))
+    except KeyboardInterrupt:
+        cancel.set()
+        return results, True
+    finally:
+        bar.close()
+    return results, False
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from sentio_ml.bundle import load_bundle
     from sentio_ml.predictor import Predictor
 
@@ -215,23 +207,7 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, quantize=args.quantize,
                           decode_workers=args.workers, excerpts=args.excerpts, excerpt_seconds=args.excerpt_seconds,
                           threads=args.threads)
-    cancel = threading.Event()
-    results = []
-    interrupted = False
-    bar = tqdm(total=len(files), unit="file", file=sys.stderr, dynamic_ncols=True,
-               disable=args.quiet or len(files) < 2 or None)
-    try:
-        for prediction in predictor.predict_iter(files, cancel=cancel):
-            results.append(prediction)
-            if not prediction.ok:
-                bar.write(f"error: {prediction.error}", file=sys.stderr)
-            bar.update(1)
-    except KeyboardInterrupt:
-        cancel.set()
-        interrupted = True
-    finally:
-        bar.close()
-
+    results, interrupted = _predict_all(predictor, files, quiet=args.quiet)
     order = {path: i for i, path in reversed(list(enumerate(files)))}
     results.sort(key=lambda r: order.get(r.path, len(files)))
     if fmt == "json":

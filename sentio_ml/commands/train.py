@@ -8,9 +8,10 @@ import threading
 from pathlib import Path
 
 from sentio_ml.commands.common import (
-    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments, cache_progress,
+    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments,
     load_dataset_from_args, prepare_cache, synthetic_factory_from_args, train_config_from_args,
 )
+from sentio_ml.console import ProgressBar
 from sentio_ml.errors import SentioMLError
 
 
@@ -122,9 +123,9 @@ def _run_cv(args, dataset, cache, config, cancel) -> dict:
     model = run_cv(dataset, model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs",
                                               progress=bar, cancel=cancel), "AST hybrid", on_fold=on_fold)
     bar.close()
-    update, close = cache_progress("reference features")
-    features = reference_features([c.path for c in dataset.clips], cache.cache_dir.parent / "reference", progress=update)
-    close()
+    with ProgressBar("reference features", unit="clip") as bar:
+        features = reference_features([c.path for c in dataset.clips], cache.cache_dir.parent / "reference",
+                                      progress=bar)
     reference = run_cv(dataset, reference_fit_predict({str(c.path): f for c, f in zip(dataset.clips, features)}), "librosa + SVR")
     write_report([model, reference], out, "sentio-ml " + shlex.join(sys.argv[1:]))
     print(format_table([model, reference]))

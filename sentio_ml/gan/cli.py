@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from sentio_ml.gan.checkpoint import FORMAT, load_gan_bundle
 from sentio_ml.gan.config import PRESETS, resolve_config
 from sentio_ml.gan.errors import GanError
 
@@ -37,6 +36,8 @@ def add_gan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def is_gan_bundle(path: str | Path) -> bool:
+    from sentio_ml.gan.checkpoint import FORMAT
+
     config = Path(path).expanduser() / "config.json"
     if not config.is_file():
         return False
@@ -50,6 +51,8 @@ class BundleSourceFactory:
     """Per-fold factory around one pre-trained GAN bundle (for `sentio-ml train --gan BUNDLE`)."""
 
     def __init__(self, path: str | Path, frames: int, base_features) -> None:
+        from sentio_ml.gan.checkpoint import load_gan_bundle
+
         self.bundle = load_gan_bundle(path)
         self.frames = frames
         self.base_features = base_features
@@ -74,23 +77,13 @@ class BundleSourceFactory:
 
 
 def _fold_progress():
-    from tqdm import tqdm
+    from sentio_ml.console import ProgressBar
 
-    state: dict = {}
+    bar = ProgressBar("GAN", unit="step", leave=False, close_when_done=True)
 
     def update(fold: int, progress) -> None:
-        bar = state.get("bar")
-        if bar is None or state.get("fold") != fold:
-            if bar is not None:
-                bar.close()
-            bar = state["bar"] = tqdm(total=progress.total_steps, desc=f"GAN fold {fold}", unit="step",
-                                      dynamic_ncols=True, leave=False)
-            state["fold"] = fold
-        bar.update(progress.step - bar.n)
-        bar.set_postfix(d=f"{progress.d_loss:.3f}", g=f"{progress.g_loss:.3f}")
-        if progress.step >= progress.total_steps:
-            bar.close()
-            state.pop("bar")
+        bar(progress.step, progress.total_steps, desc=f"GAN fold {fold}",
+            postfix={"d": f"{progress.d_loss:.3f}", "g": f"{progress.g_loss:.3f}"})
 
     return update
 

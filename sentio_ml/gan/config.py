@@ -5,10 +5,10 @@ bundle carries the exact recipe that produced it.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sentio_ml.config_io import unknown_fields
+from sentio_ml.config_io import config_from_dict, config_to_dict
 from sentio_ml.gan.errors import GanError
 
 
@@ -65,19 +65,11 @@ class GanConfig:
             raise GanError("Invalid GAN configuration: " + "; ".join(problems) + ".")
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["betas"] = list(self.betas)
-        return data
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "GanConfig":
-        unknown = unknown_fields(cls, data)
-        if unknown:
-            raise GanError(f"Unknown GAN configuration keys: {', '.join(unknown)}.")
-        values = dict(data)
-        if "betas" in values:
-            values["betas"] = tuple(float(b) for b in values["betas"])
-        return cls(**values)
+        return config_from_dict(cls, data, "GAN settings")
 
     def with_updates(self, **changes: Any) -> "GanConfig":
         """A copy with some fields changed (None values are ignored, handy for CLI overrides)."""

@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 
 from sentio_ml.datasets import Clip
+from sentio_ml.devices import resolve_device
 from sentio_ml.errors import SentioMLError
 from sentio_ml.evaluation.metrics import evaluate_predictions
 from sentio_ml.features import FeatureConfig
@@ -51,14 +52,6 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     stopped: str = "completed"  # completed | early-stopped | cancelled
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SentioMLError("CUDA was requested but no usable GPU is available; use --device cpu.")
-    return torch.device(name)
 
 
 def model_config_for(config: TrainConfig) -> ModelConfig:

@@ -1,4 +1,4 @@
-"""Desktop-core fixtures: a tiny real model bundle (random weights) and fresh temp libraries."""
+"""Desktop-core fixtures: settings pointing at the tiny bundle (tests/conftest.py) and fresh temp libraries."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,19 +7,6 @@ import pytest
 
 from sentio_desktop.library import Library
 from sentio_desktop.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def tiny_bundle(tmp_path_factory) -> Path:
-    """A real `tiny`-preset bundle on disk; predictions are real model outputs (random weights)."""
-    import torch
-    from sentio_ml.bundle import Bundle, save_bundle
-    from sentio_ml.model import build_model
-
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("bundle") / "tiny"
-    save_bundle(Bundle.from_model(build_model("tiny"), name="sentio-tiny-test", version="1.0.0", excerpts=2), directory)
-    return directory
 
 
 @pytest.fixture

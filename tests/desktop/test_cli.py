@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -62,6 +63,11 @@ def test_analyze_list_playlists_export_tags(env: Path, music: Path, tiny_bundle:
     code, out, _ = run(capsys, "playlist", "near", str(music / "vibe_ace.flac"), "-n", "2", "-o", str(playlist),
                        "--save", "Near flac", "--relative")
     assert code == 0 and playlist.read_text().startswith("#EXTM3U") and "music/vibe_ace.flac" in playlist.read_text()
+    assert "Wrote 2 songs" in out and playlist.read_text().count("#EXTINF") == 2  # -n counts the seed
+    (env / "lists").mkdir()
+    code, out, _ = run(capsys, "playlist", "near", "vibe_ace.flac", "-n", "3", "-o", str(env / "lists"))
+    written = [p.name for p in (env / "lists").iterdir()]  # -o FOLDER: a file named after the playlist
+    assert code == 0 and len(written) == 1 and re.fullmatch(r"near-\d+-3\.m3u8", written[0]), written
     code, out, _ = run(capsys, "playlist", "region", "--rect", "0:1", "0:1", "-o", str(env / "all.xspf"))
     assert code == 0 and (env / "all.xspf").read_text().count("<track>") == 4
     ids = [str(t["id"]) for t in tracks]
@@ -87,7 +93,7 @@ def test_analyze_list_playlists_export_tags(env: Path, music: Path, tiny_bundle:
     assert code == 0 and "written to 4 files" in out
     assert all(read_mood_tags(p).mood for p in music.iterdir())
     code, out, _ = run(capsys, "analyze", "--model", str(tiny_bundle), "--device", "cpu")
-    assert code == 0 and "0 analysed, 4 already done" in out
+    assert code == 0 and "Nothing to analyse: all 4 tracks in the library are already analysed by sentio-tiny" in out
 
 
 def test_errors_are_one_sentence_with_reliable_exit_codes(env: Path, music: Path, tiny_bundle: Path, capsys) -> None:
@@ -142,6 +148,60 @@ def test_analyze_a_single_file(env: Path, music: Path, tiny_bundle: Path, capsys
     (music / "notes.txt").write_text("x")
     code, _, err = run(capsys, "scan", str(music / "notes.txt"))
     assert code == 3 and "not an audio file Sentio reads" in err
+
+
+def test_nothing_to_analyse_does_not_load_the_model(env: Path, music: Path, tiny_bundle: Path, capsys,
+                                                     monkeypatch) -> None:
+    from sentio_desktop import analysis
+
+    loads: list[str] = []
+    real_factory = analysis.default_predictor_factory
+    monkeypatch.setattr(analysis, "default_predictor_factory", lambda s: loads.append(s.model) or real_factory(s))
+    (env / "empty").mkdir()
+    code, out, err = run(capsys, "analyze", str(env / "empty"), "--model", str(tiny_bundle), "--device", "cpu")
+    assert code == 0 and f"Nothing to analyse: no playable audio files under {env / 'empty'}." in out, err
+    assert loads == []
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "-q", "--no-tags")
+    assert code == 0 and "4 analysed" in out and loads == [str(tiny_bundle)]
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "-q", "--no-tags")
+    assert code == 0 and "Nothing to analyse: all 4 tracks under" in out and len(loads) == 1  # id from the cache
+    (tiny_bundle / "config.json").touch()  # a changed bundle misses the cache: it is loaded to learn its id
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "-q", "--no-tags")
+    assert code == 0 and "Nothing to analyse" in out and len(loads) == 2
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "-q", "--force", "--no-tags")
+    assert code == 0 and "4 analysed" in out
+
+
+def test_global_options_after_the_command(env: Path, music: Path, capsys) -> None:
+    other_db, other_config = env / "other.db", env / "other.json"
+    code, out, err = run(capsys, "scan", str(music), "-q", "--db", str(other_db), "--config", str(other_config))
+    assert code == 0 and "4 new" in out and err == ""  # -q: no progress bar
+    assert other_db.exists() and not (env / "lib.db").exists()
+    code, out, _ = run(capsys, "--db", str(other_db), "status")  # before the command still works
+    assert "4 playable" in out
+    code, out, _ = run(capsys, "--db", str(other_db), "playlist", "saved", "-q")  # given before, not reset after
+    assert code == 0
+    code, out, _ = run(capsys, "config", "device", "GPU", "--config", str(other_config))
+    assert code == 0 and json.loads(other_config.read_text())["device"] == "cuda"
+
+
+def test_device_vocabulary_and_exit_code(env: Path, music: Path, tiny_bundle: Path, capsys) -> None:
+    for word, stored in (("gpu", "cuda"), ("cuda:1", "cuda:1"), ("mps", "mps"), ("auto", "auto")):
+        code, out, err = run(capsys, "config", "device", word)
+        assert code == 0 and json.loads((env / "settings.json").read_text())["device"] == stored, err
+    code, _, err = run(capsys, "config", "device", "tpu")
+    assert code == 2 and "auto" in err and "cuda:N" in err
+    code, _, err = run(capsys, "analyze", str(music), "--device", "tpu")
+    assert code == 2 and "Unknown device 'tpu'" in err
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, out, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "--device", "cuda")
+    assert code == 3 and err.strip().count("\n") == 0 and "Device 'cuda' was requested" in err
+    from sentio_ml.cli import main as ml_main
+
+    assert ml_main(["predict", str(music / "vibe_ace.ogg"), "--model", str(tiny_bundle), "--device", "cuda"]) == 3
+    assert "Device 'cuda' was requested" in capsys.readouterr().err
 
 
 def test_help_everywhere_and_gui_fallback(capsys, monkeypatch) -> None:

@@ -17,6 +17,8 @@ from sentio_desktop.playlists import (
     build_nearest,
     build_path,
     build_region,
+    mood_path,
+    playlist_file_name,
     delete_playlist,
     export_playlist,
     list_playlists,
@@ -67,10 +69,11 @@ def test_regions(grid) -> None:
 
 def test_nearest_neighbours(grid) -> None:
     lib, ids = grid
-    result = build_nearest(lib, ids[(5, 5)], count=4)
-    assert result[0] == ids[(5, 5)]
+    result = build_nearest(lib, ids[(5, 5)], count=5)  # count = the playlist's length, seed included
+    assert result[0] == ids[(5, 5)] and len(result) == 5
     assert set(result[1:]) == {ids[p] for p in [(4, 5), (6, 5), (5, 4), (5, 6)]}
-    assert ids[(5, 5)] not in build_nearest(lib, ids[(5, 5)], count=4, include_seed=False)
+    without_seed = build_nearest(lib, ids[(5, 5)], count=4, include_seed=False)
+    assert len(without_seed) == 4 and ids[(5, 5)] not in without_seed
     unanalysed = max(ids.values()) + 1
     with pytest.raises(PlaylistError, match="no mood analysis"):
         build_nearest(lib, unanalysed)
@@ -92,6 +95,69 @@ def test_mood_path_follows_the_line_without_duplicates(grid) -> None:
         build_path(lib, ids[(0, 0)], ids[(1, 0)], steps=1)
     with pytest.raises(PlaylistError, match="needs 500 analysed songs"):
         build_path(lib, ids[(0, 0)], ids[(1, 0)], steps=500)
+
+
+def library_of(tmp_path: Path, points: list[tuple[float, float]], prints: list[str | None] | None = None) -> Library:
+    lib = Library(tmp_path / "points.db")
+    with lib.session() as session:
+        for n, (valence, arousal) in enumerate(points):
+            track = Track(path=str(tmp_path / f"s{n:03d}.flac"), size=1, mtime=1.0, title=f"S{n}",
+                          fingerprint=prints[n] if prints else None)
+            session.add(track)
+            session.flush()
+            session.add(Analysis(track_id=track.id, model_id="m", valence=valence, arousal=arousal, current=True))
+    return lib
+
+
+def position_along(lib: Library, path: list[int]) -> np.ndarray:
+    """Each song's position along the straight line from the first song to the last."""
+    va = va_of(lib, path)
+    direction = va[-1] - va[0]
+    return (va - va[0]) @ direction / (direction @ direction)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mood_path_never_steps_back_on_a_scattered_library(tmp_path: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    lib = library_of(tmp_path, [tuple(p) for p in rng.uniform(0.2, 0.8, size=(40, 2)).round(3)])
+    ids = [t.id for t in lib.tracks()]
+    va = va_of(lib, ids)
+    start, end = ids[int(np.argmin(va.sum(1)))], ids[int(np.argmax(va.sum(1)))]  # low-low to high-high corner
+    path = mood_path(lib, start, end, steps=12)
+    along = position_along(lib, path.ids)
+    assert np.all(np.diff(along) >= -1e-9), along.round(3)  # never back along the line, end included
+    assert len(set(path.ids)) == 12 and path.ids[0] == start and path.ids[-1] == end
+    lib.close()
+
+
+def test_mood_path_says_when_the_library_cannot_move_on(grid) -> None:
+    lib, ids = grid
+    smooth = mood_path(lib, ids[(0, 0)], ids[(10, 10)], steps=11)
+    assert smooth.stalled_steps == 0
+    crowded = mood_path(lib, ids[(0, 0)], ids[(1, 0)], steps=6)  # 6 songs on a line that holds 2 positions
+    assert crowded.stalled_steps > 0 and len(set(crowded.ids)) == 6
+
+
+def test_byte_identical_copies_appear_once(tmp_path: Path) -> None:
+    # two copies of one file, predicted with float noise between them (as batching gives), and a different
+    # song at exactly the same place as the first copy
+    points = [(0.5, 0.5), (0.50001, 0.49999), (0.52, 0.5), (0.55, 0.5), (0.6, 0.5), (0.9, 0.9), (0.5, 0.5)]
+    lib = library_of(tmp_path, points, prints=["same", "same", "a", "b", None, "c", "other"])
+    ids = [t.id for t in lib.tracks(order_by="path")]
+    near = build_nearest(lib, ids[2], count=5)
+    assert near[0] == ids[2] and len(near) == 5 and ids[1] not in near  # the copy counts once
+    assert set(near[1:3]) == {ids[0], ids[6]} and near[3] == ids[3]
+    assert build_nearest(lib, ids[1], count=3)[1:] == [ids[6], ids[2]]  # a copy as seed: its twin is the seed
+    assert sorted(build_region(lib, Rect((0.4, 0.6), (0.4, 0.6)))) == [ids[0], ids[2], ids[3], ids[4], ids[6]]
+    assert len(lib.mood_points()) == 6
+    lib.close()
+
+
+def test_playlist_file_name_is_a_clean_slug() -> None:
+    assert playlist_file_name("Path: Vibe Ace → Drum-bass,  12 songs") == "path-vibe-ace-drum-bass-12-songs.m3u8"
+    assert playlist_file_name("Calm & happy", "xspf") == "calm-happy.xspf"
+    assert playlist_file_name("Près d'ici — été") == "près-d-ici-été.m3u8"
+    assert playlist_file_name("  →  ") == playlist_file_name(None) == "playlist.m3u8"
 
 
 def test_save_list_replace_delete(grid) -> None:

@@ -39,7 +39,7 @@ def test_compare_command_writes_the_table(tmp_path, capsys):
     text = out.read_text()
     assert "| quadrant.macro_f1 | 0.550 ± 0.050 | 0.600 ± 0.000 | +0.050 ± 0.050 | +0.100 +0.000 | 1/2 |" in text
     assert "`sentio-ml cv --gan small`" in text and json.loads(out.with_suffix(".json").read_text())
-    assert main(["gan", "compare", str(base)]) == 1
+    assert main(["gan", "compare", str(base)]) == 3
     assert "at least two" in capsys.readouterr().err
-    assert main(["gan", "compare", str(base), str(tmp_path / "missing")]) == 1
+    assert main(["gan", "compare", str(base), str(tmp_path / "missing")]) == 3
     assert "not a readable" in capsys.readouterr().err

@@ -77,19 +77,19 @@ def test_gan_report_with_a_regressor_adds_frechet_distance_and_label_fidelity(tr
 ])
 def test_bad_sample_arguments_are_one_sentence(trained, tmp_path, capsys, argv, message):
     _, out, _ = trained
-    assert main(["gan", "sample", str(out), "--out", str(tmp_path / "x"), *argv]) == 1
+    assert main(["gan", "sample", str(out), "--out", str(tmp_path / "x"), *argv]) == 3
     err = capsys.readouterr().err.strip()
     assert message in err and err.count("\n") == 0 and not (tmp_path / "x").exists()
 
 
 def test_missing_bundle_and_bad_recipe_are_one_sentence(trained, tmp_path, capsys):
     _, _, data = trained
-    assert main(["gan", "sample", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 1
+    assert main(["gan", "sample", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 3
     assert "does not exist" in capsys.readouterr().err
-    assert main(["gan", "train", *data, "--out", str(tmp_path / "g"), "--config", "huge"]) == 1
+    assert main(["gan", "train", *data, "--out", str(tmp_path / "g"), "--config", "huge"]) == 3
     assert "neither a preset" in capsys.readouterr().err
     cv_data = data[: data.index("--fold")]
-    assert main(["cv", *cv_data, "--models", "model", "--preset", "tiny", "--gan", "tiny"]) == 1
+    assert main(["cv", *cv_data, "--models", "model", "--preset", "tiny", "--gan", "tiny"]) == 3
     assert "--gan needs --synthetic-ratio" in capsys.readouterr().err
 
 

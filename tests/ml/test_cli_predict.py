@@ -67,12 +67,12 @@ def test_csv_to_file_with_failures_exit_1(capsys, library, tiny_bundle_dir, tmp_
 def test_missing_default_model_says_how_to_get_one(capsys, library, tmp_path, monkeypatch):
     monkeypatch.setenv("SENTIO_MODEL", str(tmp_path / "no-model"))
     code, out, err = run_cli(capsys, library / "a.mp3")
-    assert code == 1 and out == ""
+    assert code == 3 and out == ""  # 3 = could not run, as in `sentio`
     assert "sentio-ml train" in err and "--model" in err and "Traceback" not in err
 
 
 def test_usage_errors_exit_2(capsys, library, tiny_bundle_dir, tmp_path):
-    for argv in (["--batch-size", "0"], ["--device", "tpu"], ["--json", "--csv"], ["--excerpts", "x"]):
+    for argv in (["--batch-size", "0"], ["--device", "tpu"], ["--device", "cuda:x"], ["--json", "--csv"], ["--excerpts", "x"]):
         with pytest.raises(SystemExit) as info:
             main(["predict", str(library), "--model", str(tiny_bundle_dir), *argv])
         assert info.value.code == 2
@@ -87,10 +87,15 @@ def test_cuda_without_cuda_is_one_sentence(capsys, library, tiny_bundle_dir):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", "cuda")
-    assert code == 1 and err.count("\n") == 1 and "cuda" in err and "Traceback" not in err
+    assert code == 3 and err.count("\n") == 1 and "cuda" in err and "Traceback" not in err
 
 
 def test_unwritable_output_is_refused_before_predicting(capsys, library, tiny_bundle_dir, tmp_path):
     code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir,
                              "-o", tmp_path / "no-such-folder" / "out.csv")
     assert code == 2 and "Cannot write the results" in err and "no-such-folder" in err
+
+
+def test_device_words_are_normalised(capsys, library, tiny_bundle_dir):
+    code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", " CPU ")
+    assert code == 0, err

@@ -72,9 +72,9 @@ def test_cv_writes_report_with_model_and_reference(generic_root, tmp_path, capsy
 
 
 def test_bad_input_is_one_sentence(tmp_path, capsys):
-    assert main(["cv", "--dataset", "generic", "--data", str(tmp_path)]) == 1
+    assert main(["cv", "--dataset", "generic", "--data", str(tmp_path)]) == 3
     assert "No label file" in capsys.readouterr().err
-    assert main(["train", "--dataset", "fourq", "--data", str(tmp_path), "--out", str(tmp_path / "b")]) == 1
+    assert main(["train", "--dataset", "fourq", "--data", str(tmp_path), "--out", str(tmp_path / "b")]) == 3
     assert "No clips.csv" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--epochs", "many", "--out", "x"])
@@ -89,14 +89,14 @@ def test_evaluate_scores_a_bundle_through_the_predictor(generic_root, tmp_path, 
     (generic_root / "labels.csv").write_text((generic_root / "labels.csv").read_text() + "missing.wav,5,5,Z,1\n")
     code = main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root),
                  "--labels", str(generic_root / "labels.csv"), "--folds", "1", "--out", str(out)])
-    assert code == 1 and "missing" in capsys.readouterr().err  # the generic adapter checks files up front
+    assert code == 3 and "missing" in capsys.readouterr().err  # the generic adapter checks files up front
     (generic_root / "labels.csv").write_text("\n".join((generic_root / "labels.csv").read_text().splitlines()[:-1]) + "\n")
     assert main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root),
                  "--folds", "1", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["models"][0]["name"] == "tiny-eval 1.0.0" and [f["fold"] for f in report["models"][0]["folds"]] == [1]
     assert len(report["models"][0]["folds"][0]["predictions"]) == 4
-    assert main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root), "--folds", "9"]) == 1
+    assert main(["evaluate", "--model", str(model_dir), "--dataset", "generic", "--data", str(generic_root), "--folds", "9"]) == 3
     assert "no fold 9" in capsys.readouterr().err
 
 

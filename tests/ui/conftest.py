@@ -31,20 +31,6 @@ def copy_fixtures(folder: Path, names=CONTAINERS, copies: int = 1) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_bundle(tmp_path_factory) -> Path:
-    """A real `tiny`-preset bundle (random weights): predictions are genuine model outputs."""
-    import torch
-    from sentio_ml.bundle import Bundle, save_bundle
-    from sentio_ml.model import build_model
-
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("bundle") / "tiny"
-    save_bundle(Bundle.from_model(build_model("tiny"), name="sentio-tiny-ui", version="1.0.0", excerpts=2),
-                directory, )
-    return directory
-
-
-@pytest.fixture(scope="session")
 def analysed_library(tmp_path_factory, tiny_bundle: Path) -> tuple[Path, Path]:
     """(database file, music folder): the 9 fixture files scanned and analysed once per session."""
     from sentio_desktop.analysis import AnalysisService

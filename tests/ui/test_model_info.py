@@ -18,7 +18,7 @@ def test_metrics_are_flattened_readably() -> None:
 
 def test_model_info_for_a_bundle_and_for_none(tiny_bundle: Path, tmp_path: Path) -> None:
     info = load_model_info(Settings(model=str(tiny_bundle), device="cpu"))
-    assert info.ok and info.title == "sentio-tiny-ui 1.0.0" and info.model_id.startswith("sentio-tiny-ui@1.0.0+")
+    assert info.ok and info.title == "sentio-tiny-test 1.0.0" and info.model_id.startswith("sentio-tiny-test@1.0.0+")
     assert info.device == "CPU"
     missing = load_model_info(Settings(model=str(tmp_path / "nowhere"), device="cpu"))
     assert not missing.ok and missing.title.endswith(".") and "nowhere" in missing.title
