@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # Modules under sentio_ml.commands, in the order `--help` lists them.
-COMMAND_MODULES = ["predict", "train", "cv", "evaluate", "gan"]
+COMMAND_MODULES = ["predict", "distill", "train", "cv", "evaluate", "gan"]
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EPILOG = """\
 exit codes: 0 success; 1 finished, but some files failed (each reported on stderr); 2 bad command line;

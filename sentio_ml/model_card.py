@@ -87,3 +87,34 @@ def composition_card(bundle) -> str:
               "- Speech, nature sounds and other non-music get values too; they mean nothing there.",
               "- Western popular and game music dominate the corpus; other traditions are less well covered."]
     return "\n".join(lines) + "\n"
+
+
+def update_internals_doc(doc, bundle) -> None:
+    """Replace the composition block of docs/internals.md with the bundle's own description."""
+    text = doc.read_text(encoding="utf-8")
+    head, rest = text.split("<!-- composition:start -->", 1)
+    tail = rest.split("<!-- composition:end -->", 1)[1]
+    doc.write_text(f"{head}<!-- composition:start -->\n{bundle.model.describe()}\n<!-- composition:end -->{tail}",
+                   encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m sentio_ml.model_card [--bundle DIR] [--internals]: rewrite a bundle's card (and the doc block)."""
+    import argparse
+    from pathlib import Path
+
+    from sentio_ml.bundle import CARD_FILE, load_bundle
+
+    parser = argparse.ArgumentParser(description="Regenerate a composition bundle's MODEL_CARD.md from its metadata.")
+    parser.add_argument("--bundle", type=Path, help="bundle folder (default: the shipped one)")
+    parser.add_argument("--internals", action="store_true", help="also update docs/internals.md's composition block")
+    args = parser.parse_args(argv)
+    bundle = load_bundle(args.bundle)
+    (bundle.path / CARD_FILE).write_text(composition_card(bundle), encoding="utf-8")
+    if args.internals:
+        update_internals_doc(Path(__file__).resolve().parents[1] / "docs" / "internals.md", bundle)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
