@@ -130,6 +130,24 @@ def probe_fit_predict(features: np.ndarray, dataset: Dataset):
     return fit_predict
 
 
+def tuned_fit_predict(part: AstPart, fbank: torch.Tensor, features: np.ndarray, dataset: Dataset, epochs: int):
+    """A CV model: the AST fine-tuned end to end on the training folds (sentio_ml.distill.tune)."""
+    from sentio_ml.distill.tune import embed_fbank, tuned_head
+
+    index = {c.path: i for i, c in enumerate(dataset.clips)}
+
+    def fit_predict(train: list[Clip], test: list[Clip], fold: int) -> FoldOutput:
+        rows = [index[c.path] for c in train]
+        y, groups = dataset.labels(train), [c.split_key for c in train]
+        alpha = fit_head(features[rows], y, groups)[0]
+        tuned, offset, scale = tuned_head(part, fbank[rows], y, groups, alpha, epochs, seed=fold)
+        with torch.inference_mode():
+            raw = tuned.head(torch.as_tensor(embed_fbank(tuned, fbank[[index[c.path] for c in test]]))).numpy()
+        return FoldOutput(np.clip(offset + scale * raw, 0, 1), [{"alpha": alpha, "scale": scale.tolist()}])
+
+    return fit_predict
+
+
 def spread_ratio(result: CVResult) -> list[float]:
     """Std of the pooled held-out predictions over the labels' std, per dimension."""
     y_true = np.concatenate([f.y_true for f in result.folds])
@@ -173,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
     parser.add_argument("--probes", nargs="*", default=[], help="teachers to probe linearly (ablation)")
     parser.add_argument("--crops", type=Path, help="the distillation crops (for --probes)")
+    parser.add_argument("--tune-epochs", type=int, default=0,
+                        help="also fine-tune the AST end to end for this many epochs per fold (0: frozen only)")
     parser.add_argument("--random-control", action="store_true",
                         help="also score the same AST with random weights (the no-distillation control)")
     args = parser.parse_args(argv)
@@ -195,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         init_like_vit(control.encoder)
         random_features = student_embeddings(control, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
         results.append(run_cv(dataset, probe_fit_predict(random_features, dataset), name="AST, random weights (no distillation)"))
+    if args.tune_epochs:
+        from sentio_ml.distill.tune import pooled_fbank
+
+        fbank = pooled_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+        results.append(run_cv(dataset, tuned_fit_predict(part, fbank, features, dataset, args.tune_epochs),
+                              name=f"distilled AST, fine-tuned {args.tune_epochs} epochs + linear head"))
     for item in results:
         print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}))
     write_report(results, args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))

@@ -85,7 +85,7 @@ def _plots(results: Sequence[CVResult], out_dir: Path) -> list[str]:
         plt.close(fig)
         files.append(f"{slug}_confusion.png")
 
-        if any(f.history for f in result.folds):
+        if any(f.history and "epoch" in f.history[0] for f in result.folds):
             fig, ax = plt.subplots(figsize=(6.4, 4.2))
             for i, f in enumerate(result.folds):
                 epochs = [h["epoch"] for h in f.history]
