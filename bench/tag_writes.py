@@ -65,8 +65,9 @@ def make_masters(folder: Path) -> dict[str, Path]:
         for packet in stream.encode(None):
             container.mux(packet)
     tags = ID3()
-    for frame in (TIT2(encoding=3, text="Vibe Ace"), TPE1(encoding=3, text="Kevin MacLeod"), TALB(encoding=3, text="Bench")):
-        tags.add(frame)
+    tags.add(TIT2(encoding=3, text="Vibe Ace"))
+    tags.add(TPE1(encoding=3, text="Kevin MacLeod"))
+    tags.add(TALB(encoding=3, text="Bench"))
     tags.save(mp3)
     return {"mp3": mp3, "flac": flac}
 

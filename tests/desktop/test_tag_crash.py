@@ -86,7 +86,8 @@ class Writer:
         return lines, inside
 
 
-def _encode(pcm: np.ndarray, rate: int, path: Path, codec: str, fmt: str | None = None, out_rate: int | None = None) -> None:
+def _encode(pcm: np.ndarray, rate: int, path: Path, codec: str, fmt: str | None = None,
+            out_rate: int | None = None) -> None:
     options = {"movflags": "faststart"} if fmt == "ipod" else {}  # the atoms first, as iTunes writes them
     with av.open(str(path), "w", format=fmt, options=options) as container:
         stream = container.add_stream(codec, rate=out_rate or rate, layout="stereo")
@@ -167,7 +168,8 @@ def drop_flac_padding_block(path: Path) -> None:
     assert data[:4] == b"fLaC"
     blocks, offset, last = [], 4, False
     while not last:
-        last, code, size = bool(data[offset] & 0x80), data[offset] & 0x7F, int.from_bytes(data[offset + 1:offset + 4], "big")
+        last, code = bool(data[offset] & 0x80), data[offset] & 0x7F
+        size = int.from_bytes(data[offset + 1:offset + 4], "big")
         if code != 1:  # 1: PADDING
             blocks.append(bytearray(data[offset:offset + 4 + size]))
         offset += 4 + size
