@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "data"
 LONG_S = 240.0  # FLAC and ALAC: 4-minute tracks (18-40 MB), the files an in-place writer moves the longest
 SHORT_S = 60.0  # the others: their encoders are slow (lossy) or their tag sits after the audio (WAV, AIFF)
-ROUNDS = 30
+ROUNDS = 20
 SEED = int(os.environ.get("SENTIO_CRASH_SEED", "1313"))
 
 WRITER = """

@@ -4,9 +4,9 @@ the file exactly as it was."""
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from sentio_desktop.tags import (
 )
 from sentio_desktop.tagsync import TagJob, TagWriter
 
+fcntl = pytest.importorskip("fcntl")  # POSIX: the lock that tells a live writer's copy from a leftover
 FIXTURES = Path(__file__).resolve().parents[1] / "data"
 VALUES = MoodTags(valence=0.7, arousal=0.2, mood="serene", model="sentio-small@1.0")
 
@@ -39,6 +40,7 @@ def one_sentence(message: str) -> bool:
     return "\n" not in message and message.endswith(".") and message.count(". ") == 0
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/fd")
 @pytest.mark.parametrize("stage", ["copy", "fsync"])
 def test_disk_full_is_one_sentence_and_loses_nothing(fixture_copy, monkeypatch, stage: str) -> None:
     full = fixture_copy("vibe_ace.flac")
@@ -64,6 +66,21 @@ def test_disk_full_is_one_sentence_and_loses_nothing(fixture_copy, monkeypatch, 
                            f" copy of the file); the file was left as it was."
     assert full.read_bytes() == before and temp_files(full.parent) == []
     assert written.error is None and read_mood_tags(fine).mood == "serene"  # the next file is still written
+
+
+def test_copy_without_copy_file_range(fixture_copy, monkeypatch) -> None:
+    """File systems (or kernels) where the in-kernel copy is refused: the copy is made in user space."""
+    path = fixture_copy("vibe_ace.flac")
+    before = path.read_bytes()
+
+    def refused(*_args, **_kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(atomic.os, "copy_file_range", refused, raising=False)
+    write_mood_tags(path, VALUES)
+    after = path.read_bytes()
+    assert read_mood_tags(path).mood == "serene" and after != before
+    assert after.endswith(before[-250_000:])  # FLAC's audio frames follow its tags: byte for byte
 
 
 def test_read_only_folder_is_one_sentence_and_file_untouched(fixture_copy, monkeypatch) -> None:
