@@ -214,6 +214,9 @@ def write_error(shown: Path, exc: OSError) -> TagWriteError:
         return TagWriteError(f"Cannot write tags to {shown}: permission denied (the file or its folder is"
                              f" read-only or locked).")
     if isinstance(exc, FileNotFoundError):
+        if os.path.exists(shown):  # the copy, not the file, went missing
+            return TagWriteError(f"Cannot write tags to {shown}: its temporary copy was removed by another"
+                                 f" program; the file was left as it was.")
         return _changed(shown, "while its tags were being written", deleted=True)
     return TagWriteError(f"Cannot write tags to {shown}: {(exc.strerror or str(exc)).lower().rstrip('.')}.")
 

@@ -216,6 +216,22 @@ def test_file_changed_during_the_write_itself(fixture_copy, monkeypatch) -> None
     assert read_mood_tags(path).empty and temp_files(path.parent) == []
 
 
+def test_file_deleted_during_the_write_is_not_brought_back(fixture_copy, monkeypatch) -> None:
+    path = fixture_copy("vibe_ace.opus")
+    real_copy = atomic._copy_into
+
+    def deleted_meanwhile(shown, target, before, handle):
+        real_copy(shown, target, before, handle)
+        os.unlink(target)
+
+    monkeypatch.setattr(atomic, "_copy_into", deleted_meanwhile)
+    with pytest.raises(FileChangedError) as info:
+        write_mood_tags(path, VALUES)
+    assert str(info.value) == (f"{path} was deleted while its tags were being written; Sentio left it as it is and"
+                               f" did not write its tags.")
+    assert os.listdir(path.parent) == []  # neither the file nor a copy of it
+
+
 def test_analysis_leaves_files_replaced_or_deleted_while_analysed(tmp_path: Path, library: Library,
                                                                   tiny_settings: Settings, monkeypatch) -> None:
     music = tmp_path / "music"
