@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 
 from sentio_desktop.errors import FileChangedError
-
 from sentio_desktop.tags.atomic import FileIdentity, Leftovers, clean_leftovers, file_identity, is_temp_name
 from sentio_desktop.tags.fields import MoodTags, TrackInfo
 from sentio_desktop.tags.formats import FORMATS, TagFile, choose_format, open_tag_file, supported_extensions
