@@ -12,8 +12,9 @@ Guarantees:
 - Tracks already analysed by the same model (``model_id``) are skipped unless ``force``; starting a
   run with a different model marks older analyses stale (still shown, re-analysed by this run).
 - Failed files get an analysis row with the reason and are not retried until they change or ``force``.
-- Tags are written by ONE writer thread (``tagsync.TagWriter``); a file that cannot be written is
-  reported and its analysis stays in the library.
+- Tags are written by ONE writer thread (``tagsync.TagWriter``), crash-safely; a file that cannot be
+  written is reported and its analysis stays in the library. A file changed, replaced or deleted
+  while it was analysed is not written (its identity is taken before the analysis starts).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from sentio_desktop.library import Library, under_roots
 from sentio_desktop.model_ids import cached_model_id, remember_model_id
 from sentio_desktop.scanner import ScanProgress, ScanReport, scan
 from sentio_desktop.settings import Settings
+from sentio_desktop.tags import FileIdentity, file_identity
 from sentio_desktop.tagsync import TagJob, TagResult, TagWriter, mood_tags_for, record_tag_results
 
 COMMIT_EVERY = 16
@@ -240,6 +242,8 @@ class AnalysisService:
         run = _Run(self.library, summary, emit, settings, write_tags, len(todo))
         paths = list(todo.values())
         by_path = {str(Path(path)): tid for tid, path in todo.items()}
+        if write_tags:  # one stat per file: what the analysis reads, so its tags go into nothing else
+            run.identities = {key: file_identity(key) for key in by_path}
         analyse_started = time.monotonic()
         try:
             if write_tags:
@@ -272,6 +276,7 @@ class _Run:
         self.done = 0
         self.elapsed = 0.0
         self.current: str | None = None
+        self.identities: dict[str, FileIdentity | None] = {}
 
     def queue_unwritten_tags(self, roots: Sequence[str]) -> None:
         """Catch up on tags an earlier (killed or --no-tags) run did not write."""
@@ -318,7 +323,9 @@ class _Run:
                     session.add(analysis)
                     session.flush()
                     if analysis.error is None and self.writer is not None:
-                        jobs.append(TagJob(track_id, analysis.id, str(prediction.path), mood_tags_for(analysis)))
+                        path = str(prediction.path)
+                        jobs.append(TagJob(track_id, analysis.id, path, mood_tags_for(analysis),
+                                           self.identities.get(str(Path(path)))))
             self.batch.clear()
         for job in jobs:
             self.writer.submit(job)

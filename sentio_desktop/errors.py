@@ -39,7 +39,11 @@ class TagReadError(TagError):
 
 
 class TagWriteError(TagError):
-    """A file's tags cannot be written (read-only, locked, vanished, corrupt)."""
+    """A file's tags cannot be written (read-only, locked, vanished, corrupt, disk full)."""
+
+
+class FileChangedError(TagWriteError):
+    """The file changed, was replaced or was deleted since it was read or analysed; it was left alone."""
 
 
 class AnalysisError(SentioError):

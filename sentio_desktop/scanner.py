@@ -7,6 +7,8 @@
   (a text file named ``.mp3``, a zero-byte file) are recorded as ``unreadable`` with the reason.
 - Moved/renamed files are recognised by a content fingerprint and re-linked, keeping their analyses.
 - Files that disappeared are marked ``missing`` (never deleted), and come back when they return.
+- Sentio's own temporary copies (``.NAME.sentio-tmp-XXXXXXXX``, left by a tag write that was killed)
+  are never taken for music; the scan removes them, or reports one whose original is missing.
 - Work is committed in small batches: a killed scan keeps what it committed and the next one resumes.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import select, update
 from sentio_desktop.db import TRACK_MISSING, TRACK_OK, TRACK_UNREADABLE, Analysis, ScanRun, Track, is_current, utcnow
 from sentio_desktop.errors import ScanError, TagError, UnsupportedFormatError
 from sentio_desktop.library import Library, absolute, under_roots
-from sentio_desktop.tags import TrackInfo, read_track_info, supported_extensions
+from sentio_desktop.tags import TrackInfo, clean_leftovers, is_temp_name, read_track_info, supported_extensions
 from sentio_ml.errors import SentioMLError, os_error_reason
 
 FINGERPRINT_CHUNK = 64 * 1024
@@ -75,6 +77,8 @@ class ScanReport:
     problems: list[ScanProblem] = field(default_factory=list)
     cancelled: bool = False
     elapsed: float = 0.0
+    #: temporary copies of interrupted tag writes that this scan removed
+    leftovers_removed: int = 0
 
     @property
     def audio_files(self) -> int:
@@ -85,6 +89,8 @@ class ScanReport:
                  f"{self.moved} moved", f"{self.missing} missing", f"{len(self.unreadable)} unreadable"]
         if self.problems:
             parts.append(f"{len(self.problems)} folders/links skipped")
+        if self.leftovers_removed:
+            parts.append(f"{self.leftovers_removed} leftover temporary files removed")
         return ", ".join(parts) + (" (cancelled)" if self.cancelled else "")
 
 
@@ -105,8 +111,10 @@ def fingerprint(path: str | os.PathLike[str], size: int | None = None) -> str:
 
 
 def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list[ScanProblem],
-               cancel: object | None = None) -> Iterator[tuple[str, os.stat_result]]:
-    """Yield (path, stat) of files with an audio extension; loops and unreadable folders go to problems."""
+               cancel: object | None = None,
+               leftovers: dict[str, list[str]] | None = None) -> Iterator[tuple[str, os.stat_result]]:
+    """Yield (path, stat) of files with an audio extension; loops and unreadable folders go to problems,
+    Sentio's temporary copies to ``leftovers`` (folder -> names), never to the caller."""
     visited: set[tuple[int, int]] = set()
     stack: list[str] = []
     for root in roots:
@@ -140,6 +148,10 @@ def walk_audio(roots: Iterable[Path], extensions: frozenset[str], problems: list
             try:
                 if entry.is_dir():  # follows symlinks; loops are caught by the visited set
                     subfolders.append(entry.path)
+                    continue
+                if is_temp_name(entry.name):
+                    if leftovers is not None:
+                        leftovers.setdefault(folder, []).append(entry.name)
                     continue
                 if os.path.splitext(entry.name)[1].lower() not in extensions:
                     continue
@@ -188,13 +200,14 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
     files_seen = 0
     last_report = 0.0
     pending: list[tuple[str, os.stat_result]] = []
+    leftovers: dict[str, list[str]] = {}
 
     def flush() -> None:
         if pending:
             _store_batch(library, pending, known, report)
             pending.clear()
 
-    for path, st in walk_audio(root_paths, extensions, report.problems, cancel):
+    for path, st in walk_audio(root_paths, extensions, report.problems, cancel, leftovers):
         files_seen += 1
         seen.add(path)
         row = known.get(path)
@@ -211,6 +224,7 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
         if cancel is not None and cancel.is_set():
             break
     flush()
+    _clean_leftovers(leftovers, report)
     report.cancelled = bool(cancel is not None and cancel.is_set())
     if not report.cancelled:
         _mark_missing(library, [row for path, row in known.items() if path not in seen], report)
@@ -224,6 +238,14 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
     if progress is not None:
         progress(ScanProgress(files_seen, files_seen, None, report.elapsed))
     return report
+
+
+def _clean_leftovers(leftovers: dict[str, list[str]], report: ScanReport) -> None:
+    """Remove the temporary copies of killed tag writes (tags/atomic.py); report those kept."""
+    for folder, names in leftovers.items():
+        result = clean_leftovers(folder, names)
+        report.leftovers_removed += len(result.removed)
+        report.problems.extend(ScanProblem(path, reason) for path, reason in result.kept)
 
 
 def _read_info(path: str) -> tuple[TrackInfo | None, str | None]:

@@ -3,9 +3,12 @@
 ``TagWriter`` is the single queue the analysis service (and ``sentio tags write``) feeds; results
 come back through ``drain()`` to be recorded on the caller's thread, in its own transaction.
 ``write_library_tags`` / ``remove_library_tags`` bring existing files in line with the library.
+Writes are crash-safe (tags/atomic.py); the first time the writer touches a folder it removes the
+temporary copies a killed run left there.
 """
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -19,7 +22,16 @@ from sentio_desktop.db import TRACK_OK, Analysis, Track, is_current
 from sentio_desktop.errors import TagError
 from sentio_desktop.library import Library, under_roots
 from sentio_desktop.scanner import fingerprint
-from sentio_desktop.tags import MoodTags, remove_mood_tags, write_mood_tags
+from sentio_desktop.tags import (
+    FileIdentity,
+    MoodTags,
+    clean_leftovers,
+    file_identity,
+    remove_mood_tags,
+    write_mood_tags,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,8 @@ class TagJob:
     analysis_id: int | None
     path: str
     tags: MoodTags | None  # None: remove Sentio's tags
+    #: The file's identity when it was analysed: a file changed or replaced since is left alone.
+    expected: FileIdentity | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,9 @@ class TagWriter:
         self.keep_mtime = keep_mtime
         self._jobs: queue.Queue[TagJob | None] = queue.Queue()
         self._results: queue.Queue[TagResult] = queue.Queue()
+        self._cleaned: set[str] = set()
+        #: path -> (identity before this writer's first write, identity after its last one)
+        self._own: dict[str, tuple[FileIdentity | None, FileIdentity | None]] = {}
         self._thread = threading.Thread(target=self._loop, name="sentio-tag-writer", daemon=True)
         self._thread.start()
 
@@ -76,18 +93,34 @@ class TagWriter:
             self._results.put(self._run(job))
 
     def _run(self, job: TagJob) -> TagResult:
+        self._clean_folder(os.path.dirname(os.path.realpath(job.path)))
+        first, last = self._own.get(job.path) or (file_identity(job.path),) * 2
+        # A file this writer rewrote since ``expected`` was taken changed only by Sentio's own hand.
+        expected = last if job.expected is not None and job.expected == first else job.expected
         try:
             if job.tags is None:
-                changed = remove_mood_tags(job.path, keep_mtime=self.keep_mtime)
+                changed = remove_mood_tags(job.path, keep_mtime=self.keep_mtime, expected=expected)
             else:
-                write_mood_tags(job.path, job.tags, keep_mtime=self.keep_mtime)
+                write_mood_tags(job.path, job.tags, keep_mtime=self.keep_mtime, expected=expected)
                 changed = True
             st = os.stat(job.path)
+            self._own[job.path] = (first, FileIdentity.of(st))
             return TagResult(job, None, st.st_size, st.st_mtime, fingerprint(job.path, st.st_size), changed)
         except TagError as exc:
             return TagResult(job, str(exc))
         except OSError as exc:  # the file vanished between writing and re-reading it
             return TagResult(job, f"Cannot read {job.path} after writing its tags: {exc.strerror or exc}.")
+
+    def _clean_folder(self, folder: str) -> None:
+        """Remove a killed run's temporary copies, once per folder and writer."""
+        if folder in self._cleaned:
+            return
+        self._cleaned.add(folder)
+        leftovers = clean_leftovers(folder)
+        for path in leftovers.removed:
+            log.info("removed %s, left by an interrupted tag write", path)
+        for path, reason in leftovers.kept:
+            log.warning("%s: %s", path, reason)
 
 
 def record_tag_results(library: Library, results: Sequence[TagResult]) -> None:

@@ -2,16 +2,19 @@
 per container, chosen by a registry by extension with a header sniff as fallback (Picard/Quod Libet).
 
 Every mutagen or OS error is translated here into ``TagReadError`` / ``TagWriteError`` /
-``UnsupportedFormatError`` with one sentence naming the file.
+``UnsupportedFormatError`` with one sentence naming the file. Saves are crash-safe (atomic.py): mutagen
+writes into a copy of the file that then replaces it, leaving ``SENTIO_PADDING`` bytes of padding when
+a tag block is rewritten so that later edits usually fit without moving the audio.
 """
 from __future__ import annotations
 
 import os
 import stat
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import mutagen
+from mutagen import PaddingInfo
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
 from mutagen.mp3 import MP3
@@ -21,6 +24,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from sentio_desktop.errors import TagReadError, TagWriteError, UnsupportedFormatError
+from sentio_desktop.tags.atomic import FileIdentity, atomic_rewrite, file_identity, write_error
 from sentio_desktop.tags.fields import (
     ID3_V23,
     ID3_V24,
@@ -32,6 +36,16 @@ from sentio_desktop.tags.fields import (
 )
 
 SNIFF_BYTES = 64
+#: Padding left in a tag block that is rewritten with less than ``MIN_PADDING`` (or absurdly much):
+#: room for dozens of rewrites of Sentio's fields (~150 bytes) or a small cover without moving audio.
+SENTIO_PADDING = 4096
+MIN_PADDING = 1024
+
+
+def leave_padding(info: PaddingInfo) -> int:
+    """mutagen's padding callback: keep the block's padding if it is reasonable, else ``SENTIO_PADDING``."""
+    too_much = 10 * 1024 + info.size // 100  # mutagen's own upper bound
+    return info.padding if MIN_PADDING <= info.padding <= too_much else SENTIO_PADDING
 
 
 class TagFile:
@@ -45,6 +59,7 @@ class TagFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.identity: FileIdentity | None = file_identity(self.path)  # the version mutagen reads
         try:
             self.file = self.mutagen_class(self.path)
         except (mutagen.MutagenError, OSError, ValueError, EOFError, IndexError, KeyError) as exc:
@@ -88,8 +103,11 @@ class TagFile:
             field.style(self.family).delete(ctx)
         return had
 
-    def save(self, keep_mtime: bool = False) -> None:
-        """Write the tags back; only tag blocks change, never the audio data."""
+    def save(self, keep_mtime: bool = False, in_place: bool = False) -> None:
+        """Write the tags back crash-safely (atomic.py); only tag blocks change, never the audio data.
+
+        ``in_place``: mutagen's own in-place rewrite, NOT crash-safe (kept for benchmarks only).
+        """
         try:
             before = self.path.stat()
         except OSError as exc:
@@ -97,14 +115,22 @@ class TagFile:
         if not before.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(self.path, os.W_OK):
             raise TagWriteError(f"Cannot write tags to {self.path}: the file is read-only.")
         try:
-            self._save()
+            if in_place:
+                self._save(None)
+                if keep_mtime:
+                    os.utime(self.path, ns=(before.st_atime_ns, before.st_mtime_ns))
+                return
+            with atomic_rewrite(self.path, keep_mtime=keep_mtime, expected=self.identity) as copy:
+                self._save(copy)
         except (mutagen.MutagenError, OSError, ValueError) as exc:
+            os_error = _os_error(exc)
+            if os_error is not None:
+                raise write_error(self.path, os_error) from exc
             raise TagWriteError(f"Cannot write tags to {self.path}: {_os_reason(exc)}.") from exc
-        if keep_mtime:
-            os.utime(self.path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
-    def _save(self) -> None:
-        self.file.save()
+    def _save(self, target: BinaryIO | None) -> None:
+        """mutagen's save into ``target`` (a file object; None: the file itself)."""
+        self.file.save(target, padding=leave_padding)
 
 
 class ID3TagFile(TagFile):
@@ -117,8 +143,8 @@ class ID3TagFile(TagFile):
         version = getattr(self.file.tags, "version", (2, 4, 0))
         self.id3_version = ID3_V23 if tuple(version[:2]) == (2, 3) else ID3_V24
 
-    def _save(self) -> None:
-        self.file.save(v2_version=self.id3_version)
+    def _save(self, target: BinaryIO | None) -> None:
+        self.file.save(target, v2_version=self.id3_version, padding=leave_padding)
 
 
 class MP3File(ID3TagFile):
@@ -223,6 +249,17 @@ def open_tag_file(path: str | os.PathLike[str]) -> TagFile:
 
 def _parse(field: Any, text: str | None) -> Any:
     return None if text is None else field.parse(text)
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError behind an error, possibly wrapped by mutagen."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and isinstance(
+            seen.args[0], BaseException) else None)
+    return None
 
 
 def _os_reason(exc: BaseException) -> str:
