@@ -70,3 +70,20 @@ def test_fit_head_calibrates_the_spread_to_the_labels():
     groups = [f"artist{i % 40}" for i in range(200)]
     alpha, offset, scale = fit_head(x, y, groups)
     assert alpha > 0 and (scale > 1.0).all()  # ridge shrinks; the calibration widens it back
+
+
+def test_fine_tuning_moves_the_encoder_and_calibrates_on_held_out_artists():
+    from sentio_ml.ast_encoder import PRESETS
+    from sentio_ml.composition import AstPart
+    from sentio_ml.distill.tune import embed_fbank, tuned_head
+
+    torch.manual_seed(0)
+    part = AstPart(PRESETS["tiny"]).eval()
+    fbank = torch.randn(20, 2, PRESETS["tiny"].pooled_frames, 128)
+    labels = np.clip(0.5 + 0.2 * fbank[:, :, :, :4].mean((1, 2, 3)).numpy()[:, None].repeat(2, 1), 0, 1)
+    groups = [f"a{i % 10}" for i in range(20)]
+    before = embed_fbank(part, fbank)
+    tuned, offset, scale = tuned_head(part, fbank, labels, groups, alpha=1.0, epochs=1)
+    assert not np.allclose(embed_fbank(tuned, fbank), before)  # the encoder itself was trained
+    assert np.allclose(embed_fbank(part, fbank), before)  # ... on a copy
+    assert offset.shape == (2,) and (scale > 0).all()
