@@ -72,11 +72,11 @@ def main() -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication  # noqa: F401 - imports are part of start-up
 
+    from sentio_desktop.library import Library
     from sentio_desktop.settings import Settings
     from sentio_desktop.ui.app import create_application
     from sentio_desktop.ui.context import AppContext
     from sentio_desktop.ui.main_window import MainWindow
-    from sentio_desktop.library import Library
     from sentio_desktop.ui.workers import BackgroundRunner
 
     t_imported = time.perf_counter()

@@ -38,6 +38,7 @@ def model_folder(work: Path) -> tuple[Path, bool]:
     if (default / CONFIG_FILE).is_file():
         return default, True
     import torch
+
     from sentio_ml.bundle import Bundle, save_bundle
     from sentio_ml.model import build_model
 

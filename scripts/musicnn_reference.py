@@ -20,9 +20,8 @@ from sentio_ml.musicnn import reference_signal  # noqa: E402
 
 def main() -> None:
     import librosa
-    import tensorflow as tf
-
     import musicnn.extractor as extractor
+    import tensorflow as tf
 
     wave = reference_signal()
     mel = librosa.feature.melspectrogram(y=wave, sr=16000, hop_length=256, n_fft=512, n_mels=96).T

@@ -20,8 +20,7 @@ from sentio_desktop import desktop_entry
 from sentio_desktop.cli_output import files_text, print_analysis_summary, print_failures, print_tracks, say
 from sentio_desktop.columns import SORT_KEYS
 from sentio_desktop.errors import AnalysisError, SentioError, SettingsError
-from sentio_desktop.settings import (FIELD_HELP, Settings, default_config_path, first_run_tag_notice, load_settings,
-                                     save_settings)
+from sentio_desktop.settings import FIELD_HELP, Settings, default_config_path, first_run_tag_notice, load_settings, save_settings
 from sentio_ml.console import ProgressBar, cancel_on_ctrl_c, positive_int
 from sentio_ml.devices import device_argument
 

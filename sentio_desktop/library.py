@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from sentio_desktop import migrations
 from sentio_desktop.columns import SORT_KEYS
 from sentio_desktop.db import (
-    is_current,
     TRACK_MISSING,
     TRACK_OK,
     TRACK_UNREADABLE,
@@ -39,6 +38,7 @@ from sentio_desktop.db import (
     ScanRun,
     Track,
     integrity_check,
+    is_current,
     make_engine,
 )
 from sentio_desktop.errors import LibraryError, TrackNotFoundError

@@ -16,12 +16,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from sentio_ml.config_io import unknown_fields
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
+from sentio_ml.config_io import unknown_fields
 from sentio_ml.descriptors import KernelHead, descriptor_count, fbank_descriptors
 from sentio_ml.errors import BackboneUnavailableError, SentioMLError
 from sentio_ml.features import FeatureConfig, pad_or_trim
-from sentio_ml.musicnn import EMBEDDING_DIM as TAGGER_EMBEDDING_DIM, Musicnn, load_musicnn
+from sentio_ml.musicnn import EMBEDDING_DIM as TAGGER_EMBEDDING_DIM
+from sentio_ml.musicnn import Musicnn, load_musicnn
 from sentio_ml.quadrant_head import QuadrantHead
 
 # The AudioSet-finetuned AST (10-10 strides) whose architecture the `base` preset mirrors.

@@ -49,6 +49,7 @@ def fixture_copy(tmp_path: Path):
 def tiny_bundle(tmp_path_factory) -> Path:
     """A real `tiny`-preset bundle on disk (random weights): predictions are genuine model outputs."""
     import torch
+
     from sentio_ml.bundle import Bundle, save_bundle
     from sentio_ml.model import build_model
 

@@ -25,6 +25,7 @@ class ModelInfo:
 def describe_device(setting: str) -> str:
     """"CPU", "GPU: NVIDIA ..." or why the asked-for device cannot be used (one sentence)."""
     import torch
+
     from sentio_ml.errors import SentioMLError
     from sentio_ml.predictor import resolve_device
 

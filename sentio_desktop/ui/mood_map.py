@@ -16,12 +16,12 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
-from sentio_ml.mood import quadrants
 
 from sentio_desktop import playlists
 from sentio_desktop.ui import theme
 from sentio_desktop.ui.point_raster import PointRaster
 from sentio_desktop.ui.track_data import TrackColumns
+from sentio_ml.mood import quadrants
 
 HOVER_RADIUS_PX = 8.0
 RASTER_ABOVE = 15_000  # more points than this are drawn as one raster image (see point_raster)

@@ -8,8 +8,15 @@ import threading
 from pathlib import Path
 
 from sentio_ml.commands.common import (
-    HelpFormatter, StepBar, add_dataset_arguments, add_synthetic_arguments, add_train_config_arguments,
-    load_dataset_from_args, prepare_cache, synthetic_factory_from_args, train_config_from_args,
+    HelpFormatter,
+    StepBar,
+    add_dataset_arguments,
+    add_synthetic_arguments,
+    add_train_config_arguments,
+    load_dataset_from_args,
+    prepare_cache,
+    synthetic_factory_from_args,
+    train_config_from_args,
 )
 from sentio_ml.console import ProgressBar
 from sentio_ml.errors import SentioMLError

@@ -34,7 +34,12 @@ LICENCE_FILES = {
 
 def _builders() -> dict[str, Callable[[], Teacher]]:
     from sentio_ml.teachers.musicnn_taggers import (
-        KERAS_LICENCE, MSD_TAGS, MTT_TAGS, MUSICNN_LICENCE, musicnn_teacher, vgg_teacher,
+        KERAS_LICENCE,
+        MSD_TAGS,
+        MTT_TAGS,
+        MUSICNN_LICENCE,
+        musicnn_teacher,
+        vgg_teacher,
     )
 
     builders: dict[str, Callable[[], Teacher]] = {

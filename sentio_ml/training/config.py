@@ -6,10 +6,11 @@ each bundle and checkpoint so a run can be reproduced or resumed.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from sentio_ml.config_io import unknown_fields
 from sentio_ml.errors import SentioMLError

@@ -11,8 +11,8 @@ from pathlib import Path
 import av
 import numpy as np
 import soundfile as sf
-from mutagen.id3 import ID3, TALB, TIT2, TPE1, TCON
 from mutagen.flac import FLAC
+from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis

@@ -60,6 +60,7 @@ def test_every_container_analysed_stored_and_tagged(tmp_path: Path, library: Lib
 
 def test_new_model_version_marks_old_results_stale(tmp_path: Path, library: Library, tiny_settings: Settings) -> None:
     import torch
+
     from sentio_ml.bundle import Bundle, save_bundle
     from sentio_ml.model import build_model
 

@@ -17,11 +17,11 @@ from sentio_desktop.playlists import (
     build_nearest,
     build_path,
     build_region,
-    mood_path,
-    playlist_file_name,
     delete_playlist,
     export_playlist,
     list_playlists,
+    mood_path,
+    playlist_file_name,
     playlist_tracks,
     save_playlist,
 )

@@ -10,7 +10,15 @@ import pytest
 import torch
 
 from sentio_ml.musicnn import (
-    EMBEDDING_DIM, MSD_TAGS, N_MELS, PATCH_FRAMES, SAMPLE_RATE, load_musicnn, log_mel_patches, musicnn_embedding, reference_signal,
+    EMBEDDING_DIM,
+    MSD_TAGS,
+    N_MELS,
+    PATCH_FRAMES,
+    SAMPLE_RATE,
+    load_musicnn,
+    log_mel_patches,
+    musicnn_embedding,
+    reference_signal,
 )
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "musicnn_reference.json"

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from sentio_ml.datasets import (
-    Clip, load_dataset, load_deam, load_fourq, load_generic, make_folds, quadrant_of, split_train_validation,
+    Clip,
+    load_dataset,
+    load_deam,
+    load_fourq,
+    load_generic,
+    make_folds,
+    quadrant_of,
+    split_train_validation,
 )
 from sentio_ml.errors import DatasetError
 from tests.conftest import FIXTURES, require_shared

@@ -6,7 +6,12 @@ from scipy.stats import pearsonr
 from sklearn.metrics import f1_score, r2_score
 
 from sentio_ml.evaluation.metrics import (
-    bootstrap_ci, bootstrap_metrics, ccc, evaluate_predictions, quadrants_from_unit, regression_metrics,
+    bootstrap_ci,
+    bootstrap_metrics,
+    ccc,
+    evaluate_predictions,
+    quadrants_from_unit,
+    regression_metrics,
 )
 
 

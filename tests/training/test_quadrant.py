@@ -12,7 +12,13 @@ from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT, audio_descriptor
 from sentio_ml.bundle import Bundle, load_bundle, save_bundle
 from sentio_ml.errors import SentioMLError
 from sentio_ml.predictor import Predictor
-from sentio_ml.training.quadrant import SPREAD_GRID, TEMPERATURE_GRID, attach_quadrant_head, calibrate_temperature, fit_quadrant_head
+from sentio_ml.training.quadrant import (
+    SPREAD_GRID,
+    TEMPERATURE_GRID,
+    attach_quadrant_head,
+    calibrate_temperature,
+    fit_quadrant_head,
+)
 
 
 def _blobs(n: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
