@@ -56,12 +56,14 @@ def fold_scores(dataset, cache: FeatureCache, fold: int) -> dict[str, tuple[floa
         model, _ = attach_quadrant_head(result.model, fit_data, val_data, crops, c=c, weight=1.0, audio=True)
         rows = quadrant_rows(model, test, crops, audio=True)
         with torch.no_grad():
-            probs = model.quadrant.probabilities(torch.as_tensor(rows.reshape(-1, rows.shape[-1]))).reshape(len(test), crops, 4).mean(1).numpy()
+            flat = torch.as_tensor(rows.reshape(-1, rows.shape[-1]))
+            probs = model.quadrant.probabilities(flat).reshape(len(test), crops, 4).mean(1).numpy()
         f1 = quadrant_metrics(truth, (probs.argmax(1) + 1).tolist())["macro_f1"]
         scores[f"C {c:g}: argmax of the probabilities"] = (f1, float("nan"), float("nan"))
         for name, centroids in (("label means", mean_centroids), ("symmetric", model.quadrant.centroids.numpy())):
             for weight in (0.8, 0.9, 1.0):
-                scores[f"C {c:g}: {name} centroids, weight {weight:g}"] = score((1 - weight) * hybrid + weight * (probs @ centroids))
+                blended = (1 - weight) * hybrid + weight * (probs @ centroids)
+                scores[f"C {c:g}: {name} centroids, weight {weight:g}"] = score(blended)
     return scores
 
 

@@ -37,7 +37,8 @@ def views(data: ClipCrops) -> dict[str, np.ndarray]:
         return np.stack([view(i).numpy() for i in range(len(data))])
 
     return {
-        "fbank descriptors": each(lambda i: fbank_descriptors(data.eval_crops(i, FRAMES, CROPS) * 2 * data.cfg.std + data.cfg.mean)),
+        "fbank descriptors": each(lambda i: fbank_descriptors(data.eval_crops(i, FRAMES, CROPS) * 2 * data.cfg.std
+                                                             + data.cfg.mean)),
         "librosa descriptors": each(lambda i: data.eval_audio(i, FRAMES, CROPS)),
         "musicnn, 3 patches": each(lambda i: data.eval_tagger(i, FRAMES, CROPS, 3)),
         "musicnn, 1 patch": each(lambda i: data.eval_tagger(i, FRAMES, CROPS, 1)),
@@ -71,6 +72,11 @@ def out_of_fold(x: np.ndarray, labels: np.ndarray, quadrants: np.ndarray, folds:
     return out
 
 
+def summary(scores: np.ndarray) -> str:
+    """The table's last two cells: mean ± std, then the per-fold scores."""
+    return f"{scores.mean():.3f} ± {scores.std():.3f} | {np.round(scores, 3).tolist()} |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fourq")
@@ -92,13 +98,13 @@ def main() -> None:
         for name, x in by_view.items():
             regression = out_of_fold(x, data.labels, quadrants, folds, c, "svr")
             scores = f1_per_fold(quadrants_from_unit(regression))
-            print(f"| {name} | SVR, signs | {c:g} | {scores.mean():.3f} ± {scores.std():.3f} | {np.round(scores, 3).tolist()} |")
+            print(f"| {name} | SVR, signs | {c:g} | {summary(scores)}")
             decisions[name] = out_of_fold(x, data.labels, quadrants, folds, c, "svc")
             scores = f1_per_fold(decisions[name].argmax(axis=1) + 1)
-            print(f"| {name} | one-vs-rest SVC | {c:g} | {scores.mean():.3f} ± {scores.std():.3f} | {np.round(scores, 3).tolist()} |", flush=True)
+            print(f"| {name} | one-vs-rest SVC | {c:g} | {summary(scores)}", flush=True)
         for name, members in COMBINATIONS.items():
             scores = f1_per_fold(np.mean([decisions[m] for m in members], axis=0).argmax(axis=1) + 1)
-            print(f"| {name} (mean decision values) | one-vs-rest SVC | {c:g} | {scores.mean():.3f} ± {scores.std():.3f} | {np.round(scores, 3).tolist()} |")
+            print(f"| {name} (mean decision values) | one-vs-rest SVC | {c:g} | {summary(scores)}")
     print("\nCommand: .venv/bin/python experiments/regress_vs_classify.py")
 
 

@@ -19,7 +19,8 @@ def tf_variables(checkpoint_prefix: str) -> dict[str, np.ndarray]:
     import tensorflow as tf
 
     reader = tf.compat.v1.train.NewCheckpointReader(checkpoint_prefix)
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if "Adam" not in name and "power" not in name}
+    names = reader.get_variable_to_shape_map()
+    return {name: reader.get_tensor(name) for name in names if "Adam" not in name and "power" not in name}
 
 
 def to_torch_names(tf: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -27,7 +28,8 @@ def to_torch_names(tf: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
 
     def bn(tf_name: str, name: str) -> None:
-        for tf_key, key in (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"), ("moving_variance", "running_var")):
+        pairs = (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"), ("moving_variance", "running_var"))
+        for tf_key, key in pairs:
             out[f"{name}.{key}"] = tf[f"{tf_name}/{tf_key}"]
         out[f"{name}.num_batches_tracked"] = np.array(0, dtype=np.int64)
 

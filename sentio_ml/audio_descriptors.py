@@ -97,7 +97,8 @@ def describe_audio(y: np.ndarray, sr: int = SAMPLE_RATE) -> dict[str, float]:
     for i, value in enumerate(chroma_mean / (chroma_mean.sum() + 1e-9)):
         feats[f"chroma{i}"] = float(value)
     feats.update(_key_features(chroma_mean))
-    feats["chroma_entropy"] = float(-(chroma / (chroma.sum(0, keepdims=True) + 1e-9) * np.log(chroma / (chroma.sum(0, keepdims=True) + 1e-9) + 1e-9)).sum(0).mean())
+    chroma_share = chroma / (chroma.sum(0, keepdims=True) + 1e-9)
+    feats["chroma_entropy"] = float(-(chroma_share * np.log(chroma_share + 1e-9)).sum(0).mean())
     tonnetz = librosa.feature.tonnetz(chroma=chroma, sr=sr)
     for i, row in enumerate(tonnetz):
         feats.update(_stats(f"tonnetz{i}", row))

@@ -57,7 +57,8 @@ def fbank_descriptors(logmel: torch.Tensor, sample_rate: int = 16000) -> torch.T
     flatness = logmel.mean(-1) - torch.log(power.mean(-1) + 1e-10)
     edges = [round(e * bins / 128) for e in CONTRAST_EDGES]
     contrast = torch.stack(
-        [torch.quantile(logmel[..., a:b], 0.9, dim=-1) - torch.quantile(logmel[..., a:b], 0.1, dim=-1) for a, b in zip(edges[:-1], edges[1:])],
+        [torch.quantile(logmel[..., a:b], 0.9, dim=-1) - torch.quantile(logmel[..., a:b], 0.1, dim=-1)
+         for a, b in zip(edges[:-1], edges[1:])],
         dim=-1,
     )
     loudness = torch.logsumexp(logmel, dim=-1)
@@ -80,7 +81,8 @@ def fbank_descriptors(logmel: torch.Tensor, sample_rate: int = 16000) -> torch.T
         *mean_std(centroid), *mean_std(bandwidth), *mean_std(rolloff), *mean_std(flatness), *mean_std(contrast),
         loudness.mean(1, keepdim=True), loudness.std(1, keepdim=True), quantiles, (quantiles[:, 2] - quantiles[:, 0])[:, None],
         (loudness < loudness.mean(1, keepdim=True)).float().mean(1, keepdim=True),
-        flux.mean(1, keepdim=True), flux.std(1, keepdim=True), lags.max(1).values[:, None], (lags.argmax(1).float()[:, None] + lo) / 100,
+        flux.mean(1, keepdim=True), flux.std(1, keepdim=True),
+        lags.max(1).values[:, None], (lags.argmax(1).float()[:, None] + lo) / 100,
         bins_ac,
     ]
     return torch.cat(parts, dim=-1)

@@ -180,7 +180,8 @@ def rhythm_statistics(feats: torch.Tensor) -> torch.Tensor:
     lags = RHYTHM_LAGS.clamp(max=n - 1).to(feats.device)
     loudness = torch.logsumexp(feats, dim=-1)
     quantiles = torch.quantile(loudness, torch.tensor([0.1, 0.5, 0.9], device=feats.device), dim=1).T
-    return torch.cat([autocorr[:, lags], flux.mean(1, keepdim=True), flux.std(1, keepdim=True), loudness.std(1, keepdim=True), quantiles], dim=-1)
+    spreads = [flux.mean(1, keepdim=True), flux.std(1, keepdim=True), loudness.std(1, keepdim=True)]
+    return torch.cat([autocorr[:, lags], *spreads, quantiles], dim=-1)
 
 
 class MoodRegressor(nn.Module):

@@ -66,15 +66,17 @@ def run(args: argparse.Namespace) -> int:
 
     def on_fold(result) -> None:
         q = result.metrics["quadrant"]
+        valence, arousal = result.metrics["valence"]["ccc"], result.metrics["arousal"]["ccc"]
         print(f"  fold {result.fold}: macro-F1 {q['macro_f1']:.3f}, accuracy {q['accuracy']:.3f}, "
-              f"CCC v {result.metrics['valence']['ccc']:.3f} a {result.metrics['arousal']['ccc']:.3f} ({result.seconds:.0f} s)", flush=True)
+              f"CCC v {valence:.3f} a {arousal:.3f} ({result.seconds:.0f} s)", flush=True)
 
     if "model" in args.models:
         config = train_config_from_args(args)
         cache = FeatureCache(args.cache_dir)
         prepare_cache(cache, dataset.clips, config, cancel)
         bar = StepBar(args.name)
-        fit_predict = model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs", progress=bar, cancel=cancel)
+        fit_predict = model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs",
+                                        progress=bar, cancel=cancel)
         print(f"{args.name}: {config.to_dict()}", flush=True)
         results.append(run_cv(dataset, fit_predict, args.name, folds=args.folds, on_fold=lambda r: (bar.close(), on_fold(r))))
     if "reference" in args.models:

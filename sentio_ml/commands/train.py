@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     parser.add_argument("--name", help="bundle name (default: sentio-<dataset>-<preset>)")
     parser.add_argument("--version", default="1.0.0", help="bundle version")
-    parser.add_argument("--cv", action="store_true", help="first run the 5-fold CV of this recipe (and the reference) for the model card")
+    parser.add_argument("--cv", action="store_true",
+                        help="first run the 5-fold CV of this recipe (and the reference) for the model card")
     parser.add_argument("--cv-report", type=Path, help="use an existing `sentio-ml cv` report.json for the model card")
     parser.add_argument("--log-dir", type=Path, help="per-epoch logs (default: <out>/logs)")
     parser.add_argument("--checkpoint-dir", type=Path, help="save a resumable checkpoint here after every epoch")

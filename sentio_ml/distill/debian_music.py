@@ -3,7 +3,8 @@ install), pick the music files and read each file's licence from the package's d
 
 A package's music is the audio under a music-named folder (`music/`, `cdtracks/`, `songs/`...) but not in
 a language folder below it, so the sound effects and voice lines that share a data package stay out; a
-package whose name says it is music and has no such folder contributes all its audio. Quake-style `.pk3` archives (zip files) are unpacked for their music.
+package whose name says it is music and has no such folder contributes all its audio. Quake-style `.pk3`
+archives (zip files) are unpacked for their music.
 """
 from __future__ import annotations
 

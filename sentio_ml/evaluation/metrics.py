@@ -122,7 +122,8 @@ def bootstrap_metrics(
     for i, dim in enumerate(DIMENSIONS):
         out[f"{dim}.ccc"] = bootstrap_ci(ccc, y_true[:, i], y_pred[:, i], n_resamples=n_resamples, seed=seed)
         out[f"{dim}.pearson_r"] = bootstrap_ci(pearson, y_true[:, i], y_pred[:, i], n_resamples=n_resamples, seed=seed)
-    out["quadrant.accuracy"] = bootstrap_ci(lambda t, p: float((t == p).mean()), q_true, q_pred, n_resamples=n_resamples, seed=seed)
+    out["quadrant.accuracy"] = bootstrap_ci(lambda t, p: float((t == p).mean()), q_true, q_pred,
+                                           n_resamples=n_resamples, seed=seed)
     out["quadrant.macro_f1"] = bootstrap_ci(
         lambda t, p: float(f1_score(t, p, labels=list(QUADRANTS), average="macro", zero_division=0)),
         q_true, q_pred, n_resamples=n_resamples, seed=seed,

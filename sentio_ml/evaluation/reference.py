@@ -61,7 +61,7 @@ def reference_features(
     runner: Iterable = (
         ProcessPoolExecutor(workers).map(_compute_one, todo) if workers > 1 and todo else map(_compute_one, todo)
     )
-    for path, error in runner:
+    for _path, error in runner:
         done += 1
         if error:
             errors.append(error)
@@ -84,5 +84,6 @@ def make_reference_model(kind: str = "svr", seed: int = 0):
     if kind == "svr":
         return make_pipeline(StandardScaler(), MultiOutputRegressor(SVR(C=1.0, epsilon=0.02, gamma="scale")))
     if kind == "forest":
-        return make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=300, min_samples_leaf=2, random_state=seed, n_jobs=1))
+        forest = RandomForestRegressor(n_estimators=300, min_samples_leaf=2, random_state=seed, n_jobs=1)
+        return make_pipeline(StandardScaler(), forest)
     raise ValueError(f"unknown reference model {kind!r}")

@@ -37,6 +37,12 @@ def _plots(results: Sequence[CVResult], out_dir: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    def save(fig, name: str) -> str:
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        return name
+
     files = []
     for result in results:
         slug = result.name.replace(" ", "_").replace("/", "_")
@@ -45,62 +51,72 @@ def _plots(results: Sequence[CVResult], out_dir: Path) -> list[str]:
         q_true = np.array([q for f in result.folds for q in f.q_true])
         low, high = result.scale
         t_s, p_s = y_true * (high - low) + low, y_pred * (high - low) + low
-
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-        for i, (ax, dim) in enumerate(zip(axes, ("valence", "arousal"))):
-            ax.scatter(t_s[:, i], p_s[:, i], s=8, alpha=0.5)
-            ax.plot([low, high], [low, high], "k--", lw=1)
-            ax.set(xlabel=f"true {dim}", ylabel=f"predicted {dim}", title=f"{result.name}: {dim}", xlim=(low, high), ylim=(low, high))
-        fig.tight_layout()
-        fig.savefig(out_dir / f"{slug}_scatter.png", dpi=110)
-        plt.close(fig)
-        files.append(f"{slug}_scatter.png")
-
-        fig, ax = plt.subplots(figsize=(5.6, 5.4))
-        colors = {1: "tab:orange", 2: "tab:red", 3: "tab:blue", 4: "tab:green"}
-        for q in QUADRANTS:
-            sel = q_true == q
-            ax.scatter(p_s[sel, 0], p_s[sel, 1], s=9, alpha=0.6, c=colors[q], label=f"true Q{q}")
-        mid = (low + high) / 2
-        ax.axhline(mid, color="k", lw=0.7)
-        ax.axvline(mid, color="k", lw=0.7)
-        ax.set(xlabel="predicted valence", ylabel="predicted arousal", title=f"{result.name}: predictions on the V/A plane", xlim=(low, high), ylim=(low, high))
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out_dir / f"{slug}_va_plane.png", dpi=110)
-        plt.close(fig)
-        files.append(f"{slug}_va_plane.png")
-
-        confusion = np.zeros((4, 4), dtype=int)
-        for t, p in zip(q_true, quadrants_from_unit(y_pred)):
-            confusion[t - 1, p - 1] += 1
-        fig, ax = plt.subplots(figsize=(4.6, 4.2))
-        ax.imshow(confusion, cmap="Blues")
-        for r in range(4):
-            for c in range(4):
-                ax.text(c, r, str(confusion[r, c]), ha="center", va="center", color="white" if confusion[r, c] > confusion.max() / 2 else "black")
-        ax.set(xticks=range(4), yticks=range(4), xticklabels=[f"Q{q}" for q in QUADRANTS], yticklabels=[f"Q{q}" for q in QUADRANTS], xlabel="predicted", ylabel="true", title=f"{result.name}: quadrants (all folds)")
-        fig.tight_layout()
-        fig.savefig(out_dir / f"{slug}_confusion.png", dpi=110)
-        plt.close(fig)
-        files.append(f"{slug}_confusion.png")
-
+        files.append(save(_scatter_plot(plt, result, t_s, p_s), f"{slug}_scatter.png"))
+        files.append(save(_va_plane_plot(plt, result, p_s, q_true), f"{slug}_va_plane.png"))
+        files.append(save(_confusion_plot(plt, result, q_true, y_pred), f"{slug}_confusion.png"))
         if any(f.history and "epoch" in f.history[0] for f in result.folds):
-            fig, ax = plt.subplots(figsize=(6.4, 4.2))
-            for i, f in enumerate(result.folds):
-                epochs = [h["epoch"] for h in f.history]
-                color = f"C{i % 10}"
-                if "train_loss" in f.history[0]:
-                    ax.plot(epochs, [h["train_loss"] for h in f.history], "-", lw=1, color=color, label=f"fold {f.fold} train")
-                if "val_loss" in f.history[0]:
-                    ax.plot(epochs, [h["val_loss"] for h in f.history], "--", lw=1, color=color, label=f"fold {f.fold} validation")
-            ax.set(xlabel="epoch", ylabel="loss (MSE, unit scale)", title=f"{result.name}: learning curves (network, per epoch)")
-            ax.legend(fontsize=7, ncol=2)
-            fig.tight_layout()
-            fig.savefig(out_dir / f"{slug}_learning_curves.png", dpi=110)
-            plt.close(fig)
-            files.append(f"{slug}_learning_curves.png")
+            files.append(save(_learning_curves_plot(plt, result), f"{slug}_learning_curves.png"))
     return files
+
+
+def _scatter_plot(plt, result: CVResult, t_s: np.ndarray, p_s: np.ndarray):
+    """True vs predicted valence and arousal (on the dataset's scale), one panel each."""
+    low, high = result.scale
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    for i, (ax, dim) in enumerate(zip(axes, ("valence", "arousal"))):
+        ax.scatter(t_s[:, i], p_s[:, i], s=8, alpha=0.5)
+        ax.plot([low, high], [low, high], "k--", lw=1)
+        ax.set(xlabel=f"true {dim}", ylabel=f"predicted {dim}", title=f"{result.name}: {dim}",
+               xlim=(low, high), ylim=(low, high))
+    return fig
+
+
+def _va_plane_plot(plt, result: CVResult, p_s: np.ndarray, q_true: np.ndarray):
+    """Predicted points on the valence/arousal plane, coloured by their true quadrant."""
+    low, high = result.scale
+    fig, ax = plt.subplots(figsize=(5.6, 5.4))
+    colors = {1: "tab:orange", 2: "tab:red", 3: "tab:blue", 4: "tab:green"}
+    for q in QUADRANTS:
+        sel = q_true == q
+        ax.scatter(p_s[sel, 0], p_s[sel, 1], s=9, alpha=0.6, c=colors[q], label=f"true Q{q}")
+    mid = (low + high) / 2
+    ax.axhline(mid, color="k", lw=0.7)
+    ax.axvline(mid, color="k", lw=0.7)
+    ax.set(xlabel="predicted valence", ylabel="predicted arousal", title=f"{result.name}: predictions on the V/A plane",
+           xlim=(low, high), ylim=(low, high))
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _confusion_plot(plt, result: CVResult, q_true: np.ndarray, y_pred: np.ndarray):
+    """The quadrant confusion matrix over all folds, with counts."""
+    confusion = np.zeros((4, 4), dtype=int)
+    for t, p in zip(q_true, quadrants_from_unit(y_pred)):
+        confusion[t - 1, p - 1] += 1
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.imshow(confusion, cmap="Blues")
+    for r in range(4):
+        for c in range(4):
+            color = "white" if confusion[r, c] > confusion.max() / 2 else "black"
+            ax.text(c, r, str(confusion[r, c]), ha="center", va="center", color=color)
+    names = [f"Q{q}" for q in QUADRANTS]
+    ax.set(xticks=range(4), yticks=range(4), xticklabels=names, yticklabels=names, xlabel="predicted", ylabel="true",
+           title=f"{result.name}: quadrants (all folds)")
+    return fig
+
+
+def _learning_curves_plot(plt, result: CVResult):
+    """Per-epoch train and validation losses of each fold's network."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, f in enumerate(result.folds):
+        epochs = [h["epoch"] for h in f.history]
+        color = f"C{i % 10}"
+        for key, style, label in (("train_loss", "-", "train"), ("val_loss", "--", "validation")):
+            if key in f.history[0]:
+                ax.plot(epochs, [h[key] for h in f.history], style, lw=1, color=color, label=f"fold {f.fold} {label}")
+    ax.set(xlabel="epoch", ylabel="loss (MSE, unit scale)", title=f"{result.name}: learning curves (network, per epoch)")
+    ax.legend(fontsize=7, ncol=2)
+    return fig
 
 
 def load_results(report_json: str | Path) -> list[CVResult]:
@@ -114,7 +130,8 @@ def load_results(report_json: str | Path) -> list[CVResult]:
             FoldResult(
                 fold=f["fold"], clip_ids=[p["clip"] for p in f["predictions"]],
                 y_true=np.array([p["true"] for p in f["predictions"]]), y_pred=np.array([p["pred"] for p in f["predictions"]]),
-                q_true=[p["quadrant"] for p in f["predictions"]], metrics=f["metrics"], history=f["history"], seconds=f["seconds"],
+                q_true=[p["quadrant"] for p in f["predictions"]], metrics=f["metrics"], history=f["history"],
+                seconds=f["seconds"],
             )
             for f in model["folds"]
         ]

@@ -130,7 +130,7 @@ class GanFoldFactory:
             return load_gan_bundle(folder)
         except GanError:
             return None
-        except Exception:  # a damaged cache entry is retrained, never fatal
+        except Exception:  # noqa: BLE001 - a damaged cache entry is retrained, never fatal
             return None
 
     def __call__(self, train_clips: Sequence, feature_cache, fold: int, seed: int):

@@ -54,7 +54,8 @@ class ClipCrops:
     def eval_crops(self, index: int, frames: int, count: int) -> torch.Tensor:
         """`count` evenly spaced crops of one clip: [count, frames, mel] (normalised)."""
         array = self.arrays[index]
-        return self._normalise(np.stack([self._window(array, s, frames) for s in eval_starts(len(self.arrays[index]), frames, count)]))
+        starts = eval_starts(len(self.arrays[index]), frames, count)
+        return self._normalise(np.stack([self._window(array, s, frames) for s in starts]))
 
     def eval_audio(self, index: int, frames: int, count: int) -> torch.Tensor:
         """Audio descriptors of the waveform under the `eval_crops` windows: [count, AUDIO_DESCRIPTOR_COUNT]."""

@@ -100,5 +100,6 @@ def load_train_config(path: str | Path) -> TrainConfig:
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise SentioMLError(f"The training config {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}.") from exc
+        kind = path.suffix.lstrip(".").upper() or "JSON"
+        raise SentioMLError(f"The training config {path} is not valid {kind}: {exc}.") from exc
     return TrainConfig.from_dict(data)

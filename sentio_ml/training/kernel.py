@@ -70,7 +70,8 @@ def attach_kernel_head(
         head = fit_kernel_head(fit_desc.reshape(-1, fit_desc.shape[-1]), np.repeat(fit.labels, crops, 0), c, epsilon)
         val_desc = torch.as_tensor(excerpt_descriptors(val, frames, crops))
         with torch.no_grad():
-            kernel_pred = head.regress(val_desc.reshape(-1, val_desc.shape[-1])).clamp(0, 1).reshape(len(val), crops, 2).mean(1).numpy()
+            per_crop = head.regress(val_desc.reshape(-1, val_desc.shape[-1])).clamp(0, 1)
+            kernel_pred = per_crop.reshape(len(val), crops, 2).mean(1).numpy()
         net_pred = predict_crops(model, val, frames, crops, torch.device("cpu"))
         losses = {b: float(np.mean(((1 - b) * net_pred + b * kernel_pred - val.labels) ** 2)) for b in BLEND_GRID}
         blend = min(losses, key=losses.get)
@@ -79,7 +80,8 @@ def attach_kernel_head(
             blended = (1 - blend) * net_pred + blend * kernel_pred
             centre = fit.labels.mean(axis=0)
             for d in range(2):
-                ccc_by_scale = {s: ccc(val.labels[:, d], np.clip(centre[d] + s * (blended[:, d] - centre[d]), 0, 1)) for s in SCALE_GRID}
+                ccc_by_scale = {s: ccc(val.labels[:, d], np.clip(centre[d] + s * (blended[:, d] - centre[d]), 0, 1))
+                                for s in SCALE_GRID}
                 scale[d] = max(ccc_by_scale, key=ccc_by_scale.get)
         rows = np.concatenate([fit_desc, val_desc.numpy()])
         labels = np.concatenate([fit.labels, val.labels])

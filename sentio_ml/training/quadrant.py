@@ -124,9 +124,9 @@ def attach_quadrant_head(
 ) -> tuple[MoodRegressor, dict]:
     """A copy of `model` with a quadrant head on `crops` excerpts per clip: views = the fbank descriptors,
     with `audio` the librosa descriptors of the waveform, with `musicnn` > 0 the pretrained tagger's embedding
-    over that many 3-s patches per excerpt (each view's decision values count equally). With `val`, the head is first fitted on `fit` to
-    calibrate the softmax temperature and (with `calibrate`) the centroids' spread (`_calibrate_spread`) on
-    `val`, then refitted on `fit` + `val`. Returns (model, info)."""
+    over that many 3-s patches per excerpt (each view's decision values count equally). With `val`, the head is
+    first fitted on `fit` to calibrate the softmax temperature and (with `calibrate`) the centroids' spread
+    (`_calibrate_spread`) on `val`, then refitted on `fit` + `val`. Returns (model, info)."""
     config = dataclasses.replace(model.config, audio_descriptors=audio, musicnn=musicnn > 0,
                                  musicnn_patches=musicnn or model.config.musicnn_patches)
     widths = [descriptor_count(config.num_mel_bins)] + [AUDIO_DESCRIPTOR_COUNT] * audio + [TAGGER_EMBEDDING_DIM] * (musicnn > 0)

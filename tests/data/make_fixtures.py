@@ -54,8 +54,9 @@ def main() -> None:
 
     for name, version in (("vibe_ace.mp3", 4),):
         tags = ID3()
-        tags.add(TIT2(encoding=3, text=TITLE)); tags.add(TPE1(encoding=3, text=ARTIST))
-        tags.add(TALB(encoding=3, text=ALBUM)); tags.add(TCON(encoding=3, text=GENRE))
+        for frame in (TIT2(encoding=3, text=TITLE), TPE1(encoding=3, text=ARTIST),
+                      TALB(encoding=3, text=ALBUM), TCON(encoding=3, text=GENRE)):
+            tags.add(frame)
         tags.save(HERE / name, v2_version=version)
     # The same MP3 with an ID3v2.3 tag, to check Sentio keeps the file's version.
     (HERE / "vibe_ace_v23.mp3").write_bytes((HERE / "vibe_ace.mp3").read_bytes())
@@ -75,7 +76,8 @@ def main() -> None:
         from mutagen import File
         f = File(HERE / name)
         f.add_tags()
-        f.tags.add(TIT2(encoding=3, text=TITLE)); f.tags.add(TPE1(encoding=3, text=ARTIST))
+        f.tags.add(TIT2(encoding=3, text=TITLE))
+        f.tags.add(TPE1(encoding=3, text=ARTIST))
         f.save()
 
 

@@ -79,7 +79,8 @@ def test_a_model_gaining_the_tagger_view_carries_the_pretrained_weights():
     torch.testing.assert_close(tagged.tagger_embedding(embedding), embedding)  # precomputed: passed through
     with torch.no_grad():
         from_patches = tagged.tagger_embedding(log_mel_patches(np.stack([reference_signal(10.0)] * 2)))
-    np.testing.assert_allclose(from_patches.numpy(), musicnn_embedding(load_musicnn(), np.stack([reference_signal(10.0)] * 2)), atol=1e-5)
+    expected = musicnn_embedding(load_musicnn(), np.stack([reference_signal(10.0)] * 2))
+    np.testing.assert_allclose(from_patches.numpy(), expected, atol=1e-5)
 
 
 

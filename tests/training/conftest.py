@@ -20,7 +20,8 @@ def make_clip(path: Path, valence: float, arousal: float, seconds: float = 3.2, 
     pulse = (np.sin(2 * np.pi * (1 + 6 * arousal) * t) > 0).astype(np.float32)
     wave = 0.3 * np.sin(2 * np.pi * pitch * t) + 0.2 * arousal * pulse * rng.standard_normal(t.size)
     soundfile.write(path, wave.astype(np.float32), SR)
-    return Clip(path, valence, arousal, quadrant_of(valence, arousal), group=path.stem, artist=f"artist-{path.stem}", clip_id=path.stem)
+    return Clip(path, valence, arousal, quadrant_of(valence, arousal),
+                group=path.stem, artist=f"artist-{path.stem}", clip_id=path.stem)
 
 
 @pytest.fixture(scope="session")

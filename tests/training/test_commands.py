@@ -59,13 +59,15 @@ def test_cv_writes_report_with_model_and_reference(generic_root, tmp_path, capsy
     report = json.loads((out / "report.json").read_text())
     assert [m["name"] for m in report["models"]] == ["AST hybrid", "librosa + SVR"]
     assert len(report["models"][0]["folds"]) == 2 and "quadrant.macro_f1" in report["models"][1]["summary"]
-    for png in ("AST_hybrid_scatter.png", "AST_hybrid_va_plane.png", "AST_hybrid_confusion.png", "AST_hybrid_learning_curves.png"):
+    for plot in ("scatter", "va_plane", "confusion", "learning_curves"):
+        png = f"AST_hybrid_{plot}.png"
         assert (out / png).stat().st_size > 1000
     from sentio_ml.evaluation.report import load_results
 
     reloaded = load_results(out / "report.json")
     for key, (mean, std) in reloaded[0].summary().items():
-        assert (mean, std) == pytest.approx((report["models"][0]["summary"][key]["mean"], report["models"][0]["summary"][key]["std"]))
+        summary = report["models"][0]["summary"][key]
+        assert (mean, std) == pytest.approx((summary["mean"], summary["std"]))
     text = (out / "report.md").read_text()
     assert "| quadrant.macro_f1 |" in text and "±" in text
     assert "quadrant.macro_f1" in capsys.readouterr().out

@@ -46,7 +46,8 @@ def test_fourq_mean_warriner_values(fourq):
     # MT0000004637: circular; greasy; messy — Warriner V 5.05/3.43/3.14? use the norms themselves
     import pandas as pd
 
-    norms = pd.read_csv(require_shared("warriner", "Ratings_Warriner_et_al.csv"), keep_default_na=False, usecols=["Word", "V.Mean.Sum", "A.Mean.Sum"]).set_index("Word")
+    norms = pd.read_csv(require_shared("warriner", "Ratings_Warriner_et_al.csv"), keep_default_na=False,
+                        usecols=["Word", "V.Mean.Sum", "A.Mean.Sum"]).set_index("Word")
     clip = next(c for c in fourq.clips if c.clip_id == "MT0000004637")
     words = ["circular", "greasy", "messy"]
     assert clip.valence == pytest.approx((norms.loc[words, "V.Mean.Sum"].mean() - 1) / 8)

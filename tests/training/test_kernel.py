@@ -48,7 +48,8 @@ def test_hybrid_blends_and_round_trips_through_a_bundle(untrained_tiny, tmp_path
         net, kernel, out = model(feats), hybrid.kernel(feats).clamp(0, 1), hybrid(feats)
     b = hybrid.config.kernel_blend
     torch.testing.assert_close(out, hybrid.kernel.calibrate((1 - b) * net + b * kernel))
-    assert torch.all(hybrid.kernel.out_scale >= 1.0) and torch.all((hybrid.kernel.out_centre > 0) & (hybrid.kernel.out_centre < 1))
+    assert torch.all(hybrid.kernel.out_scale >= 1.0)
+    assert torch.all((hybrid.kernel.out_centre > 0) & (hybrid.kernel.out_centre < 1))
     forced, _ = attach_kernel_head(model, fit, None, crops=2, blend=1.0)
     with torch.no_grad():
         assert not torch.allclose(forced(feats), net)
