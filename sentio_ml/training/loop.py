@@ -89,7 +89,9 @@ def _param_groups(model: MoodRegressor, config: TrainConfig) -> list[dict]:
 
 
 @torch.no_grad()
-def predict_crops(model: torch.nn.Module, crops: ClipCrops, frames: int, count: int, device: torch.device, batch_size: int = 32) -> np.ndarray:
+def predict_crops(
+    model: torch.nn.Module, crops: ClipCrops, frames: int, count: int, device: torch.device, batch_size: int = 32,
+) -> np.ndarray:
     """[N, 2] predictions, each the mean over `count` evenly spaced crops of the clip."""
     was_training = model.training
     model.eval()
@@ -110,7 +112,9 @@ def predict_crops(model: torch.nn.Module, crops: ClipCrops, frames: int, count: 
     return out
 
 
-def predict_clips(result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, crops: int | None = None, device: str = "auto") -> np.ndarray:
+def predict_clips(
+    result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, crops: int | None = None, device: str = "auto",
+) -> np.ndarray:
     """Predictions [N, 2] on the unit scale for clips (test-time averaging over `crops` excerpts)."""
     dev = resolve_device(device)
     model = result.model.to(dev)
@@ -149,6 +153,204 @@ class _EpochLog:
             writer.writerow(row)
 
 
+@dataclass
+class _Run:
+    """What every epoch of one training run shares: data, network, optimiser, AMP and the step count."""
+
+    config: TrainConfig
+    model: MoodRegressor
+    net: torch.nn.Module  # `model`, or its DDP wrapper
+    device: torch.device
+    train_data: ClipCrops
+    val_data: ClipCrops | None
+    synthetic: SyntheticSource | None
+    rank: int
+    world: int
+    per_rank: int  # training crops per rank and epoch
+    steps_per_epoch: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    amp_dtype: torch.dtype
+    frames: int  # the preset's crop length in fbank frames
+    step: int = 0
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+
+@dataclass
+class _Best:
+    """Early stopping's memory: the best epoch so far by validation loss (without validation, the last one)."""
+
+    state: dict
+    loss: float = math.inf
+    epoch: int = 0
+
+    def update(self, row: dict, model: MoodRegressor) -> None:
+        monitored = row.get("val_loss", -row["epoch"])
+        if monitored < self.loss:
+            self.loss, self.epoch = monitored, row["epoch"]
+            self.state = copy.deepcopy(model.state_dict())
+
+
+def _training_device(config: TrainConfig, rank: int, world: int) -> torch.device:
+    device = resolve_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+    return device
+
+
+def _prepare_run(
+    train_clips: Sequence[Clip], val_clips: Sequence[Clip], cache: FeatureCache, config: TrainConfig,
+    synthetic: SyntheticSource | None,
+) -> tuple[_Run, FeatureConfig]:
+    """Data (normalised on the training clips), the model (DDP-wrapped under torchrun), AdamW with the
+    warm-up + cosine schedule, and mixed precision on CUDA (bf16 where supported, else fp16 with a scaler)."""
+    rank, world = _distributed()
+    device = _training_device(config, rank, world)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+
+    model_config = model_config_for(config)
+    feature_config = fit_normalisation(cache, train_clips, model_config.feature_config())
+    train_data = ClipCrops(train_clips, cache, feature_config)
+    val_data = ClipCrops(val_clips, cache, feature_config) if val_clips else None
+
+    model = build_model(model_config, backbone=config.backbone).to(device)
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    per_rank = math.ceil(len(train_data) * config.crops_per_clip / world)
+    steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = torch.optim.AdamW(_param_groups(model, config))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _schedule(total_steps, int(config.warmup_fraction * total_steps), config.min_lr_ratio)
+    )
+    use_amp = config.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    run = _Run(config, model, net, device, train_data, val_data, synthetic, rank, world, per_rank, steps_per_epoch,
+               optimizer, scheduler, scaler, use_amp, amp_dtype, model_config.frames)
+    return run, feature_config
+
+
+def _resume_run(run: _Run, ckpt_dir: Path | None, history: list[dict], best: _Best) -> int:
+    """Restore the model, optimiser, schedule, history and best epoch from a checkpoint; returns the next epoch."""
+    if ckpt_dir is None:
+        raise SentioMLError("Resuming needs the checkpoint folder of the interrupted run.")
+    meta, best.state = load_checkpoint(ckpt_dir, run.model, run.optimizer, run.scheduler)
+    history[:] = meta["history"]
+    best.loss, best.epoch = meta["best_loss"], meta["best_epoch"]
+    if meta.get("train_config") and meta["train_config"] != run.config.to_dict():
+        raise SentioMLError("The checkpoint was made with other training settings; resume with the same config.")
+    return meta["epoch"] + 1
+
+
+def _training_batch(run: _Run, idx: np.ndarray, rng: np.random.Generator, torch_gen: torch.Generator):
+    """One augmented batch (features, labels) on the CPU: random crops, synthetic samples, SpecAugment,
+    mixup and label smoothing, in the order that fixes the random streams."""
+    config, frames = run.config, run.frames
+    feats, labels = run.train_data.random_batch(idx, frames, rng)
+    if run.synthetic is not None and config.synthetic_ratio > 0:
+        n_syn = max(1, round(len(idx) * config.synthetic_ratio))
+        syn_feats, syn_labels = run.synthetic.sample(n_syn, torch_gen)
+        feats = torch.cat([feats, fit_length(syn_feats.detach().float().cpu(), frames)])
+        labels = torch.cat([labels, syn_labels.detach().float().cpu()])
+    feats = spec_augment(feats, torch_gen, config.spec_time_masks, config.spec_time_width,
+                         config.spec_freq_masks, config.spec_freq_width, config.gain_jitter)
+    if config.mixup_alpha > 0:
+        lam = float(rng.beta(config.mixup_alpha, config.mixup_alpha))
+        perm = torch.randperm(len(feats), generator=torch_gen)
+        feats = lam * feats + (1 - lam) * feats[perm]
+        labels = lam * labels + (1 - lam) * labels[perm]
+    if config.label_smoothing_sigma > 0:
+        noise = config.label_smoothing_sigma * torch.randn(labels.shape, generator=torch_gen)
+        labels = (labels + noise).clamp(0, 1)
+    return feats, labels
+
+
+def _optimiser_step(run: _Run, feats: torch.Tensor, labels: torch.Tensor) -> float:
+    """Forward (under autocast with AMP), MSE loss, backward, clipping, AdamW and schedule step; the loss."""
+    feats, labels = feats.to(run.device), labels.to(run.device)
+    with torch.autocast(device_type=run.device.type, dtype=run.amp_dtype, enabled=run.use_amp):
+        pred = run.net(feats)
+    loss = torch.nn.functional.mse_loss(pred.float(), labels)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    if run.config.grad_clip:
+        run.scaler.unscale_(run.optimizer)
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.config.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.scheduler.step()
+    run.step += 1
+    return float(loss.detach())
+
+
+def _train_epoch(
+    run: _Run, epoch: int, progress: Callable[[StepProgress], None] | None, cancel: threading.Event | None,
+) -> list[float] | None:
+    """One epoch over this rank's shard; the step losses, or None when cancelled."""
+    config = run.config
+    rng = np.random.default_rng([config.seed, epoch])  # same permutation on every rank
+    torch_gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch * 1009 + run.rank)
+    order = np.concatenate([rng.permutation(len(run.train_data)) for _ in range(config.crops_per_clip)])
+    order = np.resize(order, run.per_rank * run.world)[run.rank :: run.world]  # DistributedSampler-style shard
+    run.net.train()
+    losses = []
+    for b in range(run.steps_per_epoch):
+        if cancel is not None and cancel.is_set():
+            return None
+        idx = order[b * config.batch_size : (b + 1) * config.batch_size]
+        losses.append(_optimiser_step(run, *_training_batch(run, idx, rng, torch_gen)))
+        if progress and run.rank == 0 and b < run.steps_per_epoch - 1:
+            progress(StepProgress(epoch, run.step, run.total_steps, losses[-1]))
+    return losses
+
+
+def _epoch_row(run: _Run, epoch: int, losses: list[float], started: float) -> dict:
+    """The epoch's log row: training loss, learning rate and, with validation, loss, CCCs and macro-F1."""
+    row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": run.scheduler.get_last_lr()[0]}
+    val_data = run.val_data
+    if val_data is not None:
+        val_pred = predict_crops(run.model, val_data, run.frames, run.config.eval_crops, run.device)
+        row["val_loss"] = float(np.mean((val_pred - val_data.labels) ** 2))
+        m = evaluate_predictions(val_data.labels, val_pred, [c.quadrant for c in val_data.clips])
+        row.update({"val_ccc_valence": m["valence"]["ccc"], "val_ccc_arousal": m["arousal"]["ccc"],
+                    "val_macro_f1": m["quadrant"]["macro_f1"]})
+    row["seconds"] = round(time.time() - started, 1)
+    return row
+
+
+def _attach_heads(run: _Run, model: MoodRegressor, history: list[dict]) -> MoodRegressor:
+    """The trained network with the configured kernel and quadrant heads (fitted on the training clips,
+    calibrated on the validation clips); their calibration figures go into the last history row."""
+    config = run.config
+    if config.kernel_head:
+        from sentio_ml.training.kernel import attach_kernel_head
+
+        model, info = attach_kernel_head(model, run.train_data, run.val_data, config.eval_crops, config.kernel_c,
+                                         config.kernel_epsilon, config.kernel_blend, config.calibrate_output)
+        if history:
+            history[-1]["kernel_blend"] = info["blend"]
+            history[-1]["output_scale"] = info["output_scale"]
+    if config.quadrant_head:
+        from sentio_ml.training.quadrant import attach_quadrant_head
+
+        model, info = attach_quadrant_head(model, run.train_data, run.val_data, config.eval_crops, config.quadrant_c,
+                                           config.quadrant_weight, config.audio_descriptors, config.calibrate_output,
+                                           config.musicnn_patches if config.musicnn else 0)
+        if history:
+            history[-1].update({f"quadrant_{k}": v for k, v in info.items() if k in ("temperature", "val_macro_f1")})
+    return model
+
+
 def train(
     train_clips: Sequence[Clip],
     val_clips: Sequence[Clip],
@@ -167,142 +369,39 @@ def train(
         raise SentioMLError("No training clips: check the dataset path and split.")
     if config.synthetic_ratio > 0 and synthetic is None:
         raise SentioMLError("synthetic_ratio > 0 needs a synthetic source (e.g. --gan).")
-    rank, world = _distributed()
-    device = resolve_device(config.device)
-    if world > 1 and device.type == "cuda":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
-
-    model_config = model_config_for(config)
-    frames = model_config.frames
-    feature_config = fit_normalisation(cache, train_clips, model_config.feature_config())
-    train_data = ClipCrops(train_clips, cache, feature_config)
-    val_data = ClipCrops(val_clips, cache, feature_config) if val_clips else None
-
-    model = build_model(model_config, backbone=config.backbone).to(device)
-    model_config = model.config
-    net: torch.nn.Module = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-
-    per_rank = math.ceil(len(train_data) * config.crops_per_clip / world)
-    steps_per_epoch = max(1, math.ceil(per_rank / config.batch_size))
-    total_steps = steps_per_epoch * config.epochs
-    optimizer = torch.optim.AdamW(_param_groups(model, config))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _schedule(total_steps, int(config.warmup_fraction * total_steps), config.min_lr_ratio)
-    )
-    use_amp = config.amp and device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
-
+    run, feature_config = _prepare_run(train_clips, val_clips, cache, config, synthetic)
+    model = run.model
     history: list[dict] = []
-    best_state = copy.deepcopy(model.state_dict())
-    best_loss, best_epoch, start_epoch = math.inf, 0, 1
+    best = _Best(copy.deepcopy(model.state_dict()))
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir else None
-    if resume:
-        if ckpt_dir is None:
-            raise SentioMLError("Resuming needs the checkpoint folder of the interrupted run.")
-        meta, best_state = load_checkpoint(ckpt_dir, model, optimizer, scheduler)
-        history, best_loss, best_epoch = meta["history"], meta["best_loss"], meta["best_epoch"]
-        start_epoch = meta["epoch"] + 1
-        if meta.get("train_config") and meta["train_config"] != config.to_dict():
-            raise SentioMLError("The checkpoint was made with other training settings; resume with the same config.")
-    log = _EpochLog(Path(log_dir) if log_dir and rank == 0 else None, resume)
+    start_epoch = _resume_run(run, ckpt_dir, history, best) if resume else 1
+    log = _EpochLog(Path(log_dir) if log_dir and run.rank == 0 else None, resume)
 
     stopped = "completed"
-    step = (start_epoch - 1) * steps_per_epoch
+    run.step = (start_epoch - 1) * run.steps_per_epoch
     for epoch in range(start_epoch, config.epochs + 1):
         started = time.time()
-        rng = np.random.default_rng([config.seed, epoch])  # same permutation on every rank
-        torch_gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch * 1009 + rank)
-        order = np.concatenate([rng.permutation(len(train_data)) for _ in range(config.crops_per_clip)])
-        order = np.resize(order, per_rank * world)[rank::world]  # DistributedSampler-style shard
-        net.train()
-        losses = []
-        for b in range(steps_per_epoch):
-            if cancel is not None and cancel.is_set():
-                stopped = "cancelled"
-                break
-            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            feats, labels = train_data.random_batch(idx, frames, rng)
-            if synthetic is not None and config.synthetic_ratio > 0:
-                n_syn = max(1, round(len(idx) * config.synthetic_ratio))
-                syn_feats, syn_labels = synthetic.sample(n_syn, torch_gen)
-                feats = torch.cat([feats, fit_length(syn_feats.detach().float().cpu(), frames)])
-                labels = torch.cat([labels, syn_labels.detach().float().cpu()])
-            feats = spec_augment(feats, torch_gen, config.spec_time_masks, config.spec_time_width,
-                                 config.spec_freq_masks, config.spec_freq_width, config.gain_jitter)
-            if config.mixup_alpha > 0:
-                lam = float(rng.beta(config.mixup_alpha, config.mixup_alpha))
-                perm = torch.randperm(len(feats), generator=torch_gen)
-                feats = lam * feats + (1 - lam) * feats[perm]
-                labels = lam * labels + (1 - lam) * labels[perm]
-            if config.label_smoothing_sigma > 0:
-                labels = (labels + config.label_smoothing_sigma * torch.randn(labels.shape, generator=torch_gen)).clamp(0, 1)
-            feats, labels = feats.to(device), labels.to(device)
-            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-                pred = net(feats)
-            loss = torch.nn.functional.mse_loss(pred.float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if config.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            if progress and rank == 0 and b < steps_per_epoch - 1:
-                progress(StepProgress(epoch, step, total_steps, losses[-1]))
-        if stopped == "cancelled":
+        losses = _train_epoch(run, epoch, progress, cancel)
+        if losses is None:
+            stopped = "cancelled"
             break
-
-        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": scheduler.get_last_lr()[0]}
-        if val_data is not None:
-            val_pred = predict_crops(model, val_data, frames, config.eval_crops, device)
-            row["val_loss"] = float(np.mean((val_pred - val_data.labels) ** 2))
-            m = evaluate_predictions(val_data.labels, val_pred, [c.quadrant for c in val_data.clips])
-            row.update({"val_ccc_valence": m["valence"]["ccc"], "val_ccc_arousal": m["arousal"]["ccc"], "val_macro_f1": m["quadrant"]["macro_f1"]})
-        row["seconds"] = round(time.time() - started, 1)
+        row = _epoch_row(run, epoch, losses, started)
         history.append(row)
-        monitored = row.get("val_loss", -epoch)  # without validation: keep the last epoch
-        if monitored < best_loss:
-            best_loss, best_epoch = monitored, epoch
-            best_state = copy.deepcopy(model.state_dict())
+        best.update(row, model)
         log.write(row)
-        if progress and rank == 0:
-            progress(StepProgress(epoch, step, total_steps, losses[-1], epoch_end=row))
-        if ckpt_dir is not None and rank == 0:
-            save_checkpoint(ckpt_dir, model, best_state, optimizer, scheduler, {
-                "epoch": epoch, "history": history, "best_loss": best_loss, "best_epoch": best_epoch,
+        if progress and run.rank == 0:
+            progress(StepProgress(epoch, run.step, run.total_steps, losses[-1], epoch_end=row))
+        if ckpt_dir is not None and run.rank == 0:
+            save_checkpoint(ckpt_dir, model, best.state, run.optimizer, run.scheduler, {
+                "epoch": epoch, "history": history, "best_loss": best.loss, "best_epoch": best.epoch,
                 "train_config": config.to_dict(),
             })
-        if config.patience and val_data is not None and epoch - best_epoch >= config.patience:
+        if config.patience and run.val_data is not None and epoch - best.epoch >= config.patience:
             stopped = "early-stopped"
             break
 
-    model.load_state_dict(best_state)
+    model.load_state_dict(best.state)
     model = model.cpu().eval()
-    if config.kernel_head and stopped != "cancelled":
-        from sentio_ml.training.kernel import attach_kernel_head
-
-        model, info = attach_kernel_head(model, train_data, val_data, config.eval_crops, config.kernel_c,
-                                         config.kernel_epsilon, config.kernel_blend, config.calibrate_output)
-        model_config = model.config
-        if history:
-            history[-1]["kernel_blend"] = info["blend"]
-            history[-1]["output_scale"] = info["output_scale"]
-    if config.quadrant_head and stopped != "cancelled":
-        from sentio_ml.training.quadrant import attach_quadrant_head
-
-        model, info = attach_quadrant_head(model, train_data, val_data, config.eval_crops, config.quadrant_c,
-                                           config.quadrant_weight, config.audio_descriptors, config.calibrate_output,
-                                           config.musicnn_patches if config.musicnn else 0)
-        model_config = model.config
-        if history:
-            history[-1].update({f"quadrant_{k}": v for k, v in info.items() if k in ("temperature", "val_macro_f1")})
-    return TrainResult(model, model_config, feature_config, config, history, best_epoch, stopped)
+    if stopped != "cancelled":
+        model = _attach_heads(run, model, history)
+    return TrainResult(model, model.config, feature_config, config, history, best.epoch, stopped)
