@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -125,9 +126,10 @@ class FeatureCache:
         return failures
 
     def _save(self, entry: Path, array: np.ndarray) -> None:
-        """Write an entry atomically: an interrupted run never leaves a half-written one."""
+        """Write an entry atomically: an interrupted run never leaves a half-written one, and processes filling
+        the same entry at once (DDP ranks) each write their own temporary file."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(".tmp.npy")
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp.npy")
         np.save(tmp, array, allow_pickle=False)
         tmp.replace(entry)
 
