@@ -14,6 +14,25 @@ def unknown_fields(cls: type, data: dict[str, Any]) -> list[str]:
     return sorted(set(data) - {f.name for f in fields(cls)})
 
 
+class SettingsDict:
+    """`to_dict`/`from_dict` for a settings dataclass whose `from_dict` refuses unknown keys with the error
+    `unknown_settings_error` makes (a subclass says what its settings are and which error type it raises)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        unknown = unknown_fields(cls, data)
+        if unknown:
+            raise cls.unknown_settings_error(unknown)  # type: ignore[attr-defined]
+        return cls(**data)
+
+    @staticmethod
+    def unknown_settings_error(unknown: list[str]) -> Exception:
+        return ValueError(f"unknown settings: {', '.join(unknown)}")
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A config dataclass as a JSON-ready dict (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}

@@ -9,7 +9,7 @@ The head (LayerNorm → Linear → GELU → Linear → sigmoid) gives valence an
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
-from sentio_ml.config_io import unknown_fields
+from sentio_ml.config_io import SettingsDict
 from sentio_ml.descriptors import KernelHead, descriptor_count, fbank_descriptors
 from sentio_ml.errors import BackboneUnavailableError, SentioMLError
 from sentio_ml.features import FeatureConfig, pad_or_trim
@@ -29,8 +29,16 @@ from sentio_ml.quadrant_head import QuadrantHead
 DEFAULT_BACKBONE = "MIT/ast-finetuned-audioset-10-10-0.4593"
 
 
+# ModelConfig field -> transformers' ASTConfig field, for the backbone settings both describe the same way
+_AST_FIELDS = (
+    ("hidden_size", "hidden_size"), ("num_layers", "num_hidden_layers"), ("num_heads", "num_attention_heads"),
+    ("intermediate_size", "intermediate_size"), ("patch_size", "patch_size"),
+    ("frequency_stride", "frequency_stride"), ("time_stride", "time_stride"),
+)
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(SettingsDict):
     """Architecture of a `MoodRegressor` (backbone + head); saved in every bundle's config.json."""
 
     name: str = "small"
@@ -76,29 +84,17 @@ class ModelConfig:
     quadrant_views: int = 0
     quadrant_weight: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        unknown = unknown_fields(cls, data)
-        if unknown:
-            raise ValueError(f"unknown model settings: {', '.join(unknown)}")
-        return cls(**data)
+    @staticmethod
+    def unknown_settings_error(unknown: list[str]) -> Exception:
+        return ValueError(f"unknown model settings: {', '.join(unknown)}")
 
     def ast_config(self):
         from transformers import ASTConfig
 
         return ASTConfig(
-            hidden_size=self.hidden_size,
-            num_hidden_layers=self.num_layers,
-            num_attention_heads=self.num_heads,
-            intermediate_size=self.intermediate_size,
+            **{ast_name: getattr(self, name) for name, ast_name in _AST_FIELDS},
             hidden_dropout_prob=self.dropout,
             attention_probs_dropout_prob=self.attention_dropout,
-            patch_size=self.patch_size,
-            frequency_stride=self.frequency_stride,
-            time_stride=self.time_stride,
             max_length=self.frames // self.pool_time,
             num_mel_bins=self.num_mel_bins // self.pool_freq,
         )
@@ -107,13 +103,7 @@ class ModelConfig:
         """This config with the backbone fields taken from a (pretrained) `ASTConfig`."""
         return replace(
             self,
-            hidden_size=ast_config.hidden_size,
-            num_layers=ast_config.num_hidden_layers,
-            num_heads=ast_config.num_attention_heads,
-            intermediate_size=ast_config.intermediate_size,
-            patch_size=ast_config.patch_size,
-            frequency_stride=ast_config.frequency_stride,
-            time_stride=ast_config.time_stride,
+            **{name: getattr(ast_config, ast_name) for name, ast_name in _AST_FIELDS},
             frames=ast_config.max_length,
             num_mel_bins=ast_config.num_mel_bins,
             pool_time=1,

@@ -6,18 +6,18 @@ each bundle and checkpoint so a run can be reproduced or resumed.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
-from sentio_ml.config_io import unknown_fields
+from sentio_ml.config_io import SettingsDict
 from sentio_ml.errors import SentioMLError
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(SettingsDict):
     # model
     preset: str = "hybrid"
     # ModelConfig fields replacing the preset's; "frames" sets the excerpt length (10-ms frames) both
@@ -75,15 +75,9 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA (ignored on CPU)
     threads: int | None = None  # torch CPU threads (None: torch's default)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        unknown = unknown_fields(cls, data)
-        if unknown:
-            raise SentioMLError(f"Unknown training setting(s): {', '.join(unknown)}.")
-        return cls(**data)
+    @staticmethod
+    def unknown_settings_error(unknown: list[str]) -> Exception:
+        return SentioMLError(f"Unknown training setting(s): {', '.join(unknown)}.")
 
     def updated(self, **changes: Any) -> "TrainConfig":
         """A copy with the non-None `changes` applied (how CLI flags override a config file)."""
