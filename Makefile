@@ -21,7 +21,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/sentio
 
+# ruff (lint rules in pyproject.toml) first: a finding fails the run before the slower tests.
 test: $(STAMP)
+	$(PY) -m ruff check .
 	QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
