@@ -172,19 +172,8 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
          progress: Callable[[ScanProgress], None] | None = None, cancel: object | None = None) -> ScanReport:
     """Scan ``roots`` into ``library``; see the module docstring for what happens to each file."""
     root_paths = [Path(absolute(r)) for r in roots]
-    if not root_paths:
-        raise ScanError("No music folder given: name at least one folder to scan.")
     extensions = audio_extensions()
-    for root in root_paths:
-        if not root.exists():
-            raise ScanError(f"The folder {root} does not exist.")
-        if root.is_file():
-            if root.suffix.lower() not in extensions:
-                raise ScanError(f"{root} is not an audio file Sentio reads ({', '.join(sorted(extensions))}).")
-        elif not root.is_dir():
-            raise ScanError(f"{root} is neither a folder nor a file.")
-        elif not os.access(root, os.R_OK | os.X_OK):
-            raise ScanError(f"The folder {root} cannot be read (permission denied).")
+    _check_roots(root_paths, extensions)
     started = time.monotonic()
     report = ScanReport(roots=[str(r) for r in root_paths])
     with library.session() as session:
@@ -196,11 +185,44 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
         known = {row.path: row for row in session.execute(
             select(Track.id, Track.path, Track.size, Track.mtime, Track.status))
             if under_roots(row.path, root_paths)}
+    leftovers: dict[str, list[str]] = {}
+    seen, files_seen = _store_changed_files(library, root_paths, extensions, known, report, leftovers, progress, cancel,
+                                            started)
+    _clean_leftovers(leftovers, report)
+    report.cancelled = bool(cancel is not None and cancel.is_set())
+    if not report.cancelled:
+        _mark_missing(library, [row for path, row in known.items() if path not in seen], report)
+    report.elapsed = time.monotonic() - started
+    _record_run(library, report)
+    if progress is not None:
+        progress(ScanProgress(files_seen, files_seen, None, report.elapsed))
+    return report
+
+
+def _check_roots(root_paths: list[Path], extensions: frozenset[str]) -> None:
+    """Refuse, in one sentence, a scan with no root or with a root that is missing, unreadable or not audio."""
+    if not root_paths:
+        raise ScanError("No music folder given: name at least one folder to scan.")
+    for root in root_paths:
+        if not root.exists():
+            raise ScanError(f"The folder {root} does not exist.")
+        if root.is_file():
+            if root.suffix.lower() not in extensions:
+                raise ScanError(f"{root} is not an audio file Sentio reads ({', '.join(sorted(extensions))}).")
+        elif not root.is_dir():
+            raise ScanError(f"{root} is neither a folder nor a file.")
+        elif not os.access(root, os.R_OK | os.X_OK):
+            raise ScanError(f"The folder {root} cannot be read (permission denied).")
+
+
+def _store_changed_files(library: Library, root_paths: list[Path], extensions: frozenset[str], known: dict, report: ScanReport,
+                         leftovers: dict[str, list[str]], progress: Callable[[ScanProgress], None] | None,
+                         cancel: object | None, started: float) -> tuple[set[str], int]:
+    """Walk the roots and store every new or changed file, COMMIT_EVERY at a time; (the paths seen, files seen)."""
     seen: set[str] = set()
     files_seen = 0
     last_report = 0.0
     pending: list[tuple[str, os.stat_result]] = []
-    leftovers: dict[str, list[str]] = {}
 
     def flush() -> None:
         if pending:
@@ -224,20 +246,17 @@ def scan(library: Library, roots: Iterable[str | os.PathLike[str]],
         if cancel is not None and cancel.is_set():
             break
     flush()
-    _clean_leftovers(leftovers, report)
-    report.cancelled = bool(cancel is not None and cancel.is_set())
-    if not report.cancelled:
-        _mark_missing(library, [row for path, row in known.items() if path not in seen], report)
-    report.elapsed = time.monotonic() - started
+    return seen, files_seen
+
+
+def _record_run(library: Library, report: ScanReport) -> None:
+    """Close the scan's ScanRun row with its counts and problems."""
     with library.session() as session:
         session.execute(update(ScanRun).where(ScanRun.id == report.run_id).values(
             finished_at=utcnow(), added=report.added, updated=report.updated, moved=report.moved,
             unchanged=report.unchanged, missing=report.missing, unreadable=len(report.unreadable),
             cancelled=report.cancelled,
             problems=[{"path": p.path, "reason": p.reason} for p in report.problems + report.unreadable]))
-    if progress is not None:
-        progress(ScanProgress(files_seen, files_seen, None, report.elapsed))
-    return report
 
 
 def _clean_leftovers(leftovers: dict[str, list[str]], report: ScanReport) -> None:
