@@ -135,6 +135,38 @@ def within_label_diversity(samples: torch.Tensor, rows: int, generator: Generato
     return float(torch.stack([pairwise_diversity(group) for group in z.chunk(rows)]).mean())
 
 
+def _total_steps(config: GanConfig, steps_per_epoch: int) -> int:
+    """`epochs` worth of steps (else `max_steps`), capped at `max_steps` when that is set."""
+    total = config.epochs * steps_per_epoch if config.epochs > 0 else config.max_steps
+    return min(total, config.max_steps) if config.max_steps > 0 else total
+
+
+def _adversarial_step(generator: Generator, adversary: Adversary, g_opt: torch.optim.Optimizer, sampler: LabelSampler,
+                      real: torch.Tensor, real_labels: torch.Tensor, rng: torch.Generator) -> dict[str, float]:
+    """`discriminator_steps` discriminator updates, then one generator update (with the mode-seeking term
+    when configured); the step's losses and scores."""
+    config, batch = generator.config, len(real)
+    generator.train()
+    for _ in range(config.discriminator_steps):
+        fake_labels = sampler.sample(batch, rng)
+        with torch.no_grad():
+            fake = generator(*generator.sample_noise(batch, config.frames, rng), fake_labels, config.frames)
+        d_stats = adversary.step(real, real_labels, fake, fake_labels)
+    fake_labels = sampler.sample(batch, rng)
+    noise = generator.sample_noise(batch, config.frames, rng)
+    if config.mode_seeking > 0:  # pairs: the second half repeats the first half's labels
+        fake_labels = torch.cat([fake_labels[: batch // 2]] * 2 + [fake_labels[2 * (batch // 2):]])
+    fake = generator(*noise, fake_labels, config.frames)
+    g_loss = adversary.generator_loss(fake, fake_labels)
+    if config.mode_seeking > 0:
+        g_loss = g_loss + config.mode_seeking * mode_seeking_loss(fake, noise, batch // 2, generator)
+    g_opt.zero_grad(set_to_none=True)
+    g_loss.backward()
+    g_opt.step()
+    return {"d_loss": d_stats.loss, "g_loss": float(g_loss.detach()),
+            "d_real": d_stats.real_score, "d_fake": d_stats.fake_score, "d_label_mse": d_stats.label_loss}
+
+
 def train_gan(
     features: torch.Tensor | Sequence[torch.Tensor],
     labels: torch.Tensor,
@@ -151,9 +183,7 @@ def train_gan(
     sampler = LabelSampler(labels)
     batch = min(config.batch_size, len(pool))
     steps_per_epoch = max(1, len(pool) // batch)
-    total = config.epochs * steps_per_epoch if config.epochs > 0 else config.max_steps
-    if config.max_steps > 0:
-        total = min(total, config.max_steps)
+    total = _total_steps(config, steps_per_epoch)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         generator = Generator(config, pool.mean, pool.std)
@@ -175,27 +205,8 @@ def train_gan(
             order, cursor = torch.randperm(len(pool), generator=rng), 0
         index = order[cursor : cursor + batch]
         cursor += batch
-        real, real_labels = pool.crop(index, rng), labels[index]
-        generator.train()
-        for _ in range(config.discriminator_steps):
-            fake_labels = sampler.sample(batch, rng)
-            with torch.no_grad():
-                fake = generator(*generator.sample_noise(batch, config.frames, rng), fake_labels, config.frames)
-            d_stats = adversary.step(real, real_labels, fake, fake_labels)
-        fake_labels = sampler.sample(batch, rng)
-        noise = generator.sample_noise(batch, config.frames, rng)
-        if config.mode_seeking > 0:  # pairs: the second half repeats the first half's labels
-            fake_labels = torch.cat([fake_labels[: batch // 2]] * 2 + [fake_labels[2 * (batch // 2):]])
-        fake = generator(*noise, fake_labels, config.frames)
-        g_loss = adversary.generator_loss(fake, fake_labels)
-        if config.mode_seeking > 0:
-            g_loss = g_loss + config.mode_seeking * mode_seeking_loss(fake, noise, batch // 2, generator)
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_opt.step()
+        values = _adversarial_step(generator, adversary, g_opt, sampler, pool.crop(index, rng), labels[index], rng)
         ema.update_parameters(generator)
-        values = {"d_loss": d_stats.loss, "g_loss": float(g_loss.detach()),
-                  "d_real": d_stats.real_score, "d_fake": d_stats.fake_score, "d_label_mse": d_stats.label_loss}
         for key, value in values.items():
             run.history[key].append(value)
         run.seconds = time.monotonic() - started
