@@ -52,6 +52,67 @@ def build_library(db_path: Path, tracks: int, analysed_fraction: float = 0.9, se
             for i in range(tracks) if analysed[i]])
 
 
+def library_db(work: Path, tracks: int) -> Path:
+    """The `tracks`-track library database in `work`, built unless it is already there."""
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / f"library-{tracks}.db"
+    if not db.exists():
+        t0 = time.perf_counter()
+        build_library(db, tracks)
+        print(f"built a {tracks:,}-track library in {time.perf_counter() - t0:.1f} s ({db})")
+    return db
+
+
+def pan_and_sort_report(app, window, count: int) -> list[str]:
+    """Time `count` pan frames zoomed in and count // 2 over the whole map, then a sort and a search filter of
+    the table; the report lines."""
+    from PySide6.QtCore import Qt
+
+    while window.model_info is None:  # the model check (torch import) follows the load; pan at steady state
+        app.processEvents()
+        time.sleep(0.01)
+    view = window.map._view_box
+    view.setRange(xRange=(0.2, 0.8), yRange=(0.2, 0.8), padding=0)  # zoomed in a little, as users pan
+    plot = window.map.plot
+    window.map._raster.render()
+    plot.grab()
+    frames, cpu = [], []
+    for i in range(count):
+        step = 0.01 if (i // 15) % 2 == 0 else -0.01
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        view.translateBy(x=step, y=step / 2)
+        app.processEvents()  # deliver the range change (and any debounced re-raster)
+        plot.grab()  # synchronous paint of the whole map widget
+        frames.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    view.setRange(xRange=(-0.02, 1.02), yRange=(-0.02, 1.02), padding=0)
+    full = []
+    for i in range(count // 2):
+        t0 = time.perf_counter()
+        view.translateBy(x=0.005 if i % 2 else -0.005)
+        app.processEvents()
+        plot.grab()
+        full.append((time.perf_counter() - t0) * 1000)
+
+    t_sort = time.perf_counter()
+    window.library_panel.sort(1, Qt.SortOrder.DescendingOrder)  # artist, as a header click does
+    sort_ms = (time.perf_counter() - t_sort) * 1000
+    t_filter = time.perf_counter()
+    window.library_panel.search.setText("artist 0042")
+    window.library_panel.apply_filter()
+    filter_ms = (time.perf_counter() - t_filter) * 1000
+
+    return [
+        f"pan frame (zoomed 0.6x0.6): median {statistics.median(frames):.1f} ms, "
+        f"p95 {sorted(frames)[int(0.95 * (len(frames) - 1))]:.1f} ms, max {max(frames):.1f} ms   [target <= 50 ms]; "
+        f"CPU time per frame: median {statistics.median(cpu):.1f} ms",
+        f"pan frame (whole map, every point visible): median {statistics.median(full):.1f} ms, "
+        f"p95 {sorted(full)[int(0.95 * (len(full) - 1))]:.1f} ms",
+        f"sort 100k by artist: {sort_ms:.0f} ms; search filter: {filter_ms:.0f} ms",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100_000)
@@ -60,17 +121,12 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sentio-bench-gui-"))
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / f"library-{args.tracks}.db"
-    if not db.exists():
-        t0 = time.perf_counter()
-        build_library(db, args.tracks)
-        print(f"built a {args.tracks:,}-track library in {time.perf_counter() - t0:.1f} s ({db})")
+    db = library_db(work, args.tracks)
 
     t_start = time.perf_counter()
     c_start = time.process_time()
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication  # noqa: F401 - imports are part of start-up
+    from PySide6.QtCore import Qt  # noqa: F401 - imports are part of start-up
+    from PySide6.QtWidgets import QApplication  # noqa: F401
 
     from sentio_desktop.library import Library
     from sentio_desktop.settings import Settings
@@ -100,40 +156,7 @@ def main() -> int:
     c_usable = time.process_time()
     points = len(window.map.drawn_tracks)
 
-    while window.model_info is None:  # the model check (torch import) follows the load; pan at steady state
-        app.processEvents()
-        time.sleep(0.01)
-    view = window.map._view_box
-    view.setRange(xRange=(0.2, 0.8), yRange=(0.2, 0.8), padding=0)  # zoomed in a little, as users pan
-    plot = window.map.plot
-    window.map._raster.render()
-    plot.grab()
-    frames, cpu = [], []
-    for i in range(args.frames):
-        step = 0.01 if (i // 15) % 2 == 0 else -0.01
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        view.translateBy(x=step, y=step / 2)
-        app.processEvents()  # deliver the range change (and any debounced re-raster)
-        plot.grab()  # synchronous paint of the whole map widget
-        frames.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-    view.setRange(xRange=(-0.02, 1.02), yRange=(-0.02, 1.02), padding=0)
-    full = []
-    for i in range(args.frames // 2):
-        t0 = time.perf_counter()
-        view.translateBy(x=0.005 if i % 2 else -0.005)
-        app.processEvents()
-        plot.grab()
-        full.append((time.perf_counter() - t0) * 1000)
-
-    t_sort = time.perf_counter()
-    window.library_panel.sort(1, Qt.SortOrder.DescendingOrder)  # artist, as a header click does
-    sort_ms = (time.perf_counter() - t_sort) * 1000
-    t_filter = time.perf_counter()
-    window.library_panel.search.setText("artist 0042")
-    window.library_panel.apply_filter()
-    filter_ms = (time.perf_counter() - t_filter) * 1000
+    measured = pan_and_sort_report(app, window, args.frames)
 
     print(f"tracks: {len(window.tracks):,} (map points: {points:,}), window 1440x900, "
           f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}")
@@ -143,12 +166,7 @@ def main() -> int:
           f"{t_usable - t_start:.2f} s including imports   [target <= 2 s]; CPU time (all threads): "
           f"{c_usable - c_imported:.2f} s after imports")
     print(f"machine load while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"pan frame (zoomed 0.6x0.6): median {statistics.median(frames):.1f} ms, "
-          f"p95 {sorted(frames)[int(0.95 * (len(frames) - 1))]:.1f} ms, max {max(frames):.1f} ms   [target <= 50 ms]; "
-          f"CPU time per frame: median {statistics.median(cpu):.1f} ms")
-    print(f"pan frame (whole map, every point visible): median {statistics.median(full):.1f} ms, "
-          f"p95 {sorted(full)[int(0.95 * (len(full) - 1))]:.1f} ms")
-    print(f"sort 100k by artist: {sort_ms:.0f} ms; search filter: {filter_ms:.0f} ms")
+    print(*measured, sep="\n")
     print(f"reproduce: QT_QPA_PLATFORM=offscreen .venv/bin/python bench/gui.py --tracks {args.tracks} --frames {args.frames}")
     window.close()
     context.close()
