@@ -215,6 +215,7 @@ def test_help_everywhere_and_gui_fallback(capsys, monkeypatch) -> None:
     assert code == 3 and "the desktop app cannot start" in err and "usage: sentio" in err
 
 
+@pytest.mark.slow  # a real `sentio analyze` process (torch import) is killed, then 100 tracks are analysed
 def test_killed_analysis_resumes_without_redoing_work(tmp_path: Path, tiny_bundle: Path, monkeypatch,
                                                      capsys) -> None:
     """A real `sentio analyze` process is killed with SIGKILL mid-run; the next run finishes the rest."""

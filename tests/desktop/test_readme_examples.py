@@ -24,7 +24,7 @@ from sentio_ml.bundle import default_bundle_path
 from sentio_ml.cli import main as sentio_ml
 from tests.conftest import REPO_ROOT, require_shared
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.slow]  # analyses the sample music with the shipped model
 
 # Examples whose songs depend on the model spreading the sample music over the map. Today's model squeezes every
 # prediction into valence 0.33-0.63 x arousal 0.41-0.51 (issue 14, item 1: the model issue fixes the spread), so no

@@ -13,6 +13,8 @@ import torch.multiprocessing as mp
 from sentio_ml.training.cache import FeatureCache
 from sentio_ml.training.config import TrainConfig
 
+pytestmark = pytest.mark.slow  # two spawned processes each import torch and train (~25 s on 2 busy cores)
+
 
 def _worker(rank: int, world: int, init_file: str, cache_dir: str, clips, out_dir: str) -> None:
     torch.set_num_threads(1)
