@@ -17,7 +17,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError
@@ -27,6 +27,9 @@ from sentio_ml.composition import Composition
 from sentio_ml.errors import BundleError
 from sentio_ml.features import FeatureConfig
 from sentio_ml.paths import shipped_bundle_dir
+
+if TYPE_CHECKING:
+    from sentio_ml.model import MoodRegressor
 
 FORMAT = "sentio-model-bundle"
 FORMAT_VERSION = 2  # 2: a declared Composition ("composition"); 1: the legacy MoodRegressor ("model")
@@ -58,7 +61,7 @@ class Bundle:
     `config` is the config.json content; use `Bundle.from_model` to make a new one.
     """
 
-    model: "Composition | MoodRegressor"  # noqa: F821 - the legacy class is imported only for version-1 bundles
+    model: Composition | MoodRegressor  # the legacy class is imported at run time only for version-1 bundles
     config: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     card: str = ""

@@ -43,8 +43,10 @@ def _fbank(waves: np.ndarray, features: Any) -> torch.Tensor:
 
 
 VIEWS: dict[str, View] = {
-    "fbank": View("fbank", "normalised Kaldi log-mel fbank (sentio_ml.features.compute_fbank)", _fbank, "decoding threads (CPU)"),
-    "wave": View("wave", "the 16-kHz mono excerpt itself", lambda waves, _: torch.from_numpy(np.ascontiguousarray(waves)), "decoding threads (CPU)"),
+    "fbank": View("fbank", "normalised Kaldi log-mel fbank (sentio_ml.features.compute_fbank)", _fbank,
+                  "decoding threads (CPU)"),
+    "wave": View("wave", "the 16-kHz mono excerpt itself",
+                 lambda waves, _: torch.from_numpy(np.ascontiguousarray(waves)), "decoding threads (CPU)"),
 }
 
 

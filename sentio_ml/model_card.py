@@ -16,7 +16,8 @@ python -m sentio_ml.distill.corpus --out cache/corpus                           
 python -m sentio_ml.distill.build --manifest cache/corpus/manifest.csv --out cache/distill/crops
 python -m sentio_ml.distill.targets --crops cache/distill/crops --teachers {teachers}
 python -m sentio_ml.distill.student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
-python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv --export sentio_ml/resources/models/default
+python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv \
+    --export sentio_ml/resources/models/default
 ```"""
 
 
@@ -70,7 +71,8 @@ def composition_card(bundle) -> str:
             lines += ["", f"Corpus: {training['corpus']}"]
     if training.get("dataset"):
         lines += ["", "## Valence/arousal head", "",
-                  f"Fitted on {training.get('clips', '?')} clips of `{training['dataset']}` (labels on 1–9 mapped by (x − 1) / 8): "
+                  f"Fitted on {training.get('clips', '?')} clips of `{training['dataset']}` "
+                  "(labels on 1–9 mapped by (x − 1) / 8): "
                   f"{training.get('head', {})}."]
     if metrics.get("cv"):
         lines += ["", "## Cross-validation", "", *_cv_table(metrics["cv"])]

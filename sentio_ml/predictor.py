@@ -29,7 +29,7 @@ from sentio_ml.audio import load_excerpts
 from sentio_ml.bundle import Bundle, load_bundle, model_id
 from sentio_ml.composition import VIEWS, Composition
 from sentio_ml.devices import resolve_device
-from sentio_ml.errors import AudioDecodeError, DeviceUnavailableError, SentioMLError
+from sentio_ml.errors import AudioDecodeError, SentioMLError
 from sentio_ml.features import compute_fbank
 from sentio_ml.mood import mood_word, quadrant
 

@@ -225,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}))
     write_report(results, args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
     if args.export:
-        export(part, features, dataset, state, args.export, {"cv": result.to_dict()["summary"], "spread_ratio": spread_ratio(result)})
+        metrics = {"cv": result.to_dict()["summary"], "spread_ratio": spread_ratio(result)}
+        export(part, features, dataset, state, args.export, metrics)
     return 0
 
 

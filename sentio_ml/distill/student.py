@@ -193,7 +193,8 @@ def train(args: argparse.Namespace) -> None:
         optimizer.step()
         state["step"] += 1
         if state["step"] % 20 == 0:
-            print(json.dumps({"step": state["step"], "loss": round(loss.item(), 4), **{t: round(v, 4) for t, v in parts.items()}}), flush=True)
+            losses = {t: round(v, 4) for t, v in parts.items()}
+            print(json.dumps({"step": state["step"], "loss": round(loss.item(), 4), **losses}), flush=True)
         if state["step"] % args.checkpoint_every == 0 or state["step"] == total:
             state["history"].append({"step": state["step"], "train": round(loss.item(), 4),
                                      "validation": evaluate(model, data, val_rows, stats), "time": time.time()})
