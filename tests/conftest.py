@@ -1,6 +1,7 @@
 """Suite-wide fixtures: offscreen Qt, the shared real data, fixture copies."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -47,13 +48,23 @@ def fixture_copy(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory) -> Path:
-    """A real `tiny`-preset bundle on disk (random weights): predictions are genuine model outputs."""
+    """A real bundle shaped like the shipped one — a composition with an AST part, its fitted head and a spread
+    calibration — at the `tiny` size with random weights: predictions are genuine model outputs."""
     import torch
 
+    from sentio_ml.ast_encoder import PRESETS
     from sentio_ml.bundle import Bundle, save_bundle
-    from sentio_ml.model import build_model
+    from sentio_ml.composition import AstPart, Composition
+    from sentio_ml.features import FeatureConfig
 
     torch.manual_seed(0)
+    short = dataclasses.replace(PRESETS["tiny"], frames=256)  # 2.56-s excerpts: two per 4-s fixture
+    model = Composition({"ast": AstPart(short)})
+    model.parts["ast"].head.weight.normal_(std=0.05)  # a head that moves with the audio, not a constant 0.5
+    model.scale.fill_(1.5)
+    model.offset.fill_(-0.25)
     directory = tmp_path_factory.mktemp("bundle") / "tiny"
-    save_bundle(Bundle.from_model(build_model("tiny"), name="sentio-tiny-test", version="1.0.0", excerpts=2), directory)
+    bundle = Bundle.from_composition(model, name="sentio-tiny-test", version="1.0.0", features=FeatureConfig(frames=256),
+                                     normalisation_source="AudioSet statistics", excerpts=2)
+    save_bundle(bundle, directory)
     return directory

@@ -155,14 +155,26 @@ def spread_ratio(result: CVResult) -> list[float]:
     return (y_pred.std(0) / y_true.std(0)).round(3).tolist()
 
 
-def export(part: AstPart, features: np.ndarray, dataset: Dataset, state: dict, out: Path, metrics: dict) -> None:
-    """Fit the head on every clip and save the composition as a bundle."""
+def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epochs: int,
+                fbank: torch.Tensor | None) -> tuple[AstPart, np.ndarray, np.ndarray, dict]:
+    """The part with its head fitted on every clip (fine-tuned first when `tune_epochs`), and its calibration."""
+    y, groups = dataset.labels(), [c.split_key for c in dataset.clips]
+    alpha, offset, scale = fit_head(features, y, groups)
+    if tune_epochs:
+        from sentio_ml.distill.tune import tuned_head
+
+        part, offset, scale = tuned_head(part, fbank, y, groups, alpha, tune_epochs)
+    else:
+        part.head.fit(features, y, alpha)
+    return part, offset, scale, {"alpha": alpha, "fine_tune_epochs": tune_epochs}
+
+
+def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dataset: Dataset, state: dict,
+           out: Path, metrics: dict) -> None:
+    """Save the one-part composition (the AST and its head) as a bundle with a generated card."""
     from sentio_ml.bundle import Bundle, save_bundle
     from sentio_ml.features import FeatureConfig
 
-    y = dataset.labels()
-    alpha, offset, scale = fit_head(features, y, [c.split_key for c in dataset.clips])
-    part.head.fit(features, y, alpha)
     model = Composition({"ast": part})
     model.weights.fill_(1.0)
     model.offset.copy_(torch.as_tensor(offset, dtype=torch.float32))
@@ -171,14 +183,13 @@ def export(part: AstPart, features: np.ndarray, dataset: Dataset, state: dict, o
     bundle = Bundle.from_composition(
         model, name="sentio-fourq-ast", features=FeatureConfig(mean=fbank["mean"], std=fbank["std"]),
         normalisation_source="log-mel mean/std of the distillation corpus",
-        training_data={"dataset": dataset.name, "clips": len(dataset), "head": {"alpha": alpha},
+        training_data={"dataset": dataset.name, "clips": len(dataset), "head": head,
                        "distillation": {k: state[k] for k in ("teachers", "crops", "step")}},
         metrics=metrics)
     save_bundle(bundle, out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sentio_ml.audio import excerpt_starts  # noqa: F401  (the placement the excerpts follow)
     from sentio_ml.datasets.fourq import load_fourq
     from sentio_ml.evaluation.report import write_report
     from sentio_ml.features import FeatureConfig
@@ -215,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         init_like_vit(control.encoder)
         random_features = student_embeddings(control, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
         results.append(run_cv(dataset, probe_fit_predict(random_features, dataset), name="AST, random weights (no distillation)"))
+    fbank = None
     if args.tune_epochs:
         from sentio_ml.distill.tune import pooled_fbank
 
@@ -225,8 +237,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}))
     write_report(results, args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
     if args.export:
-        metrics = {"cv": result.to_dict()["summary"], "spread_ratio": spread_ratio(result)}
-        export(part, features, dataset, state, args.export, metrics)
+        shipped = results[-1] if args.tune_epochs else result  # the variant that is exported
+        fitted, offset, scale, head = fitted_part(part, features, dataset, args.tune_epochs, fbank)
+        metrics = {"cv": shipped.to_dict()["summary"], "cv_name": shipped.name, "spread_ratio": spread_ratio(shipped),
+                   "ablation": {r.name: r.summary()["quadrant.macro_f1"] for r in results}}
+        export(fitted, offset, scale, head, dataset, state, args.export, metrics)
     return 0
 
 
