@@ -260,12 +260,22 @@ def _build_model(config: dict[str, Any]):
     return MoodRegressor(ModelConfig.from_dict(config["model"]))
 
 
+def _shipped_by_name(directory: Path) -> Path:
+    """A bare name that is no folder here but names a bundle shipped with Sentio (`--model fast`) means that one."""
+    from sentio_ml.paths import shipped_bundle_dir
+
+    if not directory.is_dir() and len(directory.parts) == 1 and (shipped_bundle_dir(directory.name) / CONFIG_FILE).is_file():
+        return shipped_bundle_dir(directory.name)
+    return directory
+
+
 def load_bundle(directory: str | os.PathLike | None = None) -> Bundle:
     """Load a bundle folder (the default bundle when None) on the CPU, in eval mode.
 
     Raises BundleError naming what is missing or wrong; for a missing default bundle it says how to get one.
     """
     directory = Path(directory).expanduser() if directory is not None else default_bundle_path()
+    directory = _shipped_by_name(directory)
     is_default = directory.resolve() == default_bundle_path().resolve()
     if not directory.is_dir():
         if is_default:

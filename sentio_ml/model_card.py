@@ -12,13 +12,17 @@ HEADLINE_METRICS = (
     "arousal.ccc", "arousal.pearson_r", "arousal.rmse",
 )
 REBUILD = """```
-python -m sentio_ml.distill.corpus --out cache/corpus                                   # unlabelled music
-python -m sentio_ml.distill.build --manifest cache/corpus/manifest.csv --out cache/distill/crops
-python -m sentio_ml.distill.targets --crops cache/distill/crops --teachers {teachers}
-python -m sentio_ml.distill.student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
-python -m sentio_ml.distill.finetune --student cache/distill/student --out runs/student-cv \
-    --export sentio_ml/resources/models/default
-```"""
+sentio-ml distill corpus  --out cache/corpus
+python scripts/convert_teachers.py
+grep -e '^file,' -e ',fourq,' cache/corpus/manifest.csv > cache/fourq.csv
+grep -v ',fourq,' cache/corpus/manifest.csv > cache/rest.csv
+sentio-ml distill crops   --manifest cache/fourq.csv --out cache/distill/crops
+sentio-ml distill crops   --manifest cache/rest.csv --out cache/distill/crops --variants 2 --max-per-file 1
+sentio-ml distill targets --crops cache/distill/crops --teachers {teachers}
+sentio-ml distill student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
+sentio-ml distill heads   --student cache/distill/student --out runs/heads --tune-epochs {tune} --export BUNDLE_DIR
+```
+(docs/distillation.md explains each step; the schedule above is what produced this bundle.)"""
 
 
 def _cv_table(summary: dict[str, Any]) -> list[str]:
@@ -82,7 +86,8 @@ def composition_card(bundle) -> str:
         lines += ["", f"Share of the output's variance per part on held-out folds: {metrics['shares']}."]
     if distillation:
         lines += ["", "## Rebuild from nothing", "",
-                  REBUILD.format(teachers=" ".join(distillation["teachers"]), steps=distillation["step"])]
+                  REBUILD.format(teachers=" ".join(distillation["teachers"]), steps=distillation["step"],
+                                 tune=training.get("head", {}).get("fine_tune_epochs", 0))]
     lines += ["", "## Limits", "",
               "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
               "labels describe a clip's tags, not a listener's ratings.",
@@ -112,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--internals", action="store_true", help="also update docs/internals.md's composition block")
     args = parser.parse_args(argv)
     bundle = load_bundle(args.bundle)
+    if bundle.path is None:
+        raise SystemExit("no bundle folder")
     (bundle.path / CARD_FILE).write_text(composition_card(bundle), encoding="utf-8")
     if args.internals:
         update_internals_doc(Path(__file__).resolve().parents[1] / "docs" / "internals.md", bundle)

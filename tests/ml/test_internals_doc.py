@@ -12,10 +12,11 @@ from sentio_ml.paths import shipped_bundle_dir
 DOC = Path(__file__).resolve().parents[2] / "docs" / "internals.md"
 
 
-@pytest.mark.skipif(not (shipped_bundle_dir() / "model.safetensors").is_file(), reason="no default bundle in this checkout")
+@pytest.mark.skipif(not (shipped_bundle_dir("fast") / "model.safetensors").is_file(), reason="no fast bundle here")
 def test_internals_doc_shows_the_shipped_composition():
-    bundle = load_bundle(shipped_bundle_dir())
+    bundle = load_bundle(shipped_bundle_dir("fast"))
     assert isinstance(bundle.model, Composition)
     text = DOC.read_text(encoding="utf-8")
     block = text.split("<!-- composition:start -->")[1].split("<!-- composition:end -->")[0].strip()
-    assert block == bundle.model.describe().strip(), "regenerate the block: python -m sentio_ml.model_card --internals"
+    assert block == bundle.model.describe().strip(), \
+        "regenerate the block: python -m sentio_ml.model_card --bundle fast --internals"
