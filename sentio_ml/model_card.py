@@ -84,6 +84,8 @@ def composition_card(bundle) -> str:
         lines += ["", f"Spread of held-out predictions over the labels' (valence, arousal): {metrics['spread_ratio']}."]
     if metrics.get("shares"):
         lines += ["", f"Share of the output's variance per part on held-out folds: {metrics['shares']}."]
+    elif len(bundle.model.parts) == 1:
+        lines += ["", f"One part: `{next(iter(bundle.model.parts))}` supplies all of the output."]
     if distillation:
         lines += ["", "## Rebuild from nothing", "",
                   REBUILD.format(teachers=" ".join(distillation["teachers"]), steps=distillation["step"],
