@@ -269,7 +269,9 @@ def load_excerpts(path: PathLike, sample_rate: int = 16000, seconds: float = 10.
     seekable = path.suffix.lower() not in _LINEAR_EXTENSIONS
     if len(starts) == 1 or not seekable or len(starts) * seconds >= _WHOLE_FILE_COVERAGE * duration:
         whole = decode(path, sample_rate)
-        duration = max(duration, len(whole) / sample_rate) if duration <= seconds else duration
+        decoded = len(whole) / sample_rate
+        # what decodes, not what the header claims: short tracks may run longer, cut-short files end sooner
+        duration = max(duration, decoded) if duration <= seconds else min(duration, max(decoded, seconds))
         pieces = [whole[int(round(s * sample_rate)):] for s in starts]
         if len(starts) > 1 and len(pieces[-1]) < samples:  # metadata overstated the length
             starts = excerpt_starts(len(whole) / sample_rate, seconds, count)
@@ -280,6 +282,7 @@ def load_excerpts(path: PathLike, sample_rate: int = 16000, seconds: float = 10.
         for start in starts:
             piece = decode(path, sample_rate, offset=float(start), duration=seconds)
             if len(piece) < samples and waves:  # ran off the real end: reuse what we have, looped
+                duration = min(duration, float(start) + len(piece) / sample_rate)
                 piece = np.concatenate([waves[-1], piece])[-samples:] if len(piece) else waves[-1]
             waves.append(fit_wave_length(piece, samples))
     return Excerpts(

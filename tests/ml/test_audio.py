@@ -184,3 +184,14 @@ def test_truncated_mp3_keeps_what_decodes(fixture_copy):
     path.write_bytes(data[: len(data) // 2])
     wave = decode(path, 16000)
     assert 16000 < len(wave) < 64000
+
+
+def test_a_file_cut_short_reports_what_decodes(fixture_copy):
+    from sentio_ml.audio import load_excerpts, probe_duration
+
+    path = fixture_copy("vibe_ace.flac")
+    header = probe_duration(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    excerpts = load_excerpts(path, 16000, seconds=1.0, count=2)
+    assert excerpts.duration < 0.75 * header  # the header still claims the whole length
