@@ -1,21 +1,20 @@
 """The Audio Spectrogram Transformer that carries Sentio's prediction, as an embedding network.
 
-Training builds it on transformers' `ASTModel` (`backend="transformers"`: the reference implementation, and
-the way to start from AudioSet weights by hub id or folder). Inference builds `LeanAST`, a forward-only copy
-with the same parameter names, because importing transformers' modelling code costs 2.5–4 s of start-up
-on this CPU — more than the whole prediction of a song. `tests/ml/test_ast_encoder.py` checks that both give
+Training builds it on transformers' `ASTModel` (`backend="transformers"`, the reference implementation; an
+`ASTModel` loaded from AudioSet weights by hub id or folder can be passed as `backbone`, as the legacy
+`sentio_ml.model.build_model(backbone=...)` behind `sentio-ml train --backbone` does). Inference builds
+`LeanAST`, a forward-only copy with the same parameter names, because importing transformers' modelling code
+costs 2.5–4 s of start-up on this CPU — more than the whole prediction of a song. `tests/ml/test_ast_encoder.py` checks that both give
 the same outputs for the same weights, so a bundle trained with one runs with the other.
 
 Input: normalised Kaldi log-mel fbank [B, frames, mel] (`sentio_ml.features`), average-pooled by
-`pool_time` in time before the patches (4: 40-ms frames, 16x fewer attention pairs — what makes the CPU
+`pool_time` in time before the patches (the shipped student: 8, 80-ms frames, 64 patches — what makes the CPU
 training and a 20,000-tracks-per-hour CPU inference possible). Output: the mean of the patch tokens
 concatenated with AST's pooled CLS/distillation output, [B, 2·hidden].
 """
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,10 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sentio_ml.config_io import unknown_fields
-from sentio_ml.errors import BackboneUnavailableError
 
-# The AudioSet-finetuned AST (10-10 strides) that `--backbone` users can start from.
-DEFAULT_BACKBONE = "MIT/ast-finetuned-audioset-10-10-0.4593"
 LAYER_NORM_EPS = 1e-12  # ASTConfig's default
 
 
@@ -194,30 +190,4 @@ def init_like_vit(encoder: AstEncoder) -> None:
     emb = encoder.backbone.embeddings
     for param in (emb.cls_token, emb.distillation_token, emb.position_embeddings):
         nn.init.trunc_normal_(param, std=0.02)
-
-
-def load_pretrained_backbone(backbone: str | os.PathLike) -> tuple[nn.Module, EncoderConfig]:
-    """transformers' ASTModel from a hub id or a local `save_pretrained` folder, and its EncoderConfig."""
-    from transformers import ASTModel
-
-    local = Path(backbone).expanduser()
-    try:
-        if local.is_dir():
-            if not (local / "config.json").is_file():
-                raise BackboneUnavailableError(
-                    f"The backbone folder '{local}' has no config.json; save one with ASTModel.save_pretrained().")
-            model = ASTModel.from_pretrained(str(local))
-        else:
-            model = ASTModel.from_pretrained(str(backbone))
-    except (OSError, ValueError) as exc:  # hub errors subclass OSError (offline, unknown repo, no access)
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
-        reason = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else "the model hub is unreachable or has no such model"
-        raise BackboneUnavailableError(
-            f"Cannot load the pretrained backbone '{backbone}' because {reason}; "
-            "download it once while online or pass a local folder with its config.json and weights.") from exc
-    return model, EncoderConfig().with_ast_config(model.config)
-
-
-def parameter_count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 

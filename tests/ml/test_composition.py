@@ -75,3 +75,16 @@ def test_a_config_with_an_unknown_part_is_a_bundle_error(tmp_path):
     (tmp_path / "b" / "config.json").write_text(json.dumps(config))
     with pytest.raises(BundleError, match="invalid"):
         load_bundle(tmp_path / "b")
+
+
+def test_a_teacher_part_feeds_on_the_wave_view():
+    from sentio_ml.composition import TeacherPart
+
+    part = TeacherPart("vgg_msd").eval()  # untrained weights: shapes and wiring only
+    model = Composition({"ast": AstPart(PRESETS["tiny"]), "vgg": part}).eval()
+    assert model.views == ["fbank", "wave"]
+    assert model.config()["parts"]["vgg"] == {"kind": "teacher", "view": "wave", "teacher": "vgg_msd"}
+    waves = torch.zeros(2, 16000 * 4)
+    with torch.no_grad():
+        out = model(fbank=torch.zeros(2, 1024, 128), wave=waves)
+    assert out.shape == (2, 2) and bool(((out >= 0) & (out <= 1)).all())
