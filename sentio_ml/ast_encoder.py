@@ -3,13 +3,14 @@
 Training builds it on transformers' `ASTModel` (`backend="transformers"`, the reference implementation; an
 `ASTModel` loaded from AudioSet weights by hub id or folder can be passed as `backbone`, as the legacy
 `sentio_ml.model.build_model(backbone=...)` behind `sentio-ml train --backbone` does). Inference builds
-`LeanAST`, a forward-only copy with the same parameter names, because importing transformers' modelling code
-costs 2.5–4 s of start-up on this CPU — more than the whole prediction of a song. `tests/ml/test_ast_encoder.py` checks that both give
-the same outputs for the same weights, so a bundle trained with one runs with the other.
+`LeanAST`, a forward-only copy with the same parameter names, because importing transformers' modelling
+code costs 2.5–4 s of start-up on this CPU — more than the whole prediction of a song.
+`tests/ml/test_ast_encoder.py` checks that both give the same outputs for the same weights, so a bundle
+trained with one runs with the other.
 
 Input: normalised Kaldi log-mel fbank [B, frames, mel] (`sentio_ml.features`), average-pooled by
-`pool_time` in time before the patches (the shipped student: 8, 80-ms frames, 64 patches — what makes the CPU
-training and a 20,000-tracks-per-hour CPU inference possible). Output: the mean of the patch tokens
+`pool_time` in time before the patches (the shipped student: 8, 80-ms frames, 64 patches — what makes the
+CPU training and a 20,000-tracks-per-hour CPU inference possible). Output: the mean of the patch tokens
 concatenated with AST's pooled CLS/distillation output, [B, 2·hidden].
 """
 from __future__ import annotations
