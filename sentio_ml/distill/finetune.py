@@ -54,19 +54,6 @@ def load_student_part(student_dir: Path) -> tuple[AstPart, dict]:
     return part.eval(), state
 
 
-def student_embeddings(part: AstPart, waves: np.ndarray, mean: float, std: float, batch: int = 24) -> np.ndarray:
-    """[clips, 2·hidden]: the mean over each clip's excerpts of the encoder's embedding."""
-    from sentio_ml.features import FeatureConfig, compute_fbank
-
-    features = FeatureConfig(mean=mean, std=std)
-    flat = waves.reshape(-1, waves.shape[-1])
-    rows = []
-    with torch.inference_mode():
-        for first in range(0, len(flat), batch):
-            rows.append(part.embed(compute_fbank(flat[first:first + batch], features)).numpy())
-    return np.concatenate(rows).reshape(waves.shape[0], waves.shape[1], -1).mean(1)
-
-
 def teacher_clip_features(crops: Path, teacher: str, dataset: Dataset) -> np.ndarray:
     """[clips, D]: a teacher's outputs averaged over each clip's clean (variant-0) distillation crops — the
     features of the teacher's linear probe in the ablation (no extra teacher pass)."""
@@ -156,7 +143,7 @@ def spread_ratio(result: CVResult) -> list[float]:
 
 
 def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epochs: int,
-                fbank: torch.Tensor | None) -> tuple[AstPart, np.ndarray, np.ndarray, dict]:
+                fbank: torch.Tensor) -> tuple[AstPart, np.ndarray, np.ndarray, dict]:
     """The part with its head fitted on every clip (fine-tuned first when `tune_epochs`), and its calibration."""
     y, groups = dataset.labels(), [c.split_key for c in dataset.clips]
     alpha, offset, scale = fit_head(features, y, groups)
@@ -212,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     waves = excerpt_waves(dataset, args.out.parent / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, args.excerpts)
     part, state = load_student_part(args.student)
-    features = student_embeddings(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+    from sentio_ml.distill.tune import embed_fbank, excerpt_fbank
+
+    # the excerpts' fbank once, for the frozen embeddings, the control and the fine-tuning alike
+    fbank = excerpt_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+    features = embed_fbank(part, fbank)
     result = run_cv(dataset, probe_fit_predict(features, dataset), name="distilled AST + linear head")
     results = [result]
     for teacher in args.probes:
@@ -224,13 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         from sentio_ml.ast_encoder import init_like_vit
 
         init_like_vit(control.encoder)
-        random_features = student_embeddings(control, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+        random_features = embed_fbank(control, fbank)
         results.append(run_cv(dataset, probe_fit_predict(random_features, dataset), name="AST, random weights (no distillation)"))
-    fbank = None
     if args.tune_epochs:
-        from sentio_ml.distill.tune import pooled_fbank
-
-        fbank = pooled_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
         results.append(run_cv(dataset, tuned_fit_predict(part, fbank, features, dataset, args.tune_epochs),
                               name=f"distilled AST, fine-tuned {args.tune_epochs} epochs + linear head"))
     for item in results:

@@ -64,17 +64,15 @@ def calibration_split(groups: list[str], seed: int = 0) -> tuple[np.ndarray, np.
     return np.flatnonzero(~is_held), np.flatnonzero(is_held)
 
 
-def pooled_fbank(part: AstPart, waves: np.ndarray, mean: float, std: float) -> torch.Tensor:
-    """Normalised fbank of every excerpt [clips, excerpts, pooled frames, mel], pooled as the encoder pools."""
-    from sentio_ml.features import FeatureConfig, compute_fbank
+def excerpt_fbank(part: AstPart, waves: np.ndarray, mean: float, std: float) -> torch.Tensor:
+    """Normalised fbank of every excerpt [clips, excerpts, pooled frames, mel], pooled as the encoder pools
+    (the distillation cache's `pooled_fbank`, normalised as the bundle's FeatureConfig does)."""
+    from sentio_ml.distill.targets import pooled_fbank
 
     config = part.encoder.config
     flat = waves.reshape(-1, waves.shape[-1])
-    rows = []
-    for first in range(0, len(flat), 64):
-        fbank = compute_fbank(flat[first:first + 64], FeatureConfig(mean=mean, std=std))
-        rows.append(nn.functional.avg_pool1d(fbank.transpose(1, 2), config.pool_time).transpose(1, 2))
-    return torch.cat(rows).reshape(waves.shape[0], waves.shape[1], config.pooled_frames, -1)
+    rows = [pooled_fbank(flat[first:first + 64], config.pool_time, config.frames) for first in range(0, len(flat), 64)]
+    return ((torch.cat(rows) - mean) / (2 * std)).reshape(waves.shape[0], waves.shape[1], config.pooled_frames, -1)
 
 
 def tuned_head(part: AstPart, fbank: torch.Tensor, labels: np.ndarray, groups: list[str], alpha: float, epochs: int,
