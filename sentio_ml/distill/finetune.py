@@ -54,7 +54,7 @@ def load_student_part(student_dir: Path) -> tuple[AstPart, dict]:
     return part.eval(), state
 
 
-def teacher_clip_features(crops: Path, teacher: str, dataset: Dataset) -> np.ndarray:
+def teacher_clip_features(crop_dirs: list[Path], teacher: str, dataset: Dataset) -> np.ndarray:
     """[clips, D]: a teacher's outputs averaged over each clip's clean (variant-0) distillation crops — the
     features of the teacher's linear probe in the ablation (no extra teacher pass)."""
     from sentio_ml.distill.crops import shard_paths
@@ -62,7 +62,7 @@ def teacher_clip_features(crops: Path, teacher: str, dataset: Dataset) -> np.nda
 
     sums: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
-    for shard in shard_paths(crops):
+    for shard in (shard for directory in crop_dirs for shard in shard_paths(directory)):
         if not target_path(shard, teacher).is_file():
             continue
         values = np.load(target_path(shard, teacher))
@@ -176,11 +176,7 @@ def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dat
     save_bundle(bundle, out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from sentio_ml.datasets.fourq import load_fourq
-    from sentio_ml.evaluation.report import write_report
-    from sentio_ml.features import FeatureConfig
-
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/fourq"))
@@ -188,44 +184,80 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--excerpts", type=int, default=3)
     parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
     parser.add_argument("--probes", nargs="*", default=[], help="teachers to probe linearly (ablation)")
-    parser.add_argument("--crops", type=Path, help="the distillation crops (for --probes)")
+    parser.add_argument("--crops", type=Path, nargs="+", default=[],
+                        help="the distillation crop folders (for --probes and --mood-epochs)")
     parser.add_argument("--tune-epochs", type=int, default=0,
                         help="also fine-tune the AST end to end for this many epochs per fold (0: frozen only)")
+    parser.add_argument("--mood-epochs", type=int, default=0,
+                        help="also train the AST on the --probes teachers' valence/arousal over every crop for this many "
+                             "epochs per fold (sentio_ml.distill.moods); the exported variant when given")
     parser.add_argument("--random-control", action="store_true",
                         help="also score the same AST with random weights (the no-distillation control)")
     args = parser.parse_args(argv)
+    if (args.probes or args.mood_epochs) and not args.crops:
+        parser.error("--probes and --mood-epochs need --crops (the folders the teachers' outputs are stored in)")
+    if args.mood_epochs and not args.probes:
+        parser.error("--mood-epochs needs --probes: the teachers whose valence/arousal the AST learns")
+    return args
+
+
+def random_control(part: AstPart, fbank: torch.Tensor, dataset: Dataset) -> CVResult:
+    from sentio_ml.ast_encoder import init_like_vit
+    from sentio_ml.distill.tune import embed_fbank
+
+    torch.manual_seed(0)
+    control = AstPart(part.encoder.config).eval()
+    init_like_vit(control.encoder)
+    return run_cv(dataset, probe_fit_predict(embed_fbank(control, fbank), dataset), name="AST, random weights (no distillation)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sentio_ml.datasets.fourq import load_fourq
+    from sentio_ml.distill.tune import embed_fbank, excerpt_fbank
+    from sentio_ml.evaluation.report import write_report
+    from sentio_ml.features import FeatureConfig
+
+    args = parse_args(argv)
     torch.set_num_threads(2)
     dataset = load_fourq(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
     waves = excerpt_waves(dataset, args.out.parent / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, args.excerpts)
     part, state = load_student_part(args.student)
-    from sentio_ml.distill.tune import embed_fbank, excerpt_fbank
-
     # the excerpts' fbank once, for the frozen embeddings, the control and the fine-tuning alike
     fbank = excerpt_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
     features = embed_fbank(part, fbank)
-    result = run_cv(dataset, probe_fit_predict(features, dataset), name="distilled AST + linear head")
-    results = [result]
-    for teacher in args.probes:
-        probe = teacher_clip_features(args.crops, teacher, dataset)
+    results = [run_cv(dataset, probe_fit_predict(features, dataset), name="distilled AST + linear head")]
+    probes = {teacher: teacher_clip_features(args.crops, teacher, dataset) for teacher in args.probes}
+    for teacher, probe in probes.items():
         results.append(run_cv(dataset, probe_fit_predict(probe, dataset), name=f"teacher {teacher} (linear probe)"))
     if args.random_control:
-        torch.manual_seed(0)
-        control = AstPart(part.encoder.config).eval()
-        from sentio_ml.ast_encoder import init_like_vit
-
-        init_like_vit(control.encoder)
-        random_features = embed_fbank(control, fbank)
-        results.append(run_cv(dataset, probe_fit_predict(random_features, dataset), name="AST, random weights (no distillation)"))
+        results.append(random_control(part, fbank, dataset))
     if args.tune_epochs:
         results.append(run_cv(dataset, tuned_fit_predict(part, fbank, features, dataset, args.tune_epochs),
                               name=f"distilled AST, fine-tuned {args.tune_epochs} epochs + linear head"))
+    crops = None
+    if args.mood_epochs:
+        from sentio_ml.distill.moods import load_crops, moods_fit_predict
+
+        crops = load_crops(args.crops, args.probes, part.encoder.config.pooled_frames, dataset)
+        results.append(run_cv(dataset, moods_fit_predict(part, crops, probes, fbank, dataset, state["stats"]["fbank"],
+                                                         args.mood_epochs),
+                              name=f"distilled AST, trained on the teachers' moods {args.mood_epochs} epochs"))
     for item in results:
-        print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}))
+        print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}),
+              flush=True)
     write_report(results, args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
     if args.export:
-        shipped = results[-1] if args.tune_epochs else result  # the variant that is exported
-        fitted, offset, scale, head = fitted_part(part, features, dataset, args.tune_epochs, fbank)
+        shipped = results[-1] if args.tune_epochs or args.mood_epochs else results[0]  # the variant that is exported
+        if crops is not None:
+            from sentio_ml.distill.moods import fit_moods
+
+            every = np.arange(len(dataset))
+            fitted, offset, scale = fit_moods(part, crops, probes, fbank, every, dataset.labels(),
+                                              [c.split_key for c in dataset.clips], state["stats"]["fbank"], args.mood_epochs)
+            head = {"mood_distillation": {"teachers": args.probes, "epochs": args.mood_epochs, "crops": len(crops)}}
+        else:
+            fitted, offset, scale, head = fitted_part(part, features, dataset, args.tune_epochs, fbank)
         metrics = {"cv": shipped.to_dict()["summary"], "cv_name": shipped.name, "spread_ratio": spread_ratio(shipped),
                    "ablation": {r.name: r.summary()["quadrant.macro_f1"] for r in results}}
         export(fitted, offset, scale, head, dataset, state, args.export, metrics)

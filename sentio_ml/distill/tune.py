@@ -29,16 +29,21 @@ def embed_fbank(part: AstPart, fbank: torch.Tensor, batch: int = 64) -> np.ndarr
     return torch.cat(rows).reshape(fbank.shape[0], fbank.shape[1], -1).mean(1).numpy()
 
 
+def as_linear(head: LinearHead) -> nn.Linear:
+    """The ridge head as a trainable layer on raw embeddings: weight / std, bias − (mean / std)·weight."""
+    linear = nn.Linear(head.weight.shape[0], head.weight.shape[1])
+    with torch.no_grad():
+        linear.weight.copy_((head.weight / head.std[:, None]).T)
+        linear.bias.copy_(head.bias - (head.mean / head.std) @ head.weight)
+    return linear
+
+
 def tune(part: AstPart, fbank: torch.Tensor, labels: np.ndarray, alpha: float, epochs: int, lr: float = 1e-4,
          batch: int = 32, seed: int = 0) -> AstPart:
     """A fine-tuned copy of `part` (its head refitted by ridge afterwards by the caller)."""
     torch.manual_seed(seed)
     tuned = copy.deepcopy(part).train()
-    head = LinearHead(tuned.encoder.embedding_dim).fit(embed_fbank(part, fbank), labels, alpha)
-    linear = nn.Linear(tuned.encoder.embedding_dim, 2)
-    with torch.no_grad():  # the ridge head as a layer on raw embeddings: w / std, b − (mean / std)·w
-        linear.weight.copy_((head.weight / head.std[:, None]).T)
-        linear.bias.copy_(head.bias - (head.mean / head.std) @ head.weight)
+    linear = as_linear(LinearHead(tuned.encoder.embedding_dim).fit(embed_fbank(part, fbank), labels, alpha))
     optimizer = torch.optim.AdamW([*tuned.encoder.parameters(), *linear.parameters()], lr=lr, weight_decay=0.05)
     x = fbank.flatten(0, 1)
     y = torch.as_tensor(np.repeat(labels, fbank.shape[1], axis=0), dtype=torch.float32)
