@@ -34,20 +34,31 @@ def slug(text: str) -> str:
 
 
 def build(manifest: Path, out: Path, variants: int, max_per_file: int, seed: int) -> None:
+    from sentio_ml.console import ProgressBar
+
     out.mkdir(parents=True, exist_ok=True)
     crop_seconds = CROP_SAMPLES / SAMPLE_RATE
-    for number, (package, files) in enumerate(sorted(read_manifest(manifest).items())):
-        name = slug(package)
-        if any(out.glob(f"shard-{name}-*.npy")):
-            print(f"{package}: already rendered", flush=True)
-            continue
-        rng = np.random.default_rng(seed + number)
-        plans = plan_crops(files, crop_seconds, max_per_file, variants, rng)
-        started = time.time()
-        for index, first in enumerate(range(0, len(plans), SHARD_CROPS)):
-            shard = out / f"shard-{name}-{index:03d}"
-            written = render_shard(plans[first:first + SHARD_CROPS], shard, seed=seed + 1000 * number + index)
-            print(f"{package}: {shard.name} {written} crops ({time.time() - started:.0f} s)", flush=True)
+    packages = sorted(read_manifest(manifest).items())
+    with ProgressBar("crops", unit="package") as bar:
+        bar(0, len(packages))
+        for number, (package, files) in enumerate(packages):
+            name = slug(package)
+            if any(out.glob(f"shard-{name}-*.npy")):
+                bar.write(f"{package}: already rendered")
+            else:
+                render_package(files, out / f"shard-{name}", crop_seconds, max_per_file, variants, seed, number, bar)
+            bar(number + 1, len(packages))
+
+
+def render_package(files: list[tuple[str, float]], prefix: Path, crop_seconds: float, max_per_file: int, variants: int,
+                   seed: int, number: int, bar) -> None:
+    rng = np.random.default_rng(seed + number)
+    plans = plan_crops(files, crop_seconds, max_per_file, variants, rng)
+    started = time.time()
+    for index, first in enumerate(range(0, len(plans), SHARD_CROPS)):
+        shard = prefix.with_name(f"{prefix.name}-{index:03d}")
+        written = render_shard(plans[first:first + SHARD_CROPS], shard, seed=seed + 1000 * number + index)
+        bar.write(f"{shard.name}: {written} crops ({time.time() - started:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -201,6 +201,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def cv(dataset: Dataset, fit_predict, name: str) -> CVResult:
+    """`run_cv` with a progress bar over the folds (with ETA) and each fold's macro-F1 printed above it."""
+    from sentio_ml.console import ProgressBar
+
+    folds = sorted(set(dataset.folds or []))
+    with ProgressBar(name, unit="fold") as bar:
+        bar(0, len(folds))
+
+        def report(result) -> None:
+            bar.write(f"{name}: fold {result.fold} macro-F1 {result.metrics['quadrant']['macro_f1']:.3f}")
+            bar(folds.index(result.fold) + 1, len(folds))
+
+        return run_cv(dataset, fit_predict, name=name, on_fold=report)
+
+
 def random_control(part: AstPart, fbank: torch.Tensor, dataset: Dataset) -> CVResult:
     from sentio_ml.ast_encoder import init_like_vit
     from sentio_ml.distill.tune import embed_fbank
@@ -208,7 +223,7 @@ def random_control(part: AstPart, fbank: torch.Tensor, dataset: Dataset) -> CVRe
     torch.manual_seed(0)
     control = AstPart(part.encoder.config).eval()
     init_like_vit(control.encoder)
-    return run_cv(dataset, probe_fit_predict(embed_fbank(control, fbank), dataset), name="AST, random weights (no distillation)")
+    return cv(dataset, probe_fit_predict(embed_fbank(control, fbank), dataset), "AST, random weights (no distillation)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,23 +241,23 @@ def main(argv: list[str] | None = None) -> int:
     # the excerpts' fbank once, for the frozen embeddings, the control and the fine-tuning alike
     fbank = excerpt_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
     features = embed_fbank(part, fbank)
-    results = [run_cv(dataset, probe_fit_predict(features, dataset), name="distilled AST + linear head")]
+    results = [cv(dataset, probe_fit_predict(features, dataset), "distilled AST + linear head")]
     probes = {teacher: teacher_clip_features(args.crops, teacher, dataset) for teacher in args.probes}
     for teacher, probe in probes.items():
-        results.append(run_cv(dataset, probe_fit_predict(probe, dataset), name=f"teacher {teacher} (linear probe)"))
+        results.append(cv(dataset, probe_fit_predict(probe, dataset), f"teacher {teacher} (linear probe)"))
     if args.random_control:
         results.append(random_control(part, fbank, dataset))
     if args.tune_epochs:
-        results.append(run_cv(dataset, tuned_fit_predict(part, fbank, features, dataset, args.tune_epochs),
-                              name=f"distilled AST, fine-tuned {args.tune_epochs} epochs + linear head"))
+        results.append(cv(dataset, tuned_fit_predict(part, fbank, features, dataset, args.tune_epochs),
+                          f"distilled AST, fine-tuned {args.tune_epochs} epochs + linear head"))
     crops = None
     if args.mood_epochs:
         from sentio_ml.distill.moods import load_crops, moods_fit_predict
 
         crops = load_crops(args.crops, args.probes, part.encoder.config.pooled_frames, dataset)
-        results.append(run_cv(dataset, moods_fit_predict(part, crops, probes, fbank, dataset, state["stats"]["fbank"],
-                                                         args.mood_epochs),
-                              name=f"distilled AST, trained on the teachers' moods {args.mood_epochs} epochs"))
+        results.append(cv(dataset, moods_fit_predict(part, crops, probes, fbank, dataset, state["stats"]["fbank"],
+                                                     args.mood_epochs),
+                          f"distilled AST, trained on the teachers' moods {args.mood_epochs} epochs"))
     for item in results:
         print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}),
               flush=True)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from sentio_ml.ast_encoder import PRESETS, AstEncoder, EncoderConfig, init_like_vit
+from sentio_ml.console import ProgressBar, cancel_on_ctrl_c
 from sentio_ml.distill.crops import shard_paths
 from sentio_ml.distill.targets import fbank_path, target_path
 
@@ -182,25 +183,37 @@ def train(args: argparse.Namespace) -> None:
     deadline = time.time() + 60 * args.minutes
     print(f"{len(train_rows)} training crops, {len(val_rows)} validation; step {state['step']} of {total}", flush=True)
     model.train()
-    while state["step"] < total and time.time() < deadline:
-        x, y = batch_tensors(data, rng.choice(train_rows, min(args.batch_size, len(train_rows)), replace=False), stats)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(state["step"], total, args.lr, warmup=max(1, total // 20))
-        loss, parts = loss_of(model(spec_augment(x, generator)), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        state["step"] += 1
-        if state["step"] % 20 == 0:
-            losses = {t: round(v, 4) for t, v in parts.items()}
-            print(json.dumps({"step": state["step"], "loss": round(loss.item(), 4), **losses}), flush=True)
-        if state["step"] % args.checkpoint_every == 0 or state["step"] == total:
-            state["history"].append({"step": state["step"], "train": round(loss.item(), 4),
-                                     "validation": evaluate(model, data, val_rows, stats), "time": time.time()})
-            print(json.dumps(state["history"][-1]), flush=True)
-            save_checkpoint(args.out, model, optimizer, state)
+    with cancel_on_ctrl_c("Stopping after this step and saving a checkpoint; rerun the command to continue "
+                          "(Ctrl-C again to quit at once, losing the steps since the last checkpoint).") as cancel, \
+            ProgressBar("student", unit="step") as bar:
+        while state["step"] < total and time.time() < deadline and not cancel.is_set():
+            loss = train_step(model, optimizer, data, train_rows, stats, state, args, rng, generator)
+            bar(state["step"], total, postfix={"loss": f"{loss:.3f}"})
+            if state["step"] % args.checkpoint_every == 0 or state["step"] == total:
+                state["history"].append({"step": state["step"], "train": round(loss, 4),
+                                         "validation": evaluate(model, data, val_rows, stats), "time": time.time()})
+                print(json.dumps(state["history"][-1]), flush=True)
+                save_checkpoint(args.out, model, optimizer, state)
     save_checkpoint(args.out, model, optimizer, state)
+
+
+def train_step(model: Student, optimizer: torch.optim.Optimizer, data: DistillSet, train_rows: np.ndarray, stats: dict,
+               state: dict, args: argparse.Namespace, rng: np.random.Generator, generator: torch.Generator) -> float:
+    """One optimiser step on a random batch; returns its loss (and logs every 20th step)."""
+    total = state["total_steps"]
+    x, y = batch_tensors(data, rng.choice(train_rows, min(args.batch_size, len(train_rows)), replace=False), stats)
+    for group in optimizer.param_groups:
+        group["lr"] = lr_at(state["step"], total, args.lr, warmup=max(1, total // 20))
+    loss, parts = loss_of(model(spec_augment(x, generator)), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    state["step"] += 1
+    if state["step"] % 20 == 0:
+        losses = {t: round(v, 4) for t, v in parts.items()}
+        print(json.dumps({"step": state["step"], "loss": round(loss.item(), 4), **losses}), flush=True)
+    return loss.item()
 
 
 def main(argv: list[str] | None = None) -> int:

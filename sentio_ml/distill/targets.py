@@ -70,18 +70,22 @@ def fill_fbank(shard: Path, pool_time: int) -> None:
 
 
 def fill(crops: Path, teachers: list[str], pool_time: int, only: str = "*") -> None:
-    for shard in shard_paths(crops):
-        if not shard.match(only):
-            continue
-        started = time.time()
-        if not fbank_path(shard).is_file():
-            fill_fbank(shard, pool_time)
-            print(f"{shard.name}: fbank ({time.time() - started:.0f} s)", flush=True)
-        for name in teachers:
-            if not target_path(shard, name).is_file():
-                started = time.time()
-                fill_teacher(shard, name)
-                print(f"{shard.name}: {name} ({time.time() - started:.0f} s)", flush=True)
+    from sentio_ml.console import ProgressBar
+
+    shards = [shard for shard in shard_paths(crops) if shard.match(only)]
+    with ProgressBar("teacher targets", unit="shard") as bar:
+        bar(0, len(shards))
+        for done, shard in enumerate(shards, 1):
+            started = time.time()
+            if not fbank_path(shard).is_file():
+                fill_fbank(shard, pool_time)
+                bar.write(f"{shard.name}: fbank ({time.time() - started:.0f} s)")
+            for name in teachers:
+                if not target_path(shard, name).is_file():
+                    started = time.time()
+                    fill_teacher(shard, name)
+                    bar.write(f"{shard.name}: {name} ({time.time() - started:.0f} s)")
+            bar(done, len(shards))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,3 +87,14 @@ def test_fine_tuning_moves_the_encoder_and_calibrates_on_held_out_artists():
     assert not np.allclose(embed_fbank(tuned, fbank), before)  # the encoder itself was trained
     assert np.allclose(embed_fbank(part, fbank), before)  # ... on a copy
     assert offset.shape == (2,) and (scale > 0).all()
+
+
+def test_build_renders_each_package_once(tmp_path, capsys):
+    from sentio_ml.distill import build
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(f"file,package,licence,duration_s,source\n{FIXTURES / 'vibe_ace.flac'},demo pkg,CC-BY,12.0,music\n")
+    build.build(manifest, tmp_path / "crops", variants=2, max_per_file=1, seed=0)
+    assert [p.name for p in crops.shard_paths(tmp_path / "crops")] == ["shard-demo_pkg-000.npy"]
+    build.build(manifest, tmp_path / "crops", variants=2, max_per_file=1, seed=0)
+    assert "demo pkg: already rendered" in capsys.readouterr().err
