@@ -12,11 +12,12 @@ from typing import Sequence
 import numpy as np
 
 from sentio_ml.errors import DatasetError
+from sentio_ml.scale import from_unit, to_unit
 
 
 def unit_from_scale(value: float, low: float, high: float) -> float:
     """Map a label on [low, high] to [0, 1] (1–9 labels: (x − 1) / 8)."""
-    return (float(value) - low) / (high - low)
+    return float(to_unit(float(value), low, high))
 
 
 def quadrant_of(valence: float, arousal: float) -> int:
@@ -86,8 +87,7 @@ class Dataset:
 
     def to_scale(self, unit: np.ndarray) -> np.ndarray:
         """Unit-scale values back on the dataset's own scale (for reports)."""
-        low, high = self.scale
-        return np.asarray(unit, dtype=np.float64) * (high - low) + low
+        return from_unit(np.asarray(unit, dtype=np.float64), *self.scale)
 
 
 def make_folds(clips: Sequence[Clip], num_folds: int = 5, seed: int = 0) -> list[int]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from sentio_ml.evaluation.crossval import CVResult
 from sentio_ml.evaluation.metrics import QUADRANTS, quadrants_from_unit
+from sentio_ml.scale import from_unit
 
 HEADLINE = (
     "quadrant.macro_f1", "quadrant.accuracy",
@@ -49,8 +50,7 @@ def _plots(results: Sequence[CVResult], out_dir: Path) -> list[str]:
         y_true = np.concatenate([f.y_true for f in result.folds])
         y_pred = np.concatenate([f.y_pred for f in result.folds])
         q_true = np.array([q for f in result.folds for q in f.q_true])
-        low, high = result.scale
-        t_s, p_s = y_true * (high - low) + low, y_pred * (high - low) + low
+        t_s, p_s = from_unit(y_true, *result.scale), from_unit(y_pred, *result.scale)
         files.append(save(_scatter_plot(plt, result, t_s, p_s), f"{slug}_scatter.png"))
         files.append(save(_va_plane_plot(plt, result, p_s, q_true), f"{slug}_va_plane.png"))
         files.append(save(_confusion_plot(plt, result, q_true, y_pred), f"{slug}_confusion.png"))

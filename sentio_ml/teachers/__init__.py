@@ -48,10 +48,8 @@ def _builders() -> dict[str, Callable[[], Teacher]]:
         "vgg_msd": lambda: vgg_teacher("vgg_msd", MSD_TAGS, KERAS_LICENCE),
         "vgg_mtt": lambda: vgg_teacher("vgg_mtt", MTT_TAGS, KERAS_LICENCE),
     }
-    try:
-        from sentio_ml.teachers.mobilenet import mn04_teacher
-    except ImportError:  # not ported yet
-        return builders
+    from sentio_ml.teachers.mobilenet import mn04_teacher
+
     return builders | {"mn04": mn04_teacher}
 
 
