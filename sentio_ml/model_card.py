@@ -20,7 +20,7 @@ sentio-ml distill crops   --manifest cache/fourq.csv --out cache/distill/crops
 sentio-ml distill crops   --manifest cache/rest.csv --out cache/distill/crops --variants 2 --max-per-file 1
 sentio-ml distill targets --crops cache/distill/crops --teachers {teachers}
 sentio-ml distill student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
-sentio-ml distill heads   --student cache/distill/student --out runs/heads --tune-epochs {tune} --export BUNDLE_DIR
+sentio-ml distill heads   --student cache/distill/student --out runs/heads {head_options} --export BUNDLE_DIR
 ```
 (docs/distillation.md explains each step; the schedule above is what produced this bundle.)"""
 
@@ -46,6 +46,26 @@ def _teacher_lines(teachers: list[str]) -> list[str]:
             licence = "licence: see sentio_ml/resources/pretrained"
         lines.append(f"- `{name}`: {licence}")
     return lines
+
+
+def _head_text(training: dict[str, Any]) -> str:
+    head, clips = training.get("head", {}), f"{training.get('clips', '?')} clips of `{training['dataset']}`"
+    moods = head.get("mood_distillation")
+    if moods:
+        return (f"The AST and a linear layer were then trained for {moods['epochs']} epochs on {moods['crops']} crops, "
+                f"each with a target from the teachers' own valence/arousal probes ({', '.join(moods['teachers'])}, "
+                f"fitted on the {clips}; labels on 1–9 mapped by (x − 1) / 8), averaged with the label on crops "
+                "of labelled clips (sentio_ml.distill.moods). The spread calibration comes from artists held out of "
+                "that training.")
+    return f"Fitted on {clips} (labels on 1–9 mapped by (x − 1) / 8): {head}."
+
+
+def _head_options(head: dict[str, Any]) -> str:
+    moods = head.get("mood_distillation")
+    if moods:
+        return (f"--probes {' '.join(moods['teachers'])} --crops {' '.join(moods.get('crop_dirs', ['cache/distill/crops']))} "
+                f"--mood-epochs {moods['epochs']}")
+    return f"--tune-epochs {head.get('fine_tune_epochs', 0)}"
 
 
 def composition_card(bundle) -> str:
@@ -74,10 +94,7 @@ def composition_card(bundle) -> str:
         if training.get("corpus"):
             lines += ["", f"Corpus: {training['corpus']}"]
     if training.get("dataset"):
-        lines += ["", "## Valence/arousal head", "",
-                  f"Fitted on {training.get('clips', '?')} clips of `{training['dataset']}` "
-                  "(labels on 1–9 mapped by (x − 1) / 8): "
-                  f"{training.get('head', {})}."]
+        lines += ["", "## Valence/arousal head", "", _head_text(training)]
     if metrics.get("cv"):
         lines += ["", "## Cross-validation", "", *_cv_table(metrics["cv"])]
     if metrics.get("spread_ratio"):
@@ -89,7 +106,7 @@ def composition_card(bundle) -> str:
     if distillation:
         lines += ["", "## Rebuild from nothing", "",
                   REBUILD.format(teachers=" ".join(distillation["teachers"]), steps=distillation["step"],
-                                 tune=training.get("head", {}).get("fine_tune_epochs", 0))]
+                                 head_options=_head_options(training.get("head", {})))]
     lines += ["", "## Limits", "",
               "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
               "labels describe a clip's tags, not a listener's ratings.",
