@@ -50,11 +50,9 @@ class CropSet:
 
 
 def load_crops(crop_dirs: list[Path], teachers: list[str], frames: int, dataset: Dataset) -> CropSet:
-    sets = [load_set(directory, teachers, frames) for directory in crop_dirs]
+    crops = load_set(crop_dirs, teachers, frames)
     index = {str(c.path.resolve()): i for i, c in enumerate(dataset.clips)}
-    return CropSet(np.concatenate([s.fbank for s in sets]),
-                   {t: np.concatenate([s.targets[t] for s in sets]) for t in teachers},
-                   np.array([index.get(f, -1) for s in sets for f in s.files]))
+    return CropSet(crops.fbank, crops.targets, np.array([index.get(f, -1) for f in crops.files]))
 
 
 def teacher_moods(clip_features: dict[str, np.ndarray], crops: CropSet, rows: np.ndarray, labels: np.ndarray,

@@ -46,10 +46,11 @@ def pool_further(fbank: np.ndarray, frames: int) -> np.ndarray:
     return fbank[:, :frames * factor].reshape(len(fbank), frames, factor, -1).mean(2, dtype=np.float32).astype(np.float16)
 
 
-def load_set(crops: Path, teachers: list[str], frames: int) -> DistillSet:
-    """The shards whose targets are all there; fbank pooled to the encoder's `frames` (its pooled_frames)."""
+def load_set(crops: Path | list[Path], teachers: list[str], frames: int) -> DistillSet:
+    """The shards (of one or several crop folders) whose targets are all there; fbank pooled to the encoder's
+    `frames` (its pooled_frames)."""
     fbanks, targets, files = [], {t: [] for t in teachers}, []
-    for shard in shard_paths(crops):
+    for shard in (shard for folder in ([crops] if isinstance(crops, Path) else crops) for shard in shard_paths(folder)):
         if not fbank_path(shard).is_file() or not all(target_path(shard, t).is_file() for t in teachers):
             print(f"skipping {shard.name}: targets not computed yet", flush=True)
             continue
@@ -176,7 +177,8 @@ def train(args: argparse.Namespace) -> None:
     state = load_checkpoint(args.out, model, optimizer) or {
         "step": 0, "encoder": config.to_dict(), "teachers": args.teachers, "stats": standardiser(data, train_rows),
         "total_steps": args.steps, "crops": len(train_rows), "validation_crops": len(val_rows), "history": []}
-    state["total_steps"] = total = args.steps  # a resumed run may lengthen the schedule
+    state["total_steps"] = total = args.steps  # a resumed run may lengthen the schedule (and add crops)
+    state["crops"], state["validation_crops"] = len(train_rows), len(val_rows)
     stats = state["stats"]
     generator = torch.Generator().manual_seed(args.seed + state["step"])
     rng = np.random.default_rng(args.seed + state["step"])
@@ -218,7 +220,7 @@ def train_step(model: Student, optimizer: torch.optim.Optimizer, data: DistillSe
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--crops", type=Path, required=True)
+    parser.add_argument("--crops", type=Path, nargs="+", required=True, help="crop folders (sentio-ml distill crops)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--teachers", nargs="+", required=True)
     parser.add_argument("--preset", default="student", choices=sorted(PRESETS))
