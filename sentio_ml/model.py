@@ -205,6 +205,13 @@ class MoodRegressor(nn.Module):
             nn.Dropout(config.head_dropout),
             nn.Linear(config.head_hidden, 2),
         )
+        # the last step: stretch around the centre so held-out outputs have the labels' spread (fitted from the
+        # cross-validation's out-of-fold predictions, sentio_ml.evaluation.spread); ones = no stretch
+        self.register_buffer("spread", torch.ones(2))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        state_dict.setdefault(prefix + "spread", torch.ones(2))  # bundles written before the spread calibration
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def embed(self, feats: torch.Tensor) -> torch.Tensor:
         """Pooled embedding [B, D] of normalised fbank [B, T, mel] (T is padded/trimmed to config.frames)."""
@@ -267,7 +274,7 @@ class MoodRegressor(nn.Module):
         `tagger` [B, patches, 187, 96]: see `needs_tagger` and `tagger_embedding`."""
         out = torch.sigmoid(self.head(self.embed(feats)))
         if self.kernel is None and self.quadrant is None:
-            return out
+            return self.stretch(out)
         fbank = self.fbank_descriptors(feats)  # once for both heads (~7 ms per excerpt on the CPU)
         if self.kernel is not None:
             kernel = self.kernel.regress(fbank).clamp(0.0, 1.0)
@@ -276,7 +283,11 @@ class MoodRegressor(nn.Module):
             weight = self.config.quadrant_weight
             point = self.quadrant(self.quadrant_descriptors(feats, audio, fbank, tagger))
             out = ((1.0 - weight) * out + weight * point).clamp(0.0, 1.0)
-        return out
+        return self.stretch(out)
+
+    def stretch(self, out: torch.Tensor) -> torch.Tensor:
+        """The spread calibration: 0.5 + spread · (out − 0.5), clamped; quadrants (sides of 0.5) never change."""
+        return (0.5 + self.spread * (out - 0.5)).clamp(0.0, 1.0)
 
     def with_head(self, name: str, head: nn.Module, config: ModelConfig) -> "MoodRegressor":
         """A copy in eval mode with `config` and `head` as its `name` ("kernel" or "quadrant") head, sharing the

@@ -21,6 +21,8 @@ from sentio_ml.commands.common import (
 from sentio_ml.console import ProgressBar
 from sentio_ml.errors import SentioMLError
 
+RECIPE_NAME = "AST hybrid"  # the recipe's entry in the CV report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -104,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
     )
     bar.close()
     if rank == 0:
+        calibration = _calibrate_spread(result.model, cv_report)
         out = export_bundle(result, dataset, args.out, command, cv_report=cv_report, name=args.name, version=args.version)
+        if calibration:
+            from sentio_ml.evaluation.spread import update_card
+
+            update_card(out, cv_report, calibration)
         print(f"Trained on {len(fit)} clips ({len(val)} held out for early stopping); best epoch {result.best_epoch} "
               f"of {len(result.history)} ({result.stopped}). Bundle: {out}")
     if distributed:
@@ -115,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_cv(args, dataset, cache, config, cancel) -> dict:
     import json
 
+    from sentio_ml.evaluation import spread
     from sentio_ml.evaluation.crossval import reference_fit_predict, run_cv
     from sentio_ml.evaluation.reference import reference_features
     from sentio_ml.evaluation.report import format_table, write_report
@@ -129,12 +137,31 @@ def _run_cv(args, dataset, cache, config, cancel) -> dict:
         print(f"  fold {result.fold}: macro-F1 {result.metrics['quadrant']['macro_f1']:.3f} ({result.seconds:.0f} s)", flush=True)
 
     model = run_cv(dataset, model_fit_predict(cache, config, synthetic_factory_from_args(args), log_root=out / "logs",
-                                              progress=bar, cancel=cancel), "AST hybrid", on_fold=on_fold)
+                                              progress=bar, cancel=cancel), RECIPE_NAME, on_fold=on_fold)
     bar.close()
     with ProgressBar("reference features", unit="clip") as bar:
         features = reference_features([c.path for c in dataset.clips], cache.cache_dir.parent / "reference",
                                       progress=bar)
     reference = run_cv(dataset, reference_fit_predict({str(c.path): f for c, f in zip(dataset.clips, features)}), "librosa + SVR")
-    write_report([model, reference], out, "sentio-ml " + shlex.join(sys.argv[1:]))
-    print(format_table([model, reference]))
+    calibrated = spread.nested(model)
+    write_report([model, calibrated, reference], out, "sentio-ml " + shlex.join(sys.argv[1:]))
+    print(format_table([model, calibrated, reference]))
     return json.loads((out / "report.json").read_text())
+
+
+def _calibrate_spread(model, cv_report: dict | None) -> dict | None:
+    """Stretch the trained model's outputs by the factors its recipe's out-of-fold predictions call for; returns
+    what the model card says about it (None without a CV report)."""
+    import torch
+
+    from sentio_ml.evaluation import spread
+    from sentio_ml.evaluation.crossval import cv_result_from_dict
+
+    recipe = [m for m in (cv_report or {}).get("models", []) if m["name"] == RECIPE_NAME]
+    if not recipe:
+        return None
+    result = cv_result_from_dict(recipe[0])
+    factors = spread.pooled_factors(result)
+    model.spread.copy_(torch.as_tensor(factors, dtype=torch.float32))
+    return {"factors": factors.round(4).tolist(), "spread_before": spread.spread_ratio(result),
+            "spread_after": spread.spread_ratio(spread.nested(result)), "name": RECIPE_NAME + spread.SUFFIX}

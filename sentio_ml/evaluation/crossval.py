@@ -81,6 +81,16 @@ class CVResult:
         }
 
 
+def cv_result_from_dict(model: dict) -> CVResult:
+    """A CVResult back from one model entry of a report.json (`CVResult.to_dict`)."""
+    folds = [FoldResult(fold=f["fold"], clip_ids=[p["clip"] for p in f["predictions"]],
+                        y_true=np.array([p["true"] for p in f["predictions"]], dtype=np.float64),
+                        y_pred=np.array([p["pred"] for p in f["predictions"]], dtype=np.float64),
+                        q_true=[p["quadrant"] for p in f["predictions"]], metrics=f["metrics"],
+                        history=f.get("history", []), seconds=f.get("seconds", 0.0)) for f in model["folds"]]
+    return CVResult(name=model["name"], scale=tuple(model["scale"]), folds=folds)
+
+
 FitPredict = Callable[[Sequence[Clip], Sequence[Clip], int], FoldOutput]
 
 

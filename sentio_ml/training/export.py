@@ -27,7 +27,7 @@ LIMITS = {
 }
 
 
-def _cv_section(cv_report: dict[str, Any] | None) -> tuple[list[str], dict[str, Any]]:
+def cv_section(cv_report: dict[str, Any] | None) -> tuple[list[str], dict[str, Any]]:
     if not cv_report:
         return ["## Cross-validation", "", "No cross-validation was run for this bundle."], {}
     folds = len(cv_report["models"][0]["folds"])
@@ -59,7 +59,7 @@ def export_bundle(
 ) -> Path:
     mc, fc, tc = result.model_config, result.feature_config, result.train_config
     excerpts = excerpts or max(3, tc.eval_crops)
-    cv_lines, metrics = _cv_section(cv_report)
+    cv_lines, metrics = cv_section(cv_report)
     metrics["training"] = {"history": result.history, "best_epoch": result.best_epoch, "stopped": result.stopped}
     training_data = {
         "dataset": dataset.name, "clips": len(dataset.clips), "label_scale": list(dataset.scale),

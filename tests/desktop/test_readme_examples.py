@@ -26,13 +26,12 @@ from tests.conftest import REPO_ROOT, require_shared
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]  # analyses the sample music with the shipped model
 
-# Examples whose songs depend on the model spreading the sample music over the map. Today's model squeezes every
-# prediction into valence 0.33-0.63 x arousal 0.41-0.51 (issue 14, item 1: the model issue fixes the spread), so no
-# sample song is calm (< 0.4) or tense (near 0.2, 0.8) and these return nothing yet. They are reasonable examples
-# of what a user asks for; test_model_dependent_examples_return_songs says whether they do.
+# Examples whose songs depend on the model spreading the sample music over the map: with predictions squeezed
+# into the centre (valence 0.33-0.63 x arousal 0.41-0.51 before the spread calibration, issue 14 item 1) they
+# returned nothing. test_model_dependent_examples_return_songs checks that they do.
 MODEL_DEPENDENT = ("sentio list --valence 0.6: --arousal :0.4",
                    "sentio playlist region --rect 0.6:1 0:0.4",
-                   "sentio playlist region --circle 0.2 0.8 0.15")
+                   "sentio playlist region --circle 0.25 0.4 0.2")
 
 
 def readme_examples(section: str) -> list[str]:
@@ -158,8 +157,6 @@ def test_readme_examples_run_and_return_songs(readme_run) -> None:
     assert "15 playable" in results["sentio status"]["out"]
 
 
-@pytest.mark.xfail(strict=True, reason="today's model squeezes the sample music into the map's centre (issue 14 "
-                                       "item 1); remove this mark when the new model spreads it")
 def test_model_dependent_examples_return_songs(readme_run) -> None:
     results = readme_run["results"]
     returned = {e: r["songs"] or 0 for e, r in results.items() if e.startswith(MODEL_DEPENDENT)}

@@ -87,3 +87,19 @@ def test_hub_id_offline_is_one_clear_sentence(monkeypatch):
         build_model("tiny", backbone="sentio-test/no-such-ast-model")
     message = str(info.value)
     assert "sentio-test/no-such-ast-model" in message and "offline" in message and "\n" not in message
+
+
+def test_spread_stretches_around_the_centre_and_old_weights_load_without_it():
+    torch.manual_seed(0)
+    model = build_model("tiny").eval()
+    state = {k: v for k, v in model.state_dict().items() if k != "spread"}  # a bundle written before the calibration
+    fresh = MoodRegressor(model.config)
+    fresh.load_state_dict(state, strict=True)
+    assert torch.equal(fresh.spread, torch.ones(2))
+    feats = torch.randn(4, model.config.frames, model.config.num_mel_bins)
+    with torch.no_grad():
+        plain = fresh(feats)
+        fresh.spread.copy_(torch.tensor([2.0, 1.5]))
+        stretched = fresh(feats)
+    assert torch.allclose(stretched, (0.5 + torch.tensor([2.0, 1.5]) * (plain - 0.5)).clamp(0, 1), atol=1e-6)
+    assert torch.equal(stretched > 0.5, plain > 0.5)  # no prediction changes side: quadrants stay
