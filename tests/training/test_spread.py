@@ -47,3 +47,14 @@ def test_a_report_entry_round_trips():
     back = cv_result_from_dict(result.to_dict())
     assert back.name == result.name and back.scale == result.scale
     assert np.allclose(back.folds[3].y_pred, result.folds[3].y_pred) and back.folds[3].q_true == result.folds[3].q_true
+
+
+def test_a_blend_of_two_results_averages_their_predictions():
+    from sentio_ml.distill.blend import blend
+
+    first, second = _squeezed(3), _squeezed(3)
+    for fold in second.folds:
+        fold.y_pred = fold.y_true.copy()  # a perfect model
+    mixed = blend({"squeezed": (first, 1.0), "perfect": (second, 3.0)})
+    assert np.allclose(mixed.folds[2].y_pred, 0.25 * first.folds[2].y_pred + 0.75 * second.folds[2].y_true)
+    assert mixed.summary()["valence.pearson_r"][0] > first.summary()["valence.pearson_r"][0]
