@@ -90,8 +90,20 @@ def update_card(directory: Path, report: dict, summary: dict) -> None:
     path.write_text(text[:start] + section + text[end:], encoding="utf-8")
 
 
-def calibrate_bundle(directory: Path, model_name: str) -> dict:
-    """Fit the factors on `directory`'s CV report, write them into its weights, and record the nested score."""
+def set_version(directory: Path, metadata: dict, version: str) -> None:
+    """The new version in config.json, the card's title and (the caller saves it) the weights' metadata."""
+    config_path, card_path = directory / "config.json", directory / "MODEL_CARD.md"
+    config = json.loads(config_path.read_text())
+    old, config["version"], metadata["version"] = config["version"], version, version
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    if card_path.is_file():
+        card = card_path.read_text(encoding="utf-8")
+        card_path.write_text(card.replace(f"# {config['name']} {old}", f"# {config['name']} {version}", 1), encoding="utf-8")
+
+
+def calibrate_bundle(directory: Path, model_name: str, version: str | None = None) -> dict:
+    """Fit the factors on `directory`'s CV report, write them into its weights, and record the nested score;
+    `version` renames the bundle's version (its outputs change, so libraries see a new model)."""
     import torch
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
@@ -109,6 +121,8 @@ def calibrate_bundle(directory: Path, model_name: str) -> dict:
         metadata = handle.metadata()
     state = load_file(str(weights))
     state["spread"] = torch.as_tensor(factors, dtype=torch.float32)
+    if version:
+        set_version(directory, metadata, version)
     save_file(state, str(directory / "model.safetensors.tmp"), metadata=metadata)
     (directory / "model.safetensors.tmp").replace(directory / "model.safetensors")
     write_report([model, calibrated, *[r for r in results if r is not model]], directory / "cv", report["command"])
@@ -127,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, required=True, help="a version-1 bundle folder with cv/report.json")
     parser.add_argument("--model", default="AST hybrid", help="the report's entry for this bundle's recipe")
+    parser.add_argument("--version", help="give the calibrated bundle this version (its outputs change)")
     args = parser.parse_args(argv)
-    summary = calibrate_bundle(args.bundle, args.model)
+    summary = calibrate_bundle(args.bundle, args.model, args.version)
     print(json.dumps({k: v for k, v in summary.items() if k != "cv"}))
     return 0
 

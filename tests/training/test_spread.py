@@ -58,3 +58,14 @@ def test_a_blend_of_two_results_averages_their_predictions():
     mixed = blend({"squeezed": (first, 1.0), "perfect": (second, 3.0)})
     assert np.allclose(mixed.folds[2].y_pred, 0.25 * first.folds[2].y_pred + 0.75 * second.folds[2].y_true)
     assert mixed.summary()["valence.pearson_r"][0] > first.summary()["valence.pearson_r"][0]
+
+
+def test_set_version_renames_config_card_and_weights_metadata(tmp_path):
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps({"name": "sentio-x", "version": "1.0.0"}))
+    (tmp_path / "MODEL_CARD.md").write_text("# sentio-x 1.0.0\n\ntext 1.0.0\n")
+    metadata = {"version": "1.0.0", "name": "sentio-x"}
+    spread.set_version(tmp_path, metadata, "1.1.0")
+    assert json.loads((tmp_path / "config.json").read_text())["version"] == "1.1.0" and metadata["version"] == "1.1.0"
+    assert (tmp_path / "MODEL_CARD.md").read_text() == "# sentio-x 1.1.0\n\ntext 1.0.0\n"
