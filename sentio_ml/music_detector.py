@@ -35,6 +35,12 @@ def is_music(probability: float | None) -> bool:
     return probability is None or probability >= NOT_MUSIC_BELOW
 
 
+def not_music_mask(probabilities: np.ndarray) -> np.ndarray:
+    """`is_music`'s rule over an array (NaN = unknown = music): True where a track is not music."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(probabilities, dtype=np.float64) < NOT_MUSIC_BELOW
+
+
 def shown_mood(mood: str | None, probability: float | None) -> str | None:
     """The mood word a table shows: "not music" for a track below the threshold, else its mood word."""
     return mood if is_music(probability) else NOT_MUSIC_LABEL
