@@ -171,3 +171,16 @@ def test_the_fast_model_with_the_music_check_imports_no_librosa_sklearn_or_numba
     assert done.returncode == 0, done.stderr[-2000:]
     music, heavy = json.loads(done.stdout.strip().splitlines()[-1])
     assert music is not None and heavy == []
+
+
+def test_missing_detector_weights_still_predict_with_music_unknown(bundle, monkeypatch, tmp_path, caplog):
+    import logging
+
+    from sentio_ml import music_detector
+
+    monkeypatch.setattr(music_detector, "_loaded", {})  # load the detector afresh ...
+    monkeypatch.setattr("sentio_ml.teachers.PRETRAINED", tmp_path)  # ... from a folder without mn04's weights
+    with caplog.at_level(logging.WARNING, logger="sentio_ml.music_detector"):
+        results = Predictor(bundle, device="cpu", quantize="none").predict(AUDIO[:2])
+    assert all(r.ok and r.valence is not None and r.music is None for r in results)
+    assert [r.levelno for r in caplog.records] == [logging.WARNING] and "music check is off" in caplog.text
