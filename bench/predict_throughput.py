@@ -9,6 +9,7 @@ on the CPU (or --device).
     .venv/bin/python bench/predict_throughput.py                 # default: 8 tracks student, 2 base
     .venv/bin/python bench/predict_throughput.py --base-tracks 0 # student only
     .venv/bin/python bench/predict_throughput.py --presets default --tracks 24   # the shipped bundle
+    .venv/bin/python bench/predict_throughput.py --presets fast --base-tracks 0 --music-check both  # its cost
 """
 from __future__ import annotations
 
@@ -117,8 +118,9 @@ def describe(bundle: Bundle) -> str:
 
 
 def time_predictor(bundle: Bundle, paths: list[Path], device: str, quantize: str, batch_size: int,
-                   threads: int | None) -> float:
-    predictor = Predictor(bundle, device=device, quantize=quantize, batch_size=batch_size, threads=threads)
+                   threads: int | None, detect_music: bool = True) -> float:
+    predictor = Predictor(bundle, device=device, quantize=quantize, batch_size=batch_size, threads=threads,
+                          detect_music=detect_music)
     predictor.predict(paths[:1])  # warm-up (allocations, first-call kernels)
     started = time.perf_counter()
     results = predictor.predict(paths)
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
     parser.add_argument("--threads", type=int, default=0,
                         help="model threads (default: the Predictor's, i.e. cores minus its 2 decoding threads)")
+    parser.add_argument("--music-check", choices=["on", "off", "both"], default="on",
+                        help="the Predictor's is-it-music check (mn04 on one excerpt per track); both: time each "
+                             "configuration with and without it, alternating (default on, as sentio-ml predict)")
     parser.add_argument("--music", type=Path, default=REPO.parent / "shared" / "data" / "music")
     parser.add_argument("--audio-dir", type=Path, default=Path(user_cache_dir("sentio")) / "bench-mp3",
                         help="where the generated MP3s are cached and reused (default: the user cache folder)")
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {len(paths)} x {TRACK_SECONDS}s 44.1 kHz stereo MP3 (192 kb/s); device {args.device}; "
           f"torch {torch.__version__}, {model_threads} model thread(s) + 2 decoding threads, {os.cpu_count()} CPUs; "
           f"load average at start {load:.1f}")
+    music_checks = {"on": [True], "off": [False], "both": [False, True]}[args.music_check]
     rows = []
     for preset, count in ((p, args.base_tracks if p == "base" else args.tracks) for p in presets):
         if count <= 0:
@@ -180,22 +186,24 @@ def main(argv: list[str] | None = None) -> int:
         subset = paths[:count]
         desc = describe(bundle)
         decode_s = time_decode_features(bundle, subset)
-        rows.append((preset, desc, "decode+fbank only, 1 thread", "-", count, decode_s))
+        rows.append((preset, desc, "decode+fbank only, 1 thread", "-", "-", count, decode_s))
         print(f"{preset:6s} decode+fbank only: {decode_s:.3f} s/track", file=sys.stderr, flush=True)
         for precision in precisions:
             if precision == "int8" and args.device != "cpu":
                 continue
-            for batch in batch_sizes:
+            for batch, check in ((b, c) for b in batch_sizes for c in music_checks):
                 per_track = time_predictor(bundle, subset, args.device, "int8" if precision == "int8" else "none", batch,
-                                           args.threads or None)
-                rows.append((preset, desc, precision, batch, count, per_track))
-                print(f"{preset:6s} {precision} batch {batch}: {per_track:.3f} s/track", file=sys.stderr, flush=True)
+                                           args.threads or None, detect_music=check)
+                check_text = "on" if check else "off"
+                rows.append((preset, desc, precision, batch, check_text, count, per_track))
+                print(f"{preset:6s} {precision} batch {batch} music check {check_text}: {per_track:.3f} s/track",
+                      file=sys.stderr, flush=True)
 
     print()
-    print("| preset | architecture | precision | batch | tracks | s / track | tracks / min |")
-    print("|---|---|---|---:|---:|---:|---:|")
-    for preset, desc, precision, batch, count, per_track in rows:
-        print(f"| {preset} | {desc} | {precision} | {batch} | {count} | {per_track:.3f} | {60 / per_track:.0f} |")
+    print("| preset | architecture | precision | batch | music check | tracks | s / track | tracks / min |")
+    print("|---|---|---|---:|---|---:|---:|---:|")
+    for preset, desc, precision, batch, check, count, per_track in rows:
+        print(f"| {preset} | {desc} | {precision} | {batch} | {check} | {count} | {per_track:.3f} | {60 / per_track:.0f} |")
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", "bench/predict_throughput.py", *(argv or sys.argv[1:])])
     print(f"\nreproduce: {command}")
     return 0

@@ -57,6 +57,7 @@ class TrackResult:
     arousal: float | None
     mood: str | None
     error: str | None
+    music: float | None = None  # P(Music); None: unknown (counts as music)
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,8 @@ class _Run:
             self.summary.analysed += 1
         self.recent.append(TrackResult(track_id, str(prediction.path), None if error else prediction.valence,
                                        None if error else prediction.arousal, None if error else prediction.mood,
-                                       str(error) if error else None))
+                                       str(error) if error else None,
+                                       None if error else getattr(prediction, "music", None)))
         now = time.monotonic()
         if len(self.batch) >= COMMIT_EVERY or now - self.last_commit >= COMMIT_INTERVAL_S:
             self.commit()
@@ -368,4 +370,4 @@ def _analysis_row(track_id: int, prediction: Any, summary: AnalysisSummary) -> A
     return Analysis(track_id=track_id, model_id=model_id, model_version=version,
                     valence=float(prediction.valence), arousal=float(prediction.arousal), mood=prediction.mood,
                     quadrant=getattr(prediction, "quadrant", None), timeline=timeline, device=summary.device,
-                    seconds=getattr(prediction, "seconds", None))
+                    seconds=getattr(prediction, "seconds", None), music=getattr(prediction, "music", None))

@@ -143,6 +143,8 @@ def _add_library_commands(sub: _SubcommandsWithGlobalOptions) -> None:
     p.add_argument("-s", "--search", metavar="TEXT", help="text in title, artist, album, genre or path")
     p.add_argument("--pending", action="store_true", help="only tracks without an analysis")
     p.add_argument("--failed", action="store_true", help="only files that could not be read or analysed, with why")
+    p.add_argument("--not-music", action="store_true",
+                   help="only tracks judged not music (speech, animal sounds, field recordings; shown as 'not music')")
     p.add_argument("--all", action="store_true", help="include missing and unreadable files")
     p.add_argument("--sort", choices=SORT_KEYS, default="artist")
     p.add_argument("--desc", action="store_true", help="sort descending")
@@ -183,6 +185,8 @@ def _add_playlist_commands(sub: _SubcommandsWithGlobalOptions) -> None:
     common.add_argument("--relative", action="store_true", help="paths relative to the playlist file")
     common.add_argument("--save", metavar="NAME", help="also save it in the library under NAME")
     common.add_argument("--replace", action="store_true", help="replace a saved playlist with the same name")
+    common.add_argument("--include-non-music", action="store_true",
+                        help="keep tracks judged not music (speech, animal sounds ...; left out by default)")
     r = psub.add_parser("region", parents=[common], help="songs inside a rectangle, circle or polygon",
                         description="Exactly one of --rect, --circle, --polygon. Most central songs first.")
     shape = r.add_mutually_exclusive_group(required=True)
@@ -358,7 +362,8 @@ def cmd_list(ctx: Context) -> int:
             print(f"{failure.track_id}\t{failure.stage}\t{failure.path}\t{failure.reason}")
         return EXIT_OK
     flt = TrackFilter(valence=args.valence, arousal=args.arousal, mood=args.mood, text=args.search,
-                      statuses=() if args.all else ("ok",), analysed=False if args.pending else None)
+                      statuses=() if args.all else ("ok",), analysed=False if args.pending else None,
+                      music=False if args.not_music else None)
     tracks = ctx.library.tracks(flt, order_by=args.sort, descending=args.desc, limit=args.limit)
     print_tracks(tracks, args.format)
     if args.format == "table":
@@ -371,7 +376,7 @@ def cmd_playlist(ctx: Context) -> int:
     from sentio_desktop import playlists as pl
 
     args, lib = ctx.args, ctx.library
-    kind = args.playlist_command
+    kind, keep_non_music = args.playlist_command, args.include_non_music
     if kind == "region":
         if args.rect:
             region: Any = pl.Rect(args.rect[0], args.rect[1])
@@ -379,15 +384,15 @@ def cmd_playlist(ctx: Context) -> int:
             region = pl.Circle(*args.circle)
         else:
             region = pl.Polygon(tuple(args.polygon))
-        draft = pl.region_playlist(lib, region, limit=args.limit)
+        draft = pl.region_playlist(lib, region, limit=args.limit, include_non_music=keep_non_music)
         ids, params = draft.track_ids, draft.params
     elif kind == "near":
         seed = lib.find_track(args.seed)
-        ids = pl.build_nearest(lib, seed.id, count=args.count)
+        ids = pl.build_nearest(lib, seed.id, count=args.count, include_non_music=keep_non_music)
         params = {"seed": seed.id, "count": args.count}
     else:
         start, end = lib.find_track(args.start), lib.find_track(args.end)
-        path = pl.mood_path(lib, start.id, end.id, steps=args.steps, waypoints=args.via)
+        path = pl.mood_path(lib, start.id, end.id, steps=args.steps, waypoints=args.via, include_non_music=keep_non_music)
         ids = path.ids
         params = {"start": start.id, "end": end.id, "steps": args.steps, "via": args.via}
         if path.stalled_steps:
@@ -436,7 +441,7 @@ def cmd_playlist_saved(ctx: Context) -> int:
 
 
 EXPORT_FIELDS = ["id", "path", "title", "artist", "album", "genre", "year", "duration", "format", "status",
-                 "problem", "valence", "arousal", "mood", "model_id", "stale", "analysed_at"]
+                 "problem", "valence", "arousal", "mood", "music", "model_id", "stale", "analysed_at"]
 
 
 def cmd_export(ctx: Context) -> int:

@@ -35,15 +35,15 @@ def print_tracks(tracks: Sequence[Any], fmt: str) -> None:
         print(json.dumps([track_dict(t) for t in tracks], indent=2, ensure_ascii=False, default=str))
         return
     if fmt == "tsv":
-        print("id\tvalence\tarousal\tmood\tartist\ttitle\tpath")
+        print("id\tvalence\tarousal\tmood\tmusic\tartist\ttitle\tpath")
         for t in tracks:
-            print("\t".join([str(t.id), fmt_value(t.valence), fmt_value(t.arousal), t.mood or "", t.artist or "",
-                             t.display_title, t.path]))
+            print("\t".join([str(t.id), fmt_value(t.valence), fmt_value(t.arousal), t.shown_mood or "",
+                             fmt_value(t.music), t.artist or "", t.display_title, t.path]))
         return
     print(f"{'id':>6}  {'val':>5}  {'aro':>5}  {'mood':<12} {'artist':<24} title")
     for t in tracks:
         flag = "*" if t.stale else " "
-        print(f"{t.id:>6}  {fmt_value(t.valence):>5}  {fmt_value(t.arousal):>5}{flag} {(t.mood or '-'):<12} "
+        print(f"{t.id:>6}  {fmt_value(t.valence):>5}  {fmt_value(t.arousal):>5}{flag} {(t.shown_mood or '-'):<12} "
               f"{(t.artist or '')[:24]:<24} {t.display_title}")
 
 

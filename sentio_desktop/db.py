@@ -1,13 +1,14 @@
 """SQLAlchemy 2.0 models of the library and the SQLite engine (WAL, foreign keys, Alembic-migrated).
 
-Schema (the Alembic revision ``0001`` creates exactly this; a test compares them):
+Schema (the Alembic revisions ``0001``-``0004`` create exactly this; a test compares them):
 
 - ``tracks``: one row per audio file ever seen. ``status`` is ``ok``, ``missing`` (gone from disk,
   kept with its analyses so a returning or moved file is re-linked) or ``unreadable`` (``problem``
   says why). ``fingerprint`` recognises moved/renamed files.
 - ``analyses``: every analysis attempt. ``current`` marks the one a track shows (latest success);
   ``stale`` marks results by another model version or of a file that changed since (re-analysed on
-  the next run, still shown meanwhile); ``error`` holds the reason of a failed attempt.
+  the next run, still shown meanwhile); ``error`` holds the reason of a failed attempt; ``music`` is the
+  probability that the track is music at all (revision 0004; NULL = unknown, counts as music).
 - ``playlists`` / ``playlist_entries``: saved playlists, entries in ``position`` order.
 - ``scan_runs``: one row per scan with its counts and the problems it met.
 """
@@ -85,6 +86,8 @@ class Analysis(Base):
         # index alone. Queries must say `current = 1` (``is_current()``) for SQLite to use them.
         Index("ix_analyses_current_track", "track_id", unique=True, sqlite_where=text("current = 1")),
         Index("ix_analyses_current_va", "valence", "arousal", "track_id", sqlite_where=text("current = 1")),
+        # Revision 0004: the non-music tracks (``music < NOT_MUSIC_BELOW``) straight from the index.
+        Index("ix_analyses_current_music", "music", "track_id", sqlite_where=text("current = 1")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -95,6 +98,8 @@ class Analysis(Base):
     arousal: Mapped[float | None] = mapped_column(Float)
     mood: Mapped[str | None] = mapped_column(String(64))
     quadrant: Mapped[int | None] = mapped_column(Integer)
+    #: P(Music) of the middle excerpt (sentio_ml.music_detector); None: unknown, treated as music.
+    music: Mapped[float | None] = mapped_column(Float)
     #: Per-excerpt timeline: a list of {"start", "end", "valence", "arousal"} dicts (seconds, unit scale).
     timeline: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     device: Mapped[str | None] = mapped_column(String(32))

@@ -43,6 +43,7 @@ from sentio_desktop.db import (
 )
 from sentio_desktop.errors import LibraryError, TrackNotFoundError
 from sentio_ml.errors import os_error_reason
+from sentio_ml.music_detector import NOT_MUSIC_BELOW, is_music, shown_mood
 
 
 def absolute(path: str | os.PathLike[str]) -> str:
@@ -80,6 +81,16 @@ class TrackView:
     model_id: str | None = None
     stale: bool = False
     analysed_at: datetime | None = None
+    music: float | None = None  # P(Music); None: unknown (counts as music)
+
+    @property
+    def is_music(self) -> bool:
+        return is_music(self.music)
+
+    @property
+    def shown_mood(self) -> str | None:
+        """The mood word, or "not music" for a track below the music threshold."""
+        return shown_mood(self.mood, self.music)
 
     @property
     def display_title(self) -> str:
@@ -97,7 +108,8 @@ class TrackFilter:
 
     ``text`` matches title, artist, album, genre or path (case-insensitive substring);
     ``mood`` matches the mood word exactly (case-insensitive); ``statuses`` defaults to playable
-    tracks only; ``analysed`` True/False keeps only tracks with/without a current analysis.
+    tracks only; ``analysed`` True/False keeps only tracks with/without a current analysis; ``music``
+    True/False keeps only music (unknown included) / only tracks judged not music.
     """
 
     valence: tuple[float, float] | None = None
@@ -108,6 +120,7 @@ class TrackFilter:
     analysed: bool | None = None
     stale: bool | None = None
     folder: str | None = None
+    music: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,7 @@ class Library:
             Track.id, Track.path, Track.title, Track.artist, Track.album, Track.genre, Track.year,
             Track.duration, Track.format, Track.status, Track.problem,
             Analysis.valence, Analysis.arousal, Analysis.mood, Analysis.model_id, Analysis.stale,
-            Analysis.created_at,
+            Analysis.created_at, Analysis.music,
         ).outerjoin(Analysis, current)
 
     @staticmethod
@@ -233,6 +246,10 @@ class Library:
             stmt = stmt.where(Analysis.id.is_(None))
         if flt.stale is not None:
             stmt = stmt.where(Analysis.stale.is_(flt.stale))
+        if flt.music is False:  # the rule of sentio_ml.music_detector.is_music, in SQL (NULL = unknown = music)
+            stmt = stmt.where(Analysis.music < NOT_MUSIC_BELOW)
+        elif flt.music is True:
+            stmt = stmt.where(or_(Analysis.music.is_(None), Analysis.music >= NOT_MUSIC_BELOW))
         if flt.folder:
             folder = absolute(flt.folder)
             stmt = stmt.where(or_(Track.path == folder,
@@ -255,7 +272,7 @@ class Library:
 
     #: The fields of each ``track_rows`` tuple, in order.
     TRACK_ROW_FIELDS = ("id", "path", "title", "artist", "album", "genre", "duration", "status", "problem",
-                        "valence", "arousal", "mood", "stale")
+                        "valence", "arousal", "mood", "stale", "music")
 
     def track_rows(self, flt: TrackFilter | None = None) -> list[tuple[Any, ...]]:
         """Every matching track as a plain tuple (``TRACK_ROW_FIELDS``), unsorted, in one query.
@@ -266,6 +283,7 @@ class Library:
         stmt = self._apply_filter(select(
             Track.id, Track.path, Track.title, Track.artist, Track.album, Track.genre, Track.duration,
             Track.status, Track.problem, Analysis.valence, Analysis.arousal, Analysis.mood, Analysis.stale,
+            Analysis.music,
         ).outerjoin(Analysis, and_(Analysis.track_id == Track.id, is_current())), flt)
         try:
             with self.engine.connect() as conn:  # Core, not the ORM: no per-row ORM bookkeeping
@@ -434,6 +452,18 @@ class Library:
             cursor.close()
         return MoodPoints(ids=ids[keep], va=np.ascontiguousarray(table[keep, 1:]))
 
+    def non_music_ids(self) -> np.ndarray:
+        """Ids of the tracks whose current analysis says "not music" (P(Music) < NOT_MUSIC_BELOW; unknown
+        counts as music), from the partial index of revision 0004 alone."""
+        with self.session() as session:
+            cursor = session.connection().connection.dbapi_connection.cursor()
+            try:
+                rows = cursor.execute("SELECT track_id FROM analyses INDEXED BY ix_analyses_current_music "
+                                      "WHERE current = 1 AND music < ?", (NOT_MUSIC_BELOW,))
+                return np.fromiter((row[0] for row in rows), dtype=np.int64)
+            finally:
+                cursor.close()
+
     def failures(self) -> list[Failure]:
         """Unreadable files and playable tracks whose latest non-stale analysis failed."""
         out: list[Failure] = []
@@ -494,7 +524,7 @@ class Library:
 
     def _views(self, stmt) -> list[TrackView]:  # noqa: ANN001
         with self.session() as session:
-            return [TrackView(*row[:15], stale=bool(row[15]), analysed_at=row[16])
+            return [TrackView(*row[:15], stale=bool(row[15]), analysed_at=row[16], music=row[17])
                     for row in session.execute(stmt)]
 
 

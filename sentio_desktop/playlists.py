@@ -3,8 +3,10 @@
 Regions read only the points in their bounding box (``Library.mood_points_in``, an index range);
 neighbours and paths work on ``Library.mood_points()`` (every analysed playable track as NumPy arrays
 with a KD-tree, cached until the library changes), so all stay fast on 100,000-track libraries. They
-return track ids in playlist order. ``build_*`` functions never write; ``save_playlist`` stores a list in the library and
-``export_playlist`` writes M3U8 (with ``#EXTINF``) or XSPF with relative or absolute paths.
+return track ids in playlist order. Tracks judged "not music" (speech, animal sounds, field recordings:
+``Library.non_music_ids``) are left out unless ``include_non_music=True`` — here, once, for the CLI and the GUI;
+a seed, start or end song the user names is kept. ``build_*`` functions never write; ``save_playlist`` stores a
+list in the library and ``export_playlist`` writes M3U8 (with ``#EXTINF``) or XSPF with relative or absolute paths.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from sqlalchemy import delete, func, select
 
 from sentio_desktop.db import Playlist, PlaylistEntry
 from sentio_desktop.errors import PlaylistError
-from sentio_desktop.library import Library, TrackView
+from sentio_desktop.library import Library, MoodPoints, TrackView
 from sentio_ml.errors import os_error_reason
 
 Point = tuple[float, float]  # (valence, arousal), both on [0, 1]
@@ -135,10 +137,28 @@ def validate_region(region: Region) -> Region:
     return region
 
 
-def build_region(library: Library, region: Region, limit: int | None = None) -> list[int]:
+def without_non_music(library: Library, points: MoodPoints, include_non_music: bool = False) -> MoodPoints:
+    """``points`` less the tracks judged not music, unless ``include_non_music`` (the one place playlists apply
+    the rule; the same object back when nothing is dropped, so its KD-tree stays cached)."""
+    if include_non_music or not len(points):
+        return points
+    drop = np.isin(points.ids, library.non_music_ids())
+    return MoodPoints(ids=points.ids[~drop], va=points.va[~drop]) if drop.any() else points
+
+
+def playlist_ids(library: Library, track_ids: Sequence[int], include_non_music: bool = False) -> list[int]:
+    """``track_ids`` (e.g. a hand-made selection) in order, less the tracks judged not music unless asked."""
+    if include_non_music:
+        return [int(i) for i in track_ids]
+    excluded = set(library.non_music_ids().tolist())
+    return [int(i) for i in track_ids if int(i) not in excluded]
+
+
+def build_region(library: Library, region: Region, limit: int | None = None, include_non_music: bool = False) -> list[int]:
     """Tracks inside ``region``, most central first (so a ``limit`` keeps the most typical ones)."""
     validate_region(region)
-    points = library.mood_points_in(*region.bbox())  # the index narrows to the box, NumPy does the shape
+    # the index narrows to the box, NumPy does the shape
+    points = without_non_music(library, library.mood_points_in(*region.bbox()), include_non_music)
     inside = np.flatnonzero(region.contains(points.va))
     center = np.asarray(region.center())
     distance = np.hypot(*(points.va[inside] - center).T)
@@ -183,15 +203,15 @@ def region_from_params(params: dict[str, Any]) -> Region:
 
 
 def region_playlist(library: Library, region: Region, limit: int | None = None,
-                    among: Sequence[int] | None = None) -> PlaylistDraft:
+                    among: Sequence[int] | None = None, include_non_music: bool = False) -> PlaylistDraft:
     """The songs in ``region``, most central first, as a draft both the CLI and the GUI save.
 
     ``among`` (the GUI's map selection) keeps only those songs, in the region's order, with any
     selected songs the region query did not return (none, normally) at the end.
     """
-    ids = build_region(library, region, limit=None if among is not None else limit)
+    ids = build_region(library, region, limit=None if among is not None else limit, include_non_music=include_non_music)
     if among is not None:
-        chosen = [int(i) for i in among]
+        chosen = playlist_ids(library, among, include_non_music)
         wanted = set(chosen)
         ordered = [i for i in ids if i in wanted]
         placed = set(ordered)
@@ -203,13 +223,15 @@ def _as_lists(value: Any) -> Any:
     return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
-def build_nearest(library: Library, seed_track_id: int, count: int = 20, include_seed: bool = True) -> list[int]:
+def build_nearest(library: Library, seed_track_id: int, count: int = 20, include_seed: bool = True,
+                  include_non_music: bool = False) -> list[int]:
     """A playlist of ``count`` songs: the seed song first (unless ``include_seed=False``), then its nearest
     neighbours on the mood map, nearest first. Byte-identical copies of a song count once."""
     if count < 1:
         raise PlaylistError("A playlist needs at least one song.")
-    points = library.mood_points()
-    seed, same_song = _song_point(library, points, seed_track_id)
+    everything = library.mood_points()
+    seed, same_song = _song_point(library, everything, seed_track_id)
+    points = without_non_music(library, everything, include_non_music)
     wanted = count - 1 if include_seed else count
     k = min(wanted + len(same_song), len(points))
     _, nearest = points.tree.query(seed, k=k) if k else (None, [])
@@ -227,13 +249,13 @@ class MoodPath:
 
 
 def build_path(library: Library, start_track_id: int, end_track_id: int, steps: int = 10,
-               waypoints: Sequence[Point] = ()) -> list[int]:
+               waypoints: Sequence[Point] = (), include_non_music: bool = False) -> list[int]:
     """The track ids of ``mood_path`` (see there)."""
-    return mood_path(library, start_track_id, end_track_id, steps, waypoints).ids
+    return mood_path(library, start_track_id, end_track_id, steps, waypoints, include_non_music).ids
 
 
 def mood_path(library: Library, start_track_id: int, end_track_id: int, steps: int = 10,
-              waypoints: Sequence[Point] = ()) -> MoodPath:
+              waypoints: Sequence[Point] = (), include_non_music: bool = False) -> MoodPath:
     """A mood path of ``steps`` songs from the start song to the end song through ``waypoints``.
 
     Targets are spaced evenly along the polyline start → waypoints → end. The songs in between are chosen
@@ -245,11 +267,14 @@ def mood_path(library: Library, start_track_id: int, end_track_id: int, steps: i
         raise PlaylistError("A mood path needs at least 2 steps (the start and the end song).")
     if start_track_id == end_track_id and not waypoints:
         raise PlaylistError("The start and end songs are the same; pick two songs or add waypoints.")
-    points = library.mood_points()
+    everything = library.mood_points()
+    points = without_non_music(library, everything, include_non_music)
     if steps > len(points):
-        raise PlaylistError(f"A path of {steps} steps needs {steps} analysed songs; the library has {len(points)}.")
-    start, start_song = _song_point(library, points, start_track_id)
-    end, end_song = _song_point(library, points, end_track_id)
+        raise PlaylistError(f"A path of {steps} steps needs {steps} analysed songs; the library has {len(points)}"
+                            + ("." if len(points) == len(everything) else
+                               f" that are music ({len(everything) - len(points)} more are not music)."))
+    start, start_song = _song_point(library, everything, start_track_id)
+    end, end_song = _song_point(library, everything, end_track_id)
     corners = np.vstack([start, *[np.asarray(_check_point(w, "waypoint")) for w in waypoints], end])
     targets = _points_along(corners, steps)
     along, line_distance = _project_on_polyline(points.va, corners)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from sentio_desktop.library import Library, TrackFilter
 from sentio_desktop.ui.track_data import TrackColumns
+from sentio_ml.music_detector import shown_mood
 
 ALL_STATUSES = TrackFilter(statuses=())  # every track, including missing and unreadable ones
 
@@ -42,7 +43,8 @@ def load_columns(library: Library) -> TrackColumns:
         title=strings([t or Path(p).stem for t, p in zip(cols["title"], paths)]),
         artist=strings(cols["artist"]), album=strings(cols["album"]), genre=strings(cols["genre"]),
         duration=floats(cols["duration"]), valence=valence, arousal=floats(cols["arousal"]),
-        mood=strings(cols["mood"]), status=np.array(statuses, dtype=str), path=strings(paths))
+        mood=strings([shown_mood(m, p) for m, p in zip(cols["mood"], cols["music"])]),
+        status=np.array(statuses, dtype=str), path=strings(paths), music=floats(cols["music"]))
     order = np.lexsort((tracks.path, np.char.lower(tracks.artist)))  # artist, then path, like the CLI
     return tracks.take(order)
 

@@ -325,7 +325,7 @@ class MainWindow(QMainWindow):
                     unknown = True
                 continue
             index = self.tracks.update_analysis(result.track_id, result.valence, result.arousal,
-                                                result.mood or "", "analysed")
+                                                result.mood or "", "analysed", music=getattr(result, "music", None))
             if index is None:
                 unknown = True
             else:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sentio_desktop.ui import theme
 from sentio_desktop.ui.mood_map import ColourBy, MoodMap, SelectTool
 
 
@@ -155,6 +156,8 @@ class MapPanel(QWidget):
     def update_legend(self) -> None:
         items = " &nbsp; ".join(f"<span style='color:{colour}'>●</span> {escape(name)}"
                                 for name, colour in self.map.legend_entries)
+        if items and self.map.non_music_drawn:
+            items += f" &nbsp; <span style='color:{theme.NOT_MUSIC_COLOUR}'>○</span> not music"
         self.legend.setText(f"<small>{items} &nbsp; <span style='color:#ff2d95'>◯ current song, "
                             f"— its excerpts</span></small>" if items else "")
 

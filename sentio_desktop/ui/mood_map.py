@@ -13,7 +13,7 @@ from enum import Enum
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from scipy.spatial import cKDTree
 
@@ -116,6 +116,7 @@ class MoodMap(QWidget):
         self._selection = np.zeros(0, dtype=np.int64)
         self._current = -1
         self.legend_entries: list[tuple[str, str]] = []
+        self.non_music_drawn = 0  # points drawn hollow and grey: tracks judged not music
         self.last_region: playlists.Region | None = None  # the shape behind the current selection
         self._excerpt_extent: tuple[tuple[float, float], tuple[float, float]] | None = None
 
@@ -292,6 +293,9 @@ class MoodMap(QWidget):
             self._points) else np.zeros((0, 2))
         self._tree = cKDTree(self._xy) if len(self._xy) else None
         groups, self.legend_entries = self._colour_groups()
+        hollow = tracks.not_music[self._points] if len(self._points) else np.zeros(0, dtype=bool)
+        self.non_music_drawn = int(hollow.sum())
+        groups = [(colour, members[~hollow[members]]) for colour, members in groups]
         for layer in self._layers:
             self.plot.removeItem(layer)
         self._layers = []
@@ -299,20 +303,24 @@ class MoodMap(QWidget):
             colours = np.zeros((len(self._points), 4), dtype=np.uint8)
             for colour, members in groups:
                 colours[members] = colour.getRgb()
+            colours[hollow] = QColor(theme.NOT_MUSIC_COLOUR).getRgb()[:3] + (110,)  # faint: a raster has no rings
             self._raster.set_points(self._xy, colours)
         else:
             self._raster.clear()
             for colour, members in groups:
-                if not len(members):
-                    continue
-                layer = pg.ScatterPlotItem(x=self._xy[members, 0], y=self._xy[members, 1], pxMode=True, size=7,
-                                           pen=pg.mkPen(colour.darker(160), width=1), brush=pg.mkBrush(colour),
-                                           antialias=True)
-                layer.setZValue(10)
-                self.plot.addItem(layer)
-                self._layers.append(layer)
+                self._add_layer(members, pg.mkPen(colour.darker(160), width=1), pg.mkBrush(colour))
+            self._add_layer(np.flatnonzero(hollow), pg.mkPen(theme.NOT_MUSIC_COLOUR, width=1.5), pg.mkBrush(None))
         self._update_selection_item()
         self._update_current_item()
+
+    def _add_layer(self, members: np.ndarray, pen: QPen, brush: QBrush) -> None:
+        if not len(members):
+            return
+        layer = pg.ScatterPlotItem(x=self._xy[members, 0], y=self._xy[members, 1], pxMode=True, size=7, pen=pen,
+                                   brush=brush, antialias=True)
+        layer.setZValue(10)
+        self.plot.addItem(layer)
+        self._layers.append(layer)
 
     def _colour_groups(self) -> tuple[list[tuple[QColor, np.ndarray]], list[tuple[str, str]]]:
         """Split drawn points by colour; returns (colour, positions into self._points) and legend rows."""

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -60,6 +61,9 @@ class PlaylistPanel(QWidget):
         build = QGroupBox("Build", self)
         self.from_selection_button = QPushButton("From map selection", build)
         self.from_selection_button.setToolTip("The selected songs, most typical of the region first (Ctrl+P)")
+        self.include_non_music = QCheckBox("Include non-music", build)
+        self.include_non_music.setToolTip("Keep tracks judged not music (speech, animal sounds, field recordings; "
+                                          "hollow grey on the map) in the playlists built here")
         self.neighbour_count = QSpinBox(build)
         self.neighbour_count.setRange(1, 500)
         self.neighbour_count.setValue(20)
@@ -91,7 +95,7 @@ class PlaylistPanel(QWidget):
         form.addRow("Via", self._row(self.waypoint_label, self.add_waypoint_button, self.clear_waypoints_button))
         form.addRow("Songs", self._row(self.path_steps, self.path_button))
         build_layout = QVBoxLayout(build)
-        build_layout.addWidget(self.from_selection_button)
+        build_layout.addWidget(self._row(self.from_selection_button, self.include_non_music))
         build_layout.addLayout(neighbours)
         path_title = QLabel("<b>Mood path</b> — from one song's mood to another's", build)
         path_title.setWordWrap(True)
@@ -194,7 +198,8 @@ class PlaylistPanel(QWidget):
             if request != self._request:
                 return
             if not draft.track_ids:
-                self.message.emit("No analysed songs match; select a region with points in it.")
+                self.message.emit("No analysed songs match; select a region with points in it (tracks that are not music "
+                                  "count only with Include non-music).")
                 return
             self.kind, self.params = draft.kind, draft.params
             self.set_tracks(draft.track_ids)
@@ -211,12 +216,12 @@ class PlaylistPanel(QWidget):
         if not selected:
             self.message.emit("Nothing is selected on the map; drag a rectangle or lasso around some songs.")
             return False
-        library = self.library
+        library, keep = self.library, self.include_non_music.isChecked()
 
         def build() -> pl.PlaylistDraft:
             if region is None:
-                return pl.PlaylistDraft("manual", {"tracks": len(selected)}, selected)
-            return pl.region_playlist(library, region, among=selected)
+                return pl.PlaylistDraft("manual", {"tracks": len(selected)}, pl.playlist_ids(library, selected, keep))
+            return pl.region_playlist(library, region, among=selected, include_non_music=keep)
 
         return self._run(build, f"Map selection ({len(selected)} songs)")
 
@@ -225,9 +230,9 @@ class PlaylistPanel(QWidget):
         if seed is None:
             self.message.emit("Pick a song first (click it on the map or in the table).")
             return False
-        library = self.library
+        library, keep = self.library, self.include_non_music.isChecked()
         return self._run(lambda: pl.PlaylistDraft("near", {"seed": seed, "count": count},
-                                                  pl.build_nearest(library, seed, count=count)),
+                                                  pl.build_nearest(library, seed, count=count, include_non_music=keep)),
                          f"Near {self.describe(seed)}")
 
     def _set_endpoint(self, which: str) -> None:
@@ -274,9 +279,10 @@ class PlaylistPanel(QWidget):
         if start is None or end is None:
             self.message.emit("Choose a start and an end song for the mood path.")
             return False
-        library = self.library
+        library, keep = self.library, self.include_non_music.isChecked()
         return self._run(lambda: pl.PlaylistDraft("path", {"start": start, "end": end, "steps": steps, "via": via},
-                                                  pl.build_path(library, start, end, steps=steps, waypoints=via)),
+                                                  pl.build_path(library, start, end, steps=steps, waypoints=via,
+                                                                include_non_music=keep)),
                          f"{self.describe(start)} → {self.describe(end)}")
 
     # -- editing -------------------------------------------------------------------------------

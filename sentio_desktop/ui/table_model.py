@@ -213,6 +213,9 @@ class TrackTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             value = getattr(self._tracks, column.key)[track]
             return column.formatter(float(value)) if column.formatter else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole and column.key == "mood" and self._tracks.not_music[track]:
+            return (f"Not music (P(Music) = {self._tracks.music[track]:.2f}): speech, animal sounds or a field "
+                    "recording; left out of playlists unless asked")
         if role == Qt.ItemDataRole.ToolTipRole and column.key in ("title", "status"):
             return str(self._tracks.path[track]) if column.key == "title" else str(self._tracks.status[track])
         if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:

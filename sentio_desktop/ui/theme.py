@@ -12,6 +12,7 @@ QUADRANT_COLOURS: dict[int, str] = {1: "#f2a516", 2: "#e2474b", 3: "#4d7fdb", 4:
 CATEGORY_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
                     "#9c755f")
 OTHER_COLOUR = "#8c8c8c"
+NOT_MUSIC_COLOUR = "#9a9a9a"  # hollow markers: speech, animal sounds ... (sentio_ml.music_detector)
 SELECTION_COLOUR = "#00b4d8"
 CURRENT_COLOUR = "#ff2d95"
 PATH_COLOUR = "#ff2d95"

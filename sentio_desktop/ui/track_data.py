@@ -11,8 +11,10 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from sentio_ml.music_detector import not_music_mask, shown_mood
+
 STRING_COLUMNS = ("title", "artist", "album", "genre", "mood", "status", "path")
-FLOAT_COLUMNS = ("duration", "valence", "arousal")
+FLOAT_COLUMNS = ("duration", "valence", "arousal", "music")
 
 
 @dataclass
@@ -27,9 +29,10 @@ class TrackColumns:
     duration: np.ndarray  # seconds, NaN when unknown
     valence: np.ndarray  # [0, 1], NaN when not analysed
     arousal: np.ndarray
-    mood: np.ndarray
+    mood: np.ndarray  # the mood word, or "not music" for tracks judged not music
     status: np.ndarray
     path: np.ndarray
+    music: np.ndarray  # P(Music), NaN when unknown (not checked: counts as music)
     _search_text: np.ndarray | None = field(default=None, repr=False)
     _id_to_index: dict[int, int] | None = field(default=None, repr=False)
 
@@ -91,6 +94,11 @@ class TrackColumns:
         return ~(np.isnan(self.valence) | np.isnan(self.arousal))
 
     @property
+    def not_music(self) -> np.ndarray:
+        """Boolean mask of tracks judged not music (speech, animal sounds ...; unknown counts as music)."""
+        return not_music_mask(self.music)
+
+    @property
     def search_text(self) -> np.ndarray:
         """Lower-cased 'title artist album genre mood' per track, for vectorised substring search."""
         if self._search_text is None:
@@ -106,14 +114,16 @@ class TrackColumns:
             self._id_to_index = {int(t): i for i, t in enumerate(self.track_id.tolist())}
         return self._id_to_index.get(int(track_id))
 
-    def update_analysis(self, track_id: int, valence: float, arousal: float, mood: str, status: str) -> int | None:
+    def update_analysis(self, track_id: int, valence: float, arousal: float, mood: str, status: str,
+                        music: float | None = None) -> int | None:
         """Apply one fresh result in place; returns its index (None when the track is not loaded)."""
         index = self.index_of(track_id)
         if index is None:
             return None
         self.valence[index] = valence
         self.arousal[index] = arousal
-        self.mood = _set_string(self.mood, index, mood)
+        self.music[index] = np.nan if music is None else music
+        self.mood = _set_string(self.mood, index, shown_mood(mood, music) or "")
         self.status = _set_string(self.status, index, status)
         self._search_text = None
         return index

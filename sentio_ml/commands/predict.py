@@ -23,6 +23,9 @@ output:
   over --excerpts excerpts spread over each track; plus a mood word and the Russell quadrant
   (1 happy/excited, 2 tense/angry, 3 sad/depressed, 4 calm/relaxed). --json also gives each
   excerpt's start/end and values (the track's timeline) and the model id.
+  music is the probability (0..1) that the track is music at all (AudioSet's "Music" class, EfficientAT
+  mn04 on the middle excerpt); below 0.5 the table shows the mood as "not music" (speech, animal
+  sounds, field recordings). --no-music-check skips it (the column stays empty).
 
 model:
   --model DIR is a bundle folder (config.json + model.safetensors); without it Sentio uses
@@ -66,6 +69,8 @@ def register(subparsers) -> None:
     fmt.add_argument("--csv", dest="format", action="store_const", const="csv", help="CSV output, one row per file")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the results to FILE (format from --json/--csv or the .json/.csv extension)")
+    parser.add_argument("--no-music-check", dest="detect_music", action="store_false",
+                        help="do not rate whether each track is music at all (a little faster)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run, format=None)
 
@@ -99,12 +104,15 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 
 def render_table(results) -> str:
-    rows = [("file", "valence", "arousal", "mood", "quadrant", "duration")]
+    from sentio_ml.music_detector import shown_mood
+
+    rows = [("file", "valence", "arousal", "mood", "quadrant", "music", "duration")]
     for r in results:
         if r.ok:
-            rows.append((str(r.path), _fmt(r.valence), _fmt(r.arousal), r.mood, f"Q{r.quadrant}", f"{r.duration:.1f}s"))
+            rows.append((str(r.path), _fmt(r.valence), _fmt(r.arousal), shown_mood(r.mood, r.music), f"Q{r.quadrant}",
+                         _fmt(r.music, 2), f"{r.duration:.1f}s"))
         else:
-            rows.append((str(r.path), "-", "-", "error", "", ""))
+            rows.append((str(r.path), "-", "-", "error", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i in (0, 3) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
              for row in rows]
@@ -114,10 +122,10 @@ def render_table(results) -> str:
 def render_csv(results) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "valence", "arousal", "mood", "quadrant", "duration", "error"])
+    writer.writerow(["path", "valence", "arousal", "mood", "quadrant", "music", "duration", "error"])
     for r in results:
         writer.writerow([str(r.path), _fmt(r.valence), _fmt(r.arousal), r.mood or "", r.quadrant or "",
-                         _fmt(r.duration, 2), r.error or ""])
+                         _fmt(r.music), _fmt(r.duration, 2), r.error or ""])
     return buffer.getvalue()
 
 
@@ -125,7 +133,7 @@ def render_json(results, model_id: str, device: str) -> str:
     tracks = []
     for r in results:
         data = r.to_dict()
-        for key in ("valence", "arousal"):
+        for key in ("valence", "arousal", "music"):
             data[key] = None if data[key] is None else round(data[key], 4)
         data["excerpts"] = [{k: round(v, 4) for k, v in e.items()} for e in data["excerpts"]]
         tracks.append(data)
@@ -206,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model)  # BundleError (says how to get a model) is reported by sentio_ml.cli
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, quantize=args.quantize,
                           decode_workers=args.workers, excerpts=args.excerpts, excerpt_seconds=args.excerpt_seconds,
-                          threads=args.threads)
+                          threads=args.threads, detect_music=args.detect_music)
     results, interrupted = _predict_all(predictor, files, quiet=args.quiet)
     order = {path: i for i, path in reversed(list(enumerate(files)))}
     results.sort(key=lambda r: order.get(r.path, len(files)))

@@ -41,8 +41,10 @@ def test_every_container_analysed_stored_and_tagged(tmp_path: Path, library: Lib
     assert summary.tags_written == len(ALL) and summary.model_id.startswith("sentio-tiny-test@1.0.0+")
     assert events[-1].stage == STAGE_DONE and events[-1].done == events[-1].total == len(ALL)
     assert sum(len(e.recent) for e in events) == len(ALL)  # every result reached the GUI, in batches
+    assert all(r.music is not None for e in events for r in e.recent)
     for track in library.tracks():
         assert 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0 and track.mood
+        assert track.music > 0.5 and track.is_music  # the music check is stored (the fixtures are a song's cuts)
         assert read_mood_tags(track.path) == (
             read_mood_tags(track.path).__class__(round(track.valence, 3), round(track.arousal, 3), track.mood,
                                                  summary.model_id))

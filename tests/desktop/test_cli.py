@@ -264,3 +264,25 @@ def test_killed_analysis_resumes_without_redoing_work(tmp_path: Path, tiny_bundl
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert all(after[t] == i for t, i in before.items())  # committed work kept as it was
     assert all(read_mood_tags(p).mood for p in music.rglob("*.wav"))  # tags caught up too
+
+
+def test_not_music_tracks_listed_as_such_and_kept_out_of_playlists(env: Path, music: Path, tiny_bundle: Path,
+                                                                   capsys) -> None:
+    code, _, err = run(capsys, "analyze", str(music), "--model", str(tiny_bundle), "--device", "cpu", "--no-tags")
+    assert code == 0, err
+    lib = Library(env / "lib.db")
+    whale = lib.find_track(str(music / "vibe_ace.ogg"))
+    with sqlite3.connect(env / "lib.db") as conn:  # as if the file were a whale recording
+        conn.execute("UPDATE analyses SET music = 0.02 WHERE track_id = ? AND current = 1", (whale.id,))
+    lib.close()
+    code, out, _ = run(capsys, "list")
+    rows = {line.split()[0]: line for line in out.strip().splitlines()[1:]}
+    assert "not music" in rows[str(whale.id)] and sum("not music" in row for row in rows.values()) == 1
+    code, out, _ = run(capsys, "list", "--not-music", "--format", "tsv")
+    assert [line.split("\t")[0] for line in out.strip().splitlines()[1:]] == [str(whale.id)]
+    assert out.splitlines()[1].split("\t")[3:5] == ["not music", "0.020"]
+    code, out, _ = run(capsys, "playlist", "region", "--rect", "0:1", "0:1")
+    listed = [line.split()[0] for line in out.strip().splitlines()[1:]]
+    assert code == 0 and len(listed) == 3 and str(whale.id) not in listed
+    code, out, _ = run(capsys, "playlist", "region", "--rect", "0:1", "0:1", "--include-non-music")
+    assert str(whale.id) in [line.split()[0] for line in out.strip().splitlines()[1:]]

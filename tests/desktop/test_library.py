@@ -127,3 +127,47 @@ def test_mood_points_cache_on_disk_follows_the_library(tmp_path: Path) -> None:
     assert sorted(lib.mood_points().ids.tolist()) == [a, b]  # the first Library notices too
     lib.points_cache_path.write_bytes(b"garbage")
     assert sorted(Library(tmp_path / "lib.db").mood_points().ids.tolist()) == [a, b]  # a bad cache is ignored
+
+
+def test_migration_0004_keeps_old_analyses_as_unknown_music(tmp_path: Path) -> None:
+    from alembic import command
+
+    from sentio_desktop.db import make_engine
+
+    engine = make_engine(tmp_path / "old.db")
+    migrations.upgrade(engine, "0003")  # a library from before the music check, with one analysed track
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO tracks (path, size, mtime, status, added_at, updated_at) "
+                          "VALUES ('/music/a.mp3', 1, 1.0, 'ok', '2026-01-01', '2026-01-01')"))
+        conn.execute(text("INSERT INTO analyses (track_id, model_id, valence, arousal, mood, current, stale, created_at) "
+                          "VALUES (1, 'm@1', 0.2, 0.3, 'sad', 1, 0, '2026-01-01')"))
+    engine.dispose()
+    lib = Library(tmp_path / "old.db")
+    assert migrations.current_revision(lib.engine) == migrations.head_revision() == "0004"
+    old = lib.track(1)
+    assert old.music is None and old.is_music and old.shown_mood == "sad"  # unknown counts as music
+    assert lib.non_music_ids().tolist() == [] and lib.count(TrackFilter(music=True)) == 1
+    lib.close()
+    command.downgrade(migrations.alembic_config(make_engine(tmp_path / "old.db")), "0003")
+    raw = make_engine(tmp_path / "old.db")
+    with raw.connect() as conn:
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(analyses)"))]
+        indexes = {row[1]: row[4] for row in conn.execute(text("PRAGMA index_list(analyses)"))}  # name -> partial
+    assert "music" not in columns and "ix_analyses_current_music" not in indexes
+    assert indexes["ix_analyses_current_track"] == 1  # the other partial indexes survive the downgrade
+    raw.dispose()
+
+
+def test_not_music_filter_and_display(tmp_path: Path) -> None:
+    lib = Library(tmp_path / "lib.db")
+    song = add_track(lib, "/music/song.mp3", 0.7, 0.6, "happy", title="Song")
+    whale = add_track(lib, "/music/whale.ogg", 0.3, 0.2, "sad", title="Whale")
+    with lib.session() as session:
+        session.query(Analysis).filter(Analysis.track_id == whale).update({"music": 0.02})
+        session.query(Analysis).filter(Analysis.track_id == song).update({"music": 0.9})
+    assert [t.id for t in lib.tracks(TrackFilter(music=False))] == [whale]
+    assert [t.id for t in lib.tracks(TrackFilter(music=True))] == [song]
+    assert lib.non_music_ids().tolist() == [whale]
+    shown = {t.title: (t.shown_mood, t.mood) for t in lib.tracks()}
+    assert shown == {"Song": ("happy", "happy"), "Whale": ("not music", "sad")}  # the stored mood is kept
+    lib.close()

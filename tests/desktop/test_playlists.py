@@ -194,3 +194,43 @@ def test_export_m3u8_and_xspf(grid, tmp_path: Path) -> None:
     assert root.find("x:trackList/x:track/x:duration", ns).text == "61400"
     with pytest.raises(PlaylistError, match="use .m3u8 or .xspf"):
         export_playlist(tracks, tmp_path / "calm.pls")
+
+
+def mark_not_music(lib: Library, track_ids: list[int], music: float = 0.03) -> None:
+    """Give these tracks' current analyses a "not music" probability (like speech or a whale)."""
+    with lib.session() as session:
+        for analysis in session.query(Analysis).filter(Analysis.track_id.in_(track_ids), Analysis.current.is_(True)):
+            analysis.music = music
+
+
+def test_non_music_tracks_stay_out_of_playlists_unless_asked(grid) -> None:
+    lib, ids = grid
+    speech, whale, song = ids[(9, 1)], ids[(5, 4)], ids[(5, 6)]
+    mark_not_music(lib, [speech, whale])
+    mark_not_music(lib, [song], music=0.8)  # music: stays
+    rect = Rect((0.75, 1.0), (0.0, 0.25))
+    assert speech not in build_region(lib, rect) and len(build_region(lib, rect)) == 8
+    assert build_region(lib, rect, include_non_music=True)[0] == speech
+    near = build_nearest(lib, ids[(5, 5)], count=5)
+    assert whale not in near and song in near and len(near) == 5
+    assert whale in build_nearest(lib, ids[(5, 5)], count=5, include_non_music=True)
+    path = build_path(lib, ids[(5, 0)], ids[(5, 10)], steps=11)
+    assert whale not in path and len(path) == 11
+    assert whale in build_path(lib, ids[(5, 0)], ids[(5, 10)], steps=11, include_non_music=True)
+    # a song the user names is kept: a non-music seed still finds its (music) neighbours
+    assert build_nearest(lib, whale, count=3)[0] == whale
+    with pytest.raises(PlaylistError, match="the library has 119 that are music \\(2 more are not music\\)"):
+        build_path(lib, ids[(0, 0)], ids[(1, 0)], steps=120)
+
+
+def test_region_playlist_of_a_map_selection_leaves_non_music_out(grid) -> None:
+    from sentio_desktop.playlists import playlist_ids, region_playlist
+
+    lib, ids = grid
+    whale = ids[(0, 0)]
+    mark_not_music(lib, [whale])
+    selected = [ids[(0, 0)], ids[(0, 1)], ids[(1, 0)]]
+    draft = region_playlist(lib, Rect((0.0, 0.15), (0.0, 0.15)), among=selected)
+    assert sorted(draft.track_ids) == sorted([ids[(0, 1)], ids[(1, 0)]])
+    assert whale in region_playlist(lib, Rect((0.0, 0.15), (0.0, 0.15)), among=selected, include_non_music=True).track_ids
+    assert playlist_ids(lib, selected) == selected[1:] and playlist_ids(lib, selected, include_non_music=True) == selected

@@ -33,7 +33,7 @@ def test_table_output_for_a_folder(capsys, library, tiny_bundle_dir):
     code, out, err = run_cli(capsys, library, "--model", tiny_bundle_dir, "--device", "cpu")
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["file", "valence", "arousal", "mood", "quadrant", "duration"]
+    assert lines[0].split() == ["file", "valence", "arousal", "mood", "quadrant", "music", "duration"]
     assert len(lines) == 3 and "a.mp3" in lines[1] and "b.flac" in lines[2]  # sub-folder not searched
 
 
@@ -99,3 +99,21 @@ def test_unwritable_output_is_refused_before_predicting(capsys, library, tiny_bu
 def test_device_words_are_normalised(capsys, library, tiny_bundle_dir):
     code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", " CPU ")
     assert code == 0, err
+
+
+@pytest.mark.shared
+def test_table_shows_not_music_and_json_csv_carry_the_probability(capsys, tiny_bundle_dir, tmp_path):
+    from tests.conftest import require_shared
+
+    folder = require_shared("music")
+    dog, song = folder / "pibble.ogg", folder / "Kevin_MacLeod_-_Vibe_Ace.ogg"
+    code, out, err = run_cli(capsys, dog, song, "--model", tiny_bundle_dir, "--excerpts", "1")
+    assert code == 0, err
+    rows = {line.split()[0].rsplit("/", 1)[1]: line for line in out.strip().splitlines()[1:]}
+    assert "not music" in rows["pibble.ogg"] and "not music" not in rows["Kevin_MacLeod_-_Vibe_Ace.ogg"]
+    code, out, err = run_cli(capsys, dog, song, "--model", tiny_bundle_dir, "--excerpts", "1", "--json")
+    music = [track["music"] for track in json.loads(out)["tracks"]]
+    assert music[0] < 0.5 < music[1]
+    code, out, err = run_cli(capsys, dog, "--model", tiny_bundle_dir, "--excerpts", "1", "--csv", "--no-music-check")
+    row = next(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and row["music"] == "" and row["mood"] != "not music"

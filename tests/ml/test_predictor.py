@@ -138,3 +138,49 @@ def test_blas_runs_one_thread_per_worker_while_predicting_and_is_restored(bundle
     [result] = Predictor(bundle, device="cpu").predict([FIXTURES / "vibe_ace.flac"])
     assert result.ok and seen and all(n == 1 for threads in seen for n in threads)
     assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
+
+
+def test_music_check_rates_the_middle_excerpt_and_can_be_switched_off(bundle):
+    from sentio_ml.music_detector import load_music_detector
+
+    files = AUDIO[:2]
+    checked = Predictor(bundle, device="cpu", quantize="none").predict(files)
+    detector = load_music_detector()
+    for r in checked:
+        middle = load_excerpts(r.path, 16000, bundle.excerpt_seconds, 3).waves[1]  # no second decode in the predictor
+        assert r.music == pytest.approx(detector.probability(middle, 16000), abs=1e-4)
+        assert r.music > 0.5 and r.to_dict()["music"] == r.music  # the fixture is a cut of a song
+    unchecked = Predictor(bundle, device="cpu", quantize="none", detect_music=False)
+    assert unchecked.music_detector is None
+    results = unchecked.predict(files)
+    assert [r.music for r in results] == [None, None]
+    assert [r.valence for r in results] == pytest.approx([r.valence for r in checked], abs=1e-6)
+
+
+def test_the_fast_model_with_the_music_check_imports_no_librosa_sklearn_or_numba():
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    probe = ("import json, sys; from sentio_ml.predictor import Predictor; "
+             f"r = Predictor('fast', device='cpu').predict([{str(AUDIO[0])!r}])[0]; "
+             "print(json.dumps([r.music, [m for m in ('librosa', 'sklearn', 'numba') if m in sys.modules]]))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    music, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+    assert music is not None and heavy == []
+
+
+def test_missing_detector_weights_still_predict_with_music_unknown(bundle, monkeypatch, tmp_path, caplog):
+    import logging
+
+    from sentio_ml import music_detector
+
+    monkeypatch.setattr(music_detector, "_loaded", {})  # load the detector afresh ...
+    monkeypatch.setattr("sentio_ml.teachers.PRETRAINED", tmp_path)  # ... from a folder without mn04's weights
+    with caplog.at_level(logging.WARNING, logger="sentio_ml.music_detector"):
+        results = Predictor(bundle, device="cpu", quantize="none").predict(AUDIO[:2])
+    assert all(r.ok and r.valence is not None and r.music is None for r in results)
+    assert [r.levelno for r in caplog.records] == [logging.WARNING] and "music check is off" in caplog.text

@@ -225,3 +225,30 @@ def test_playback_bar_queues_the_table_order(window: MainWindow) -> None:
         assert window.player.toolTip() == window.player.unavailable_reason
     window.player.next()
     assert window.player.position == 1
+
+
+def test_non_music_is_hollow_on_the_map_not_music_in_the_table_and_out_of_playlists(qtbot, window: MainWindow) -> None:
+    from sentio_desktop.db import Analysis
+    from sentio_desktop.ui.table_model import COLUMN_KEYS, TRACK_INDEX_ROLE
+
+    whale = int(window.tracks.track_id[0])
+    with window.context.library.session() as session:  # as if the first file were a whale recording
+        session.query(Analysis).filter(Analysis.track_id == whale, Analysis.current.is_(True)).update({"music": 0.02})
+    window.reload_library()
+    qtbot.waitUntil(lambda: "not music" in window.tracks.mood.tolist(), timeout=20000)
+    index = window.tracks.index_of(whale)
+    assert window.tracks.mood.tolist().count("not music") == 1 and window.tracks.mood[index] == "not music"
+    model = window.library_panel.model
+    row = next(r for r in range(model.rowCount()) if model.index(r, 0).data(TRACK_INDEX_ROLE) == index)
+    mood_cell = model.index(row, COLUMN_KEYS.index("mood"))
+    assert mood_cell.data() == "not music" and "0.02" in mood_cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert window.map.non_music_drawn == 1 and "not music" in window.map_panel.legend.text()
+    panel = window.playlist_panel
+    window.map.select_rect(0.0, 1.0, 0.0, 1.0)
+    with qtbot.waitSignal(panel.playlistChanged, timeout=10000):
+        window.playlist_from_selection()
+    assert whale not in panel.track_ids() and len(panel.track_ids()) == len(CONTAINERS) - 1
+    panel.include_non_music.setChecked(True)
+    with qtbot.waitSignal(panel.playlistChanged, timeout=10000):
+        window.playlist_from_selection()
+    assert whale in panel.track_ids()

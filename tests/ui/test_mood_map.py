@@ -120,3 +120,19 @@ def test_map_follows_a_dark_palette(qtbot) -> None:
     widget.setPalette(dark)
     assert widget.plot.backgroundBrush().color().name() == "#1e1e1e"
     assert widget.plot.getAxis("left").pen().color().name() == "#e0e0e0"
+
+
+def test_non_music_tracks_are_drawn_hollow_and_grey(qtbot) -> None:
+    from sentio_desktop.ui import theme
+
+    widget = shown_map(qtbot)
+    assert widget.non_music_drawn == 0
+    data = tracks()
+    data.music[:] = [0.9, 0.03, np.nan, 0.8, 0.7, np.nan]  # song 1 is speech; NaN = unknown = music
+    widget.set_tracks(data)
+    assert widget.non_music_drawn == 1 and sorted(widget.drawn_tracks.tolist()) == [0, 1, 2, 3, 4]
+    hollow = [layer for layer in widget._layers if layer.opts["brush"].style() == Qt.BrushStyle.NoBrush]
+    assert len(hollow) == 1 and hollow[0].data["x"].tolist() == [0.1] and hollow[0].data["y"].tolist() == [0.9]
+    assert hollow[0].opts["pen"].color().name() == theme.NOT_MUSIC_COLOUR
+    assert sum(len(layer.data) for layer in widget._layers) == 5  # every point drawn once
+    assert widget.track_at(0.1, 0.9) == 1  # still hit-testable
