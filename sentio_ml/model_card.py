@@ -110,7 +110,8 @@ def composition_card(bundle) -> str:
     lines += ["", "## Limits", "",
               "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
               "labels describe a clip's tags, not a listener's ratings.",
-              "- Speech, nature sounds and other non-music get values too; they mean nothing there.",
+              "- Speech, nature sounds and other non-music get values too; they mean nothing there (the Predictor's music "
+              "check flags such tracks 'not music' and playlists leave them out: sentio_ml.music_detector).",
               "- Western popular and game music dominate the corpus; other traditions are less well covered."]
     return "\n".join(lines) + "\n"
 

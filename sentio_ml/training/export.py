@@ -22,7 +22,7 @@ LIMITS = {
         "those continuous targets with the dataset's own quadrants is 96.3%. Training audio is 30-s AllMusic "
         "previews (22.05 kHz mono MP3), mostly Western popular genres; 720 clips, 525 artists. Expect wide "
         "errors on single tracks, on music far from that catalogue, and on non-music audio (which still "
-        "gets a point on the map)."
+        "gets a point on the map; the Predictor's music check flags it 'not music', sentio_ml.music_detector)."
     ),
 }
 
