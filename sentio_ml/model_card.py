@@ -11,18 +11,32 @@ HEADLINE_METRICS = (
     "quadrant.macro_f1", "quadrant.accuracy", "valence.ccc", "valence.pearson_r", "valence.rmse",
     "arousal.ccc", "arousal.pearson_r", "arousal.rmse",
 )
-REBUILD = """```
-sentio-ml distill corpus  --out cache/corpus
-python scripts/convert_teachers.py
-grep -e '^file,' -e ',fourq,' cache/corpus/manifest.csv > cache/fourq.csv
-grep -v ',fourq,' cache/corpus/manifest.csv > cache/rest.csv
-sentio-ml distill crops   --manifest cache/fourq.csv --out cache/distill/crops
-sentio-ml distill crops   --manifest cache/rest.csv --out cache/distill/crops --variants 2 --max-per-file 1
-sentio-ml distill targets --crops cache/distill/crops --teachers {teachers}
-sentio-ml distill student --crops cache/distill/crops --out cache/distill/student --teachers {teachers} --steps {steps}
-sentio-ml distill heads   --student cache/distill/student --out runs/heads {head_options} --export BUNDLE_DIR
-```
-(docs/distillation.md explains each step; the schedule above is what produced this bundle.)"""
+CORPUS_COMMANDS = (
+    "sentio-ml distill corpus  --out cache/corpus",
+    "python scripts/convert_teachers.py",
+    "grep -e '^file,' -e ',fourq,' cache/corpus/manifest.csv > cache/fourq.csv",
+    "grep -v ',fourq,' cache/corpus/manifest.csv > cache/rest.csv",
+)
+# bundles exported before the crop builds and the student's stages were recorded were made this way
+FIRST_BUILDS = {"crops": [{"manifest": "fourq.csv", "variants": 3, "max_per_file": 12, "seed": 0},
+                          {"manifest": "rest.csv", "variants": 2, "max_per_file": 1, "seed": 0}]}
+
+
+def rebuild_commands(distillation: dict[str, Any], head_options: str) -> str:
+    """The command sequence that made the bundle: corpus, crops per folder, targets, the student's stages, heads."""
+    teachers = " ".join(distillation["teachers"])
+    lines = list(CORPUS_COMMANDS)
+    for folder, builds in (distillation.get("crop_builds") or FIRST_BUILDS).items():
+        lines += [f"sentio-ml distill crops   --manifest cache/{b['manifest']} --out cache/distill/{folder} "
+                  f"--variants {b['variants']} --max-per-file {b['max_per_file']} --seed {b['seed']}" for b in builds]
+        lines.append(f"sentio-ml distill targets --crops cache/distill/{folder} --teachers {teachers}")
+    for stage in distillation.get("stages") or [{"crops": ["crops"], "steps": distillation["step"], "lr": 5e-4}]:
+        folders = " ".join(f"cache/distill/{c}" for c in stage["crops"])
+        lines.append(f"sentio-ml distill student --crops {folders} --out cache/distill/student --teachers {teachers} "
+                     f"--steps {stage['steps']} --lr {stage['lr']:g}")
+    lines.append(f"sentio-ml distill heads   --student cache/distill/student --out runs/heads {head_options} --export BUNDLE_DIR")
+    return "\n".join(["```", *lines, "```", "(docs/distillation.md explains each step; a second `student` line "
+                       "continues the first run with a longer schedule, as this bundle's student was trained.)"])
 
 
 def _cv_table(summary: dict[str, Any]) -> list[str]:
@@ -105,8 +119,7 @@ def composition_card(bundle) -> str:
         lines += ["", f"One part: `{next(iter(bundle.model.parts))}` supplies all of the output."]
     if distillation:
         lines += ["", "## Rebuild from nothing", "",
-                  REBUILD.format(teachers=" ".join(distillation["teachers"]), steps=distillation["step"],
-                                 head_options=_head_options(training.get("head", {})))]
+                  rebuild_commands(distillation, _head_options(training.get("head", {})))]
     lines += ["", "## Limits", "",
               "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
               "labels describe a clip's tags, not a listener's ratings.",

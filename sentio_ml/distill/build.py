@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -33,10 +34,22 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)[:40]
 
 
+BUILDS_FILE = "builds.json"  # each build's options, so a model card can say how its crops were made
+
+
+def record_build(out: Path, manifest: Path, variants: int, max_per_file: int, seed: int) -> None:
+    path = out / BUILDS_FILE
+    builds = json.loads(path.read_text()) if path.is_file() else []
+    entry = {"manifest": manifest.name, "variants": variants, "max_per_file": max_per_file, "seed": seed}
+    if entry not in builds:
+        path.write_text(json.dumps([*builds, entry], indent=1) + "\n")
+
+
 def build(manifest: Path, out: Path, variants: int, max_per_file: int, seed: int) -> None:
     from sentio_ml.console import ProgressBar
 
     out.mkdir(parents=True, exist_ok=True)
+    record_build(out, manifest, variants, max_per_file, seed)
     crop_seconds = CROP_SAMPLES / SAMPLE_RATE
     packages = sorted(read_manifest(manifest).items())
     with ProgressBar("crops", unit="package") as bar:

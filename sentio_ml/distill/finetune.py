@@ -157,11 +157,13 @@ def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epoc
 
 
 def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dataset: Dataset, state: dict,
-           out: Path, metrics: dict) -> None:
+           out: Path, metrics: dict, crop_dirs: list[Path]) -> None:
     """Save the one-part composition (the AST and its head) as a bundle with a generated card."""
     from sentio_ml.bundle import Bundle, save_bundle
+    from sentio_ml.distill.build import BUILDS_FILE
     from sentio_ml.features import FeatureConfig
 
+    crop_builds = {d.name: json.loads((d / BUILDS_FILE).read_text()) for d in crop_dirs if (d / BUILDS_FILE).is_file()}
     model = Composition({"ast": part})
     model.weights.fill_(1.0)
     model.offset.copy_(torch.as_tensor(offset, dtype=torch.float32))
@@ -171,7 +173,8 @@ def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dat
         model, name="sentio-fourq-ast", features=FeatureConfig(mean=fbank["mean"], std=fbank["std"]),
         normalisation_source="log-mel mean/std of the distillation corpus",
         training_data={"dataset": dataset.name, "clips": len(dataset), "head": head,
-                       "distillation": {k: state[k] for k in ("teachers", "crops", "step")}},
+                       "distillation": {**{k: state[k] for k in ("teachers", "crops", "step") if k in state},
+                                        "stages": state.get("stages", []), "crop_builds": crop_builds}},
         metrics=metrics)
     save_bundle(bundle, out)
 
@@ -270,12 +273,13 @@ def main(argv: list[str] | None = None) -> int:
             every = np.arange(len(dataset))
             fitted, offset, scale = fit_moods(part, crops, probes, fbank, every, dataset.labels(),
                                               [c.split_key for c in dataset.clips], state["stats"]["fbank"], args.mood_epochs)
-            head = {"mood_distillation": {"teachers": args.probes, "epochs": args.mood_epochs, "crops": len(crops)}}
+            head = {"mood_distillation": {"teachers": args.probes, "epochs": args.mood_epochs, "crops": len(crops),
+                                          "crop_dirs": [f"cache/distill/{d.name}" for d in args.crops]}}
         else:
             fitted, offset, scale, head = fitted_part(part, features, dataset, args.tune_epochs, fbank)
         metrics = {"cv": shipped.to_dict()["summary"], "cv_name": shipped.name, "spread_ratio": spread_ratio(shipped),
                    "ablation": {r.name: r.summary()["quadrant.macro_f1"] for r in results}}
-        export(fitted, offset, scale, head, dataset, state, args.export, metrics)
+        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops)
     return 0
 
 

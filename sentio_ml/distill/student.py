@@ -167,6 +167,15 @@ def split_rows(files: list[str], validation: float, seed: int) -> tuple[np.ndarr
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
+def record_stage(state: dict, args: argparse.Namespace) -> None:
+    """Keep the schedule's stages (crop folders, total steps, learning rate) for the model card's rebuild commands;
+    a run that only continues the last stage changes nothing."""
+    stage = {"crops": [folder.name for folder in args.crops], "steps": args.steps, "lr": args.lr}
+    stages = state.setdefault("stages", [])
+    if not stages or stages[-1] != stage:
+        stages.append(stage)
+
+
 def train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     config = PRESETS[args.preset]
@@ -179,6 +188,7 @@ def train(args: argparse.Namespace) -> None:
         "total_steps": args.steps, "crops": len(train_rows), "validation_crops": len(val_rows), "history": []}
     state["total_steps"] = total = args.steps  # a resumed run may lengthen the schedule (and add crops)
     state["crops"], state["validation_crops"] = len(train_rows), len(val_rows)
+    record_stage(state, args)
     stats = state["stats"]
     generator = torch.Generator().manual_seed(args.seed + state["step"])
     rng = np.random.default_rng(args.seed + state["step"])

@@ -98,3 +98,22 @@ def test_build_renders_each_package_once(tmp_path, capsys):
     assert [p.name for p in crops.shard_paths(tmp_path / "crops")] == ["shard-demo_pkg-000.npy"]
     build.build(manifest, tmp_path / "crops", variants=2, max_per_file=1, seed=0)
     assert "demo pkg: already rendered" in capsys.readouterr().err
+
+
+def test_the_card_rebuilds_with_the_recorded_crop_builds_and_student_stages(tmp_path):
+    import argparse
+
+    from sentio_ml.distill import build
+    from sentio_ml.model_card import rebuild_commands
+
+    build.record_build(tmp_path, tmp_path / "rest.csv", variants=1, max_per_file=3, seed=1)
+    build.record_build(tmp_path, tmp_path / "rest.csv", variants=1, max_per_file=3, seed=1)  # a rerun adds nothing
+    state: dict = {}
+    for folders, steps in ((["crops"], 3300), (["crops", "crops-extra"], 6500), (["crops", "crops-extra"], 6500)):
+        student.record_stage(state, argparse.Namespace(crops=[tmp_path / f for f in folders], steps=steps, lr=3e-4))
+    distillation = {"teachers": ["mn04"], "step": 6500, "stages": state["stages"],
+                    "crop_builds": {"crops-extra": json.loads((tmp_path / build.BUILDS_FILE).read_text())}}
+    text = rebuild_commands(distillation, "--mood-epochs 6")
+    assert "--out cache/distill/crops-extra --variants 1 --max-per-file 3 --seed 1" in text
+    assert text.count("distill student") == 2 and "--crops cache/distill/crops cache/distill/crops-extra" in text
+    assert "--mood-epochs 6 --export BUNDLE_DIR" in text
