@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -128,8 +130,11 @@ def shoot(app, context, summary, size: tuple[int, int], out: Path) -> list[Path]
     settle(app)
     window.grab().save(str(files["main_window"]))
     # 2. The mood map with a rectangle selection, the current song's excerpt path and a mood path.
-    start = min(analysed, key=lambda i: tracks.valence[i] + tracks.arousal[i])
-    end = max(analysed, key=lambda i: tracks.valence[i] + tracks.arousal[i])
+    from sentio_ml.music_detector import is_music
+
+    songs = [i for i in analysed if is_music(None if np.isnan(tracks.music[i]) else float(tracks.music[i]))] or analysed
+    start = min(songs, key=lambda i: tracks.valence[i] + tracks.arousal[i])  # a path between songs, not a whale
+    end = max(songs, key=lambda i: tracks.valence[i] + tracks.arousal[i])
     panel = window.playlist_panel
     panel.set_path_endpoints(int(tracks.track_id[start]), int(tracks.track_id[end]))
     panel.path_steps.setValue(min(6, len(analysed)))

@@ -95,7 +95,8 @@ class PlaylistPanel(QWidget):
         form.addRow("Via", self._row(self.waypoint_label, self.add_waypoint_button, self.clear_waypoints_button))
         form.addRow("Songs", self._row(self.path_steps, self.path_button))
         build_layout = QVBoxLayout(build)
-        build_layout.addWidget(self._row(self.from_selection_button, self.include_non_music))
+        build_layout.addWidget(self.include_non_music)  # applies to every way of building below
+        build_layout.addWidget(self.from_selection_button)
         build_layout.addLayout(neighbours)
         path_title = QLabel("<b>Mood path</b> — from one song's mood to another's", build)
         path_title.setWordWrap(True)
