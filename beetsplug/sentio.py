@@ -11,8 +11,9 @@ Enable with ``plugins: sentio`` in beets' config.yaml; options (defaults shown):
         model: ''        # a Sentio model bundle folder; '' uses $SENTIO_MODEL or the bundled default
 
 ``beet sentio [QUERY]`` analyses matching items. Results are flexible attributes ``valence`` and
-``arousal`` (floats on 0..1, so ``beet ls valence:0.7.. arousal:..0.3`` works), ``mood`` (a word) and
-``sentio_model`` (the model id that made them). The files get the same tags as ``sentio tags write``
+``arousal`` (floats on 0..1, so ``beet ls valence:0.7.. arousal:..0.3`` works), ``mood`` (a word),
+``music`` (how likely the audio is music at all, 0..1: ``beet ls music:..0.5`` finds speech, animal sounds and
+field recordings) and ``sentio_model`` (the model id that made them). The files get the same tags as ``sentio tags write``
 (TXXX:VALENCE / TMOO in ID3, VALENCE / MOOD Vorbis comments, iTunes freeform atoms in MP4).
 
 torch and the model load on first use, so beets starts as fast as without the plugin.
@@ -49,7 +50,7 @@ class SentioPlugin(BeetsPlugin):
     """`beet sentio` and analysis on import with Sentio's predictor."""
 
     # NullFloat: numeric range queries, and an item without a result reads as missing rather than 0.
-    item_types = {"valence": types.NullFloat(DIGITS), "arousal": types.NullFloat(DIGITS)}
+    item_types = {"valence": types.NullFloat(DIGITS), "arousal": types.NullFloat(DIGITS), "music": types.NullFloat(DIGITS)}
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,6 +137,8 @@ class SentioPlugin(BeetsPlugin):
                 continue
             item.update({"valence": round(prediction.valence, DIGITS), "arousal": round(prediction.arousal, DIGITS),
                          "mood": prediction.mood, "sentio_model": predictor.model_id})
+            if prediction.music is not None:
+                item["music"] = round(prediction.music, DIGITS)
             if write and not self.write_tags(item):
                 tally.tags_failed += 1
             item.store()

@@ -93,6 +93,7 @@ def test_import_analyses_queries_by_valence_and_tags_the_files(tmp_path, music):
     assert len(beet.items(f"valence:{some_valence - 0.001:.3f}..")) == 2
     assert beet.items(f"valence:..{some_valence - 0.01:.3f}") == {}
     assert len(beet.items(f"valence:..{some_valence + 0.001:.3f}", "arousal:0..1")) >= 1
+    assert len(beet.items("music:0.5..")) == 2 and beet.items("music:..0.5") == {}  # the music check's value, typed too
 
     again = beet("sentio", "format:MP3")  # force: no -> an item with this model's result is skipped
     assert "0 analysed, 1 already current, 0 failed" in again.stdout
