@@ -40,8 +40,8 @@ def views(data: ClipCrops) -> dict[str, np.ndarray]:
         "fbank descriptors": each(lambda i: fbank_descriptors(data.eval_crops(i, FRAMES, CROPS) * 2 * data.cfg.std
                                                              + data.cfg.mean)),
         "librosa descriptors": each(lambda i: data.eval_audio(i, FRAMES, CROPS)),
-        "musicnn, 3 patches": each(lambda i: data.eval_tagger(i, FRAMES, CROPS, 3)),
-        "musicnn, 1 patch": each(lambda i: data.eval_tagger(i, FRAMES, CROPS, 1)),
+        "musicnn, 3 patches": each(lambda i: data.eval_musicnn(i, FRAMES, CROPS, 3)),
+        "musicnn, 1 patch": each(lambda i: data.eval_musicnn(i, FRAMES, CROPS, 1)),
     }
 
 

@@ -235,18 +235,18 @@ class MoodRegressor(nn.Module):
         return self.quadrant is not None and self.config.audio_descriptors
 
     @property
-    def needs_tagger(self) -> bool:
-        """Whether forward() needs `tagger`: musicnn log-mel patches of each excerpt (`sentio_ml.musicnn`)."""
+    def needs_musicnn(self) -> bool:
+        """Whether forward() needs `musicnn_input`: musicnn log-mel patches of each excerpt (`sentio_ml.musicnn`)."""
         return self.quadrant is not None and self.musicnn is not None
 
-    def tagger_embedding(self, tagger: torch.Tensor) -> torch.Tensor:
+    def musicnn_embedding(self, musicnn_input: torch.Tensor) -> torch.Tensor:
         """musicnn embeddings [B, TAGGER_EMBEDDING_DIM] of log-mel patches [B, patches, 187, 96] (mean over the
         patches); precomputed embeddings [B, TAGGER_EMBEDDING_DIM] (the training cache's) pass through."""
-        if tagger.dim() == 2:
-            return tagger
-        logits, penultimate = self.musicnn(tagger.flatten(0, 1))
+        if musicnn_input.dim() == 2:
+            return musicnn_input
+        logits, penultimate = self.musicnn(musicnn_input.flatten(0, 1))
         both = torch.cat([penultimate, logits], dim=-1)
-        return both.reshape(tagger.shape[0], tagger.shape[1], -1).mean(dim=1)
+        return both.reshape(musicnn_input.shape[0], musicnn_input.shape[1], -1).mean(dim=1)
 
     def fbank_descriptors(self, feats: torch.Tensor) -> torch.Tensor:
         """Descriptors [B, D] of the un-normalised excerpts, shared by the kernel and quadrant heads (both are fitted
@@ -255,23 +255,24 @@ class MoodRegressor(nn.Module):
         return fbank_descriptors(pad_or_trim(feats, self.config.frames) * (2 * stats.fbank_std) + stats.fbank_mean)
 
     def quadrant_descriptors(self, feats: torch.Tensor, audio: torch.Tensor | None,
-                             fbank: torch.Tensor | None = None, tagger: torch.Tensor | None = None) -> torch.Tensor:
+                             fbank: torch.Tensor | None = None, musicnn_input: torch.Tensor | None = None) -> torch.Tensor:
         """The quadrant head's input [B, D]: the fbank descriptors (computed unless given), plus `audio` and the
-        musicnn embedding of `tagger` where the model has those views."""
+        musicnn embedding of `musicnn_input` where the model has those views."""
         parts = [self.fbank_descriptors(feats) if fbank is None else fbank]
         if self.config.audio_descriptors:
             if audio is None:
                 raise SentioMLError("This model needs the audio descriptors of each excerpt (sentio_ml.audio_descriptors).")
             parts.append(audio.to(parts[0].dtype))
         if self.musicnn is not None:
-            if tagger is None:
+            if musicnn_input is None:
                 raise SentioMLError("This model needs the musicnn log-mel patches of each excerpt (sentio_ml.musicnn).")
-            parts.append(self.tagger_embedding(tagger).to(parts[0].dtype))
+            parts.append(self.musicnn_embedding(musicnn_input).to(parts[0].dtype))
         return torch.cat(parts, dim=-1)
 
-    def forward(self, feats: torch.Tensor, audio: torch.Tensor | None = None, tagger: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, audio: torch.Tensor | None = None,
+                musicnn_input: torch.Tensor | None = None) -> torch.Tensor:
         """Valence and arousal [B, 2] in [0, 1]. `audio` [B, AUDIO_DESCRIPTOR_COUNT]: see `needs_audio`;
-        `tagger` [B, patches, 187, 96]: see `needs_tagger` and `tagger_embedding`."""
+        `musicnn_input` [B, patches, 187, 96]: see `needs_musicnn` and `musicnn_embedding`."""
         out = torch.sigmoid(self.head(self.embed(feats)))
         if self.kernel is None and self.quadrant is None:
             return self.stretch(out)
@@ -281,7 +282,7 @@ class MoodRegressor(nn.Module):
             out = self.kernel.calibrate((1.0 - self.config.kernel_blend) * out + self.config.kernel_blend * kernel)
         if self.quadrant is not None:
             weight = self.config.quadrant_weight
-            point = self.quadrant(self.quadrant_descriptors(feats, audio, fbank, tagger))
+            point = self.quadrant(self.quadrant_descriptors(feats, audio, fbank, musicnn_input))
             out = ((1.0 - weight) * out + weight * point).clamp(0.0, 1.0)
         return self.stretch(out)
 
@@ -295,7 +296,7 @@ class MoodRegressor(nn.Module):
         model = MoodRegressor(config, backbone=self.backbone)
         state = {k: v for k, v in self.state_dict().items() if not k.startswith(f"{name}.")}
         state.update({f"{name}.{k}": v for k, v in head.state_dict().items()})
-        if model.musicnn is not None and self.musicnn is None:  # gaining the tagger view: its pretrained weights
+        if model.musicnn is not None and self.musicnn is None:  # gaining the musicnn view: its pretrained weights
             state.update({f"musicnn.{k}": v for k, v in load_musicnn().state_dict().items()})
         if model.musicnn is None:
             state = {k: v for k, v in state.items() if not k.startswith("musicnn.")}

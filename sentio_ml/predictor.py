@@ -171,13 +171,13 @@ class Predictor:
         self.model = model.to(self.device).eval()
         self.views = bundle.model.views if isinstance(bundle.model, Composition) else None
         self.needs_audio = bool(getattr(bundle.model, "needs_audio", False))  # legacy (version-1) bundles
-        self.needs_tagger = bool(getattr(bundle.model, "needs_tagger", False))
+        self.needs_musicnn = bool(getattr(bundle.model, "needs_musicnn", False))
         # musicnn runs beside each track's librosa descriptors, so a lone track uses both cores (one track
         # end to end: 0.60 -> 0.39-0.42 s on a loaded host, throughput unchanged; bench/default_model_latency.py).
         # Owned by the Predictor, so no decoding task can outlive it; idle threads end with it.
-        self._tagger_pool = (ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-tagger",
+        self._musicnn_pool = (ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-musicnn",
                                                 initializer=torch.set_num_threads, initargs=(1,))
-                             if self.needs_tagger else None)
+                             if self.needs_musicnn else None)
         # loaded here, not in the first worker: its one warning (weights missing) comes before any progress bar
         self.music_detector: MusicDetector | None = load_music_detector() if detect_music else None
 
@@ -221,17 +221,17 @@ class Predictor:
         model's fbank / librosa descriptors / musicnn input."""
         if self.views is not None:
             return {name: VIEWS[name].compute(waves, self.feature_config) for name in self.views}
-        pending_tagger = self._tagger_pool.submit(self._tagger_input, waves, sample_rate) if self._tagger_pool else None
+        pending_musicnn = self._musicnn_pool.submit(self._musicnn_input, waves, sample_rate) if self._musicnn_pool else None
         inputs = {"feats": compute_fbank(waves, self.feature_config)}
         if self.needs_audio:
             from sentio_ml.audio_descriptors import audio_descriptors
 
             inputs["audio"] = torch.from_numpy(audio_descriptors(waves, sample_rate))
-        if pending_tagger is not None:
-            inputs["tagger"] = pending_tagger.result()
+        if pending_musicnn is not None:
+            inputs["musicnn_input"] = pending_musicnn.result()
         return inputs
 
-    def _tagger_input(self, waves: np.ndarray, sample_rate: int) -> torch.Tensor:
+    def _musicnn_input(self, waves: np.ndarray, sample_rate: int) -> torch.Tensor:
         """musicnn's input for the model: on a GPU its log-mel patches (the model embeds them there); on the CPU the
         embeddings themselves, computed off the model thread so that both cores share the tagger's convolutions
         rather than queueing them behind the model (bench/predict_throughput.py)."""
@@ -241,7 +241,7 @@ class Predictor:
         if self.device.type != "cpu":
             return patches
         with torch.inference_mode():
-            return self.model.tagger_embedding(patches)
+            return self.model.musicnn_embedding(patches)
 
     # -- model side ----------------------------------------------------------------------------
     def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:

@@ -62,7 +62,7 @@ class ClipCrops:
         starts = eval_starts(len(self.arrays[index]), frames, count)
         return torch.from_numpy(self.cache.audio_descriptors(self.clips[index], starts, frames))
 
-    def eval_tagger(self, index: int, frames: int, count: int, patches: int = 3) -> torch.Tensor:
+    def eval_musicnn(self, index: int, frames: int, count: int, patches: int = 3) -> torch.Tensor:
         """musicnn embeddings (over `patches` 3-s patches) of the waveform under the `eval_crops` windows:
         [count, musicnn.EMBEDDING_DIM]."""
         starts = eval_starts(len(self.arrays[index]), frames, count)

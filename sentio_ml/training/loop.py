@@ -103,9 +103,9 @@ def predict_crops(
         extra = {}
         if getattr(model, "needs_audio", False):
             extra["audio"] = torch.cat([crops.eval_audio(i, frames, count) for i in idx]).to(device)
-        if getattr(model, "needs_tagger", False):
+        if getattr(model, "needs_musicnn", False):
             patches = model.config.musicnn_patches
-            extra["tagger"] = torch.cat([crops.eval_tagger(i, frames, count, patches) for i in idx]).to(device)
+            extra["musicnn_input"] = torch.cat([crops.eval_musicnn(i, frames, count, patches) for i in idx]).to(device)
         pred = model(feats, **extra).float().cpu().numpy().reshape(len(idx), count, 2).mean(axis=1)
         out[start : start + len(idx)] = pred
     model.train(was_training)

@@ -88,7 +88,7 @@ def quadrant_rows(model: MoodRegressor, data: ClipCrops, crops: int, audio: bool
     if audio:
         parts.append(np.stack([data.eval_audio(i, model.config.frames, crops).numpy() for i in range(len(data))]))
     if musicnn:
-        parts.append(np.stack([data.eval_tagger(i, model.config.frames, crops, musicnn).numpy() for i in range(len(data))]))
+        parts.append(np.stack([data.eval_musicnn(i, model.config.frames, crops, musicnn).numpy() for i in range(len(data))]))
     return np.concatenate(parts, axis=-1)
 
 

@@ -63,22 +63,22 @@ def test_embedding_is_penultimate_and_logits_averaged_over_patches(musicnn):
     np.testing.assert_allclose(embedding[0, :200], penultimate[:3].mean(0).numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_a_model_gaining_the_tagger_view_carries_the_pretrained_weights():
+def test_a_model_gaining_the_musicnn_view_carries_the_pretrained_weights():
     from dataclasses import replace
 
     from sentio_ml.model import PRESETS, build_model
 
     config = PRESETS["tiny"]
     model = build_model(config).eval()
-    assert model.musicnn is None and not model.needs_tagger
+    assert model.musicnn is None and not model.needs_musicnn
     tagged = model.with_head("quadrant", torch.nn.Module(), replace(config, musicnn=True))  # no head rows: the view only
     # gaining the view loads the pretrained weights, frozen into the model (and so into its bundle)
     for name, value in load_musicnn().state_dict().items():
         torch.testing.assert_close(tagged.state_dict()[f"musicnn.{name}"], value)
     embedding = torch.randn(2, EMBEDDING_DIM)
-    torch.testing.assert_close(tagged.tagger_embedding(embedding), embedding)  # precomputed: passed through
+    torch.testing.assert_close(tagged.musicnn_embedding(embedding), embedding)  # precomputed: passed through
     with torch.no_grad():
-        from_patches = tagged.tagger_embedding(log_mel_patches(np.stack([reference_signal(10.0)] * 2)))
+        from_patches = tagged.musicnn_embedding(log_mel_patches(np.stack([reference_signal(10.0)] * 2)))
     expected = musicnn_embedding(load_musicnn(), np.stack([reference_signal(10.0)] * 2))
     np.testing.assert_allclose(from_patches.numpy(), expected, atol=1e-5)
 

@@ -31,7 +31,7 @@ def test_train_writes_a_bundle_the_predictor_loads(generic_root, tmp_path, capsy
     assert "Retrain from scratch: `sentio-ml" in bundle.card and (out / "logs" / "train_log.jsonl").is_file()
     assert bundle.feature_config.mean != pytest.approx(-4.2677393)  # fitted on the training clips
     assert bundle.model_config.quadrant_rows and bundle.model.needs_audio and "Quadrant head" in bundle.card
-    assert bundle.model.needs_tagger and "## Third-party weights" in bundle.card and "Pompeu Fabra" in bundle.card
+    assert bundle.model.needs_musicnn and "## Third-party weights" in bundle.card and "Pompeu Fabra" in bundle.card
     from sentio_ml.predictor import Predictor
 
     prediction = Predictor(bundle, device="cpu", quantize=False).predict([generic_root / "labels.csv", tmp_path / "nope.wav"])

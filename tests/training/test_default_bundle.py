@@ -39,7 +39,7 @@ def test_default_bundle_is_small_documented_and_predicts():
     assert bundle.model.spread.tolist() == pytest.approx(calibration["factors"], abs=1e-4)
     assert "Spread calibration" in bundle.card
     assert "sentio-ml train --dataset fourq" in bundle.card and "AllMusic" in bundle.card
-    assert bundle.model.needs_tagger and "Universitat Pompeu Fabra" in bundle.card  # musicnn's licence travels with it
+    assert bundle.model.needs_musicnn and "Universitat Pompeu Fabra" in bundle.card  # musicnn's licence travels with it
     from sentio_ml.predictor import Predictor
 
     [result] = Predictor(bundle, device="cpu").predict([Path(FIXTURES) / "vibe_ace.flac"])

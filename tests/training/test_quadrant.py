@@ -110,27 +110,27 @@ def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_
 
     t = untrained_tiny
     combined, info = attach_quadrant_head(t.model, t.fit, t.val, crops=1, c=3.0, weight=0.9, audio=True, musicnn=patches)
-    assert combined.needs_tagger and combined.config.musicnn and combined.config.musicnn_patches == patches
+    assert combined.needs_musicnn and combined.config.musicnn and combined.config.musicnn_patches == patches
     assert info["views"] == 3 and int(combined.quadrant.columns[2].sum()) == EMBEDDING_DIM  # the last columns
     assert list(t.cache.cache_dir.glob(f"musicnn*p{patches}-*.npy")), "the embeddings are cached next to the fbank"
     torch.testing.assert_close(combined.musicnn.dense.weight, load_musicnn().dense.weight)
-    feats, audio, tagger = (t.val.eval_crops(0, t.config.frames, 1), t.val.eval_audio(0, t.config.frames, 1),
-                            t.val.eval_tagger(0, t.config.frames, 1, patches))
+    feats, audio, musicnn_input = (t.val.eval_crops(0, t.config.frames, 1), t.val.eval_audio(0, t.config.frames, 1),
+                            t.val.eval_musicnn(0, t.config.frames, 1, patches))
     with pytest.raises(SentioMLError, match="musicnn"):
         combined(feats, audio)
     bundle_dir = save_bundle(Bundle.from_model(combined, features=t.feature_config, excerpts=1,
                                                excerpt_seconds=t.config.frames / 100), tmp_path / "bundle")
     loaded = load_bundle(bundle_dir)
-    assert loaded.model.needs_tagger
+    assert loaded.model.needs_musicnn
     with torch.no_grad():
-        torch.testing.assert_close(loaded.model(feats, audio, tagger), combined(feats, audio, tagger))
+        torch.testing.assert_close(loaded.model(feats, audio, musicnn_input), combined(feats, audio, musicnn_input))
     # the Predictor embeds each track with musicnn on its own threads, beside the librosa descriptors
     import threading
 
-    tagger_threads = []
-    real_input = Predictor._tagger_input
-    monkeypatch.setattr(Predictor, "_tagger_input", lambda self, *a: tagger_threads.append(threading.current_thread().name)
+    musicnn_threads = []
+    real_input = Predictor._musicnn_input
+    monkeypatch.setattr(Predictor, "_musicnn_input", lambda self, *a: musicnn_threads.append(threading.current_thread().name)
                         or real_input(self, *a))
     track = Predictor(loaded, quantize=False, batch_size=4).predict([t.clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
-    assert len(tagger_threads) == 1 and tagger_threads[0].startswith("sentio-tagger")
+    assert len(musicnn_threads) == 1 and musicnn_threads[0].startswith("sentio-musicnn")
