@@ -50,7 +50,7 @@ def nested(result: CVResult) -> CVResult:
     """The same predictions, each fold stretched by factors fitted on the other folds (an honest held-out score)."""
     folds = []
     for fold in result.folds:
-        others = [f for f in result.folds if f is not fold]
+        others = [f for f in result.folds if f is not fold] or [fold]  # one fold alone: nothing else to fit on
         factors = spread_factors(np.concatenate([f.y_true for f in others]), np.concatenate([f.y_pred for f in others]))
         y_pred = stretch(fold.y_pred, factors)
         folds.append(dataclasses.replace(fold, y_pred=y_pred, history=[{"spread_factors": factors.round(4).tolist()}],
