@@ -161,7 +161,5 @@ def _calibrate_spread(model, cv_report: dict | None) -> dict | None:
     if not recipe:
         return None
     result = cv_result_from_dict(recipe[0])
-    factors = spread.pooled_factors(result)
-    model.spread.copy_(torch.as_tensor(factors, dtype=torch.float32))
-    return {"factors": factors.round(4).tolist(), "spread_before": spread.spread_ratio(result),
-            "spread_after": spread.spread_ratio(spread.nested(result)), "name": RECIPE_NAME + spread.SUFFIX}
+    model.spread.copy_(torch.as_tensor(spread.pooled_factors(result), dtype=torch.float32))
+    return spread.calibration(result)[1]

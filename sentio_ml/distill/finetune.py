@@ -22,6 +22,7 @@ import torch
 from sentio_ml.composition import AstPart, Composition
 from sentio_ml.datasets import Clip, Dataset
 from sentio_ml.evaluation.crossval import CVResult, FoldOutput, run_cv
+from sentio_ml.evaluation.spread import spread_ratio
 
 ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 INNER_FOLDS = 4
@@ -133,13 +134,6 @@ def tuned_fit_predict(part: AstPart, fbank: torch.Tensor, features: np.ndarray, 
         return FoldOutput(np.clip(offset + scale * raw, 0, 1), [{"alpha": alpha, "scale": scale.tolist()}])
 
     return fit_predict
-
-
-def spread_ratio(result: CVResult) -> list[float]:
-    """Std of the pooled held-out predictions over the labels' std, per dimension."""
-    y_true = np.concatenate([f.y_true for f in result.folds])
-    y_pred = np.concatenate([f.y_pred for f in result.folds])
-    return (y_pred.std(0) / y_true.std(0)).round(3).tolist()
 
 
 def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epochs: int,

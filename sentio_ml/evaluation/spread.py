@@ -64,6 +64,13 @@ def spread_ratio(result: CVResult) -> list[float]:
     return (np.concatenate([f.y_pred for f in result.folds]).std(0) / y_true.std(0)).round(3).tolist()
 
 
+def calibration(result: CVResult) -> tuple[CVResult, dict]:
+    """(the nested calibrated result, what metrics and the model card record: factors, spread before/after, name)."""
+    calibrated = nested(result)
+    return calibrated, {"factors": pooled_factors(result).round(4).tolist(), "spread_before": spread_ratio(result),
+                        "spread_after": spread_ratio(calibrated), "name": calibrated.name}
+
+
 def card_section(summary: dict) -> str:
     """The model card's paragraph on the calibration (after its cross-validation table)."""
     factors, before, after = summary["factors"], summary["spread_before"], summary["spread_after"]
@@ -114,8 +121,8 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
     report = json.loads((directory / "cv" / "report.json").read_text())
     results = [cv_result_from_dict(m) for m in report["models"] if not m["name"].endswith(SUFFIX)]
     [model] = [r for r in results if r.name == model_name]
-    calibrated = nested(model)
-    factors = pooled_factors(model)
+    calibrated, summary = calibration(model)
+    factors = pooled_factors(model)  # full precision in the weights; the summary keeps 4 decimals
     weights = directory / "model.safetensors"
     with safe_open(str(weights), "pt") as handle:
         metadata = handle.metadata()
@@ -126,12 +133,10 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
     save_file(state, str(directory / "model.safetensors.tmp"), metadata=metadata)
     (directory / "model.safetensors.tmp").replace(directory / "model.safetensors")
     write_report([model, calibrated, *[r for r in results if r is not model]], directory / "cv", report["command"])
-    summary = {"factors": factors.round(4).tolist(), "spread_before": spread_ratio(model),
-               "spread_after": spread_ratio(calibrated), "cv": calibrated.to_dict()["summary"], "name": calibrated.name}
     metrics_path = directory / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics.setdefault("cv", {})[calibrated.name] = summary["cv"]
-    metrics["spread_calibration"] = {k: v for k, v in summary.items() if k != "cv"}
+    metrics.setdefault("cv", {})[calibrated.name] = calibrated.to_dict()["summary"]
+    metrics["spread_calibration"] = summary
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
     update_card(directory, json.loads((directory / "cv" / "report.json").read_text()), summary)
     return summary
@@ -143,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="AST hybrid", help="the report's entry for this bundle's recipe")
     parser.add_argument("--version", help="give the calibrated bundle this version (its outputs change)")
     args = parser.parse_args(argv)
-    summary = calibrate_bundle(args.bundle, args.model, args.version)
-    print(json.dumps({k: v for k, v in summary.items() if k != "cv"}))
+    print(json.dumps(calibrate_bundle(args.bundle, args.model, args.version)))
     return 0
 
 
