@@ -8,7 +8,7 @@ import torch
 
 from sentio_ml.datasets import Clip
 from sentio_ml.features import FeatureConfig
-from sentio_ml.training.cache import FeatureCache, eval_starts
+from sentio_ml.training.cache import FeatureCache, excerpt_start_frames
 
 
 class SyntheticSource(Protocol):
@@ -54,18 +54,18 @@ class ClipCrops:
     def eval_crops(self, index: int, frames: int, count: int) -> torch.Tensor:
         """`count` evenly spaced crops of one clip: [count, frames, mel] (normalised)."""
         array = self.arrays[index]
-        starts = eval_starts(len(self.arrays[index]), frames, count)
+        starts = excerpt_start_frames(len(self.arrays[index]), frames, count, self.cfg.sample_rate)
         return self._normalise(np.stack([self._window(array, s, frames) for s in starts]))
 
     def eval_audio(self, index: int, frames: int, count: int) -> torch.Tensor:
         """Audio descriptors of the waveform under the `eval_crops` windows: [count, AUDIO_DESCRIPTOR_COUNT]."""
-        starts = eval_starts(len(self.arrays[index]), frames, count)
+        starts = excerpt_start_frames(len(self.arrays[index]), frames, count, self.cfg.sample_rate)
         return torch.from_numpy(self.cache.audio_descriptors(self.clips[index], starts, frames))
 
     def eval_musicnn(self, index: int, frames: int, count: int, patches: int = 3) -> torch.Tensor:
         """musicnn embeddings (over `patches` 3-s patches) of the waveform under the `eval_crops` windows:
         [count, musicnn.EMBEDDING_DIM]."""
-        starts = eval_starts(len(self.arrays[index]), frames, count)
+        starts = excerpt_start_frames(len(self.arrays[index]), frames, count, self.cfg.sample_rate)
         return torch.from_numpy(self.cache.musicnn_embeddings(self.clips[index], starts, frames, patches))
 
 

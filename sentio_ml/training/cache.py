@@ -19,16 +19,22 @@ import numpy as np
 
 from sentio_ml.datasets import Clip
 from sentio_ml.errors import AudioDecodeError, SentioMLError
-from sentio_ml.features import FeatureConfig, log_mel_fbank
+from sentio_ml.audio import excerpt_starts
+from sentio_ml.features import FRAME_LENGTH, HOP_LENGTH, FeatureConfig, log_mel_fbank
 
 FBANK_VERSION = 1  # bump when log_mel_fbank changes meaning
 
 
-def eval_starts(length: int, frames: int, count: int) -> list[int]:
-    """Start frames of `count` evenly spaced `frames`-long windows over a `length`-frame fbank (the
-    evaluation crops; one window is centred)."""
+def excerpt_start_frames(length: int, frames: int, count: int, sample_rate: int = 16000) -> list[int]:
+    """Start frames of the `count` windows of `frames` frames that the Predictor would take from a clip whose
+    whole fbank has `length` frames: `sentio_ml.audio.excerpt_starts` (the one placement rule) on the fbank's
+    10-ms grid. Always `count` starts, so every clip gives the same number of windows: a clip no longer than
+    one window repeats its single start (the Predictor takes it once; the mean is the same)."""
+    duration = (FRAME_LENGTH + (max(length, 1) - 1) * HOP_LENGTH) / sample_rate
+    seconds = (FRAME_LENGTH + (frames - 1) * HOP_LENGTH) / sample_rate
     last = max(0, length - frames)
-    return [int(s) for s in np.linspace(0, last, count).round()] if count > 1 else [last // 2]
+    starts = [min(last, int(round(s * sample_rate / HOP_LENGTH))) for s in excerpt_starts(duration, seconds, count)]
+    return (starts * count)[:count] if len(starts) == 1 else starts
 
 
 def default_cache_dir() -> Path:
@@ -97,7 +103,7 @@ class FeatureCache:
     ) -> list[str]:
         """Compute missing entries; returns one sentence per clip that failed to decode (others go on).
 
-        `audio_windows` (frames, count): also, for each clip's `eval_starts` windows, the audio descriptors
+        `audio_windows` (frames, count): also, for each clip's `excerpt_start_frames` windows, the audio descriptors
         (with `audio`) and the musicnn embeddings over `musicnn` patches (none with 0)."""
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -114,7 +120,7 @@ class FeatureCache:
                 if audio_windows is not None:
                     frames, count = audio_windows
                     length = len(np.load(entry, mmap_mode="r", allow_pickle=False))
-                    starts = eval_starts(length, frames, count)
+                    starts = excerpt_start_frames(length, frames, count, self.sample_rate)
                     if audio:
                         self.audio_descriptors(clip, starts, frames)
                     if musicnn:

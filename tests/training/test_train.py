@@ -11,7 +11,9 @@ import torch
 from sentio_ml.errors import SentioMLError
 from sentio_ml.evaluation.crossval import run_cv
 from sentio_ml.training import loop
-from sentio_ml.training.cache import FeatureCache
+from sentio_ml.audio import excerpt_starts
+from sentio_ml.features import FeatureConfig, frame_count
+from sentio_ml.training.cache import FeatureCache, excerpt_start_frames
 from sentio_ml.training.config import TrainConfig, load_train_config
 from sentio_ml.training.loop import predict_clips, train
 from sentio_ml.training.recipe import model_fit_predict
@@ -22,6 +24,21 @@ TINY = TrainConfig(preset="tiny", epochs=1, batch_size=4, eval_crops=2, validati
 @pytest.fixture
 def cache(tmp_path):
     return FeatureCache(tmp_path / "cache")
+
+
+@pytest.mark.parametrize("seconds", [3.0, 10.3, 30.0, 45.5, 240.0, 900.0])
+def test_training_windows_are_the_predictors_excerpts(seconds):
+    """The heads are fitted on the windows the Predictor feeds them: the same starts, on the fbank's grid."""
+    cfg = FeatureConfig()
+    length = frame_count(int(seconds * cfg.sample_rate))
+    frames = excerpt_start_frames(length, cfg.frames, 3)
+    expected = excerpt_starts(seconds, cfg.excerpt_seconds, 3)
+    assert len(frames) == 3
+    if len(expected) == 1:
+        assert frames == [0, 0, 0]
+    else:
+        assert np.abs(np.array(frames) / 100 - expected).max() <= 0.01
+        assert frames[-1] + cfg.frames <= length
 
 
 def test_cache_is_keyed_by_content_and_settings(tiny_dataset, cache, tmp_path):
