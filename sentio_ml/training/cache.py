@@ -17,9 +17,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from sentio_ml.audio import excerpt_starts
 from sentio_ml.datasets import Clip
 from sentio_ml.errors import AudioDecodeError, SentioMLError
-from sentio_ml.audio import excerpt_starts
 from sentio_ml.features import FRAME_LENGTH, HOP_LENGTH, FeatureConfig, log_mel_fbank
 
 FBANK_VERSION = 1  # bump when log_mel_fbank changes meaning

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from sentio_ml.audio import excerpt_starts
 from sentio_ml.errors import SentioMLError
 from sentio_ml.evaluation.crossval import run_cv
-from sentio_ml.training import loop
-from sentio_ml.audio import excerpt_starts
 from sentio_ml.features import FeatureConfig, frame_count
+from sentio_ml.training import loop
 from sentio_ml.training.cache import FeatureCache, excerpt_start_frames
 from sentio_ml.training.config import TrainConfig, load_train_config
 from sentio_ml.training.loop import predict_clips, train
