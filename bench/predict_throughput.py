@@ -104,16 +104,8 @@ def random_bundle(preset: str) -> Bundle:
 
 
 def describe(bundle: Bundle) -> str:
-    if not isinstance(bundle.model, Composition):  # the legacy hybrid (format 1)
-        return f"{bundle.name} (legacy hybrid: AST + SVM heads on librosa and musicnn views)"
-    parts = []
-    for name, part in bundle.model.parts.items():
-        if part.kind == "ast":
-            config = part.encoder.config
-            freq, time_ = config.grid()
-            parts.append(f"{name}: AST {config.num_layers}x{config.hidden_size}, {freq * time_} patches")
-        else:
-            parts.append(f"{name}: {part.kind}")
+    parts = [f"{name}: {part.network() if part.kind != 'composition' else 'blend of ' + ', '.join(part.parts)}"
+             for name, part in bundle.model.parts.items()]
     return f"{'; '.join(parts)}; {bundle.excerpts} x {bundle.excerpt_seconds:.2f}s excerpts"
 
 

@@ -127,8 +127,10 @@ class Bundle:
         excerpts: int = DEFAULT_EXCERPTS,
         training_data: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
+        label_source_scale: tuple[float, float] = (1.0, 9.0),
+        card: str = "",
     ) -> "Bundle":
-        """A version-2 bundle of a declared composition; its card is generated from the bundle itself."""
+        """A version-2 bundle of a declared composition; without `card`, its card is generated from the bundle."""
         config = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -139,11 +141,11 @@ class Bundle:
             "features": features.to_dict(),
             "normalisation": {"mean": features.mean, "std": features.std, "source": normalisation_source},
             "labels": {"outputs": ["valence", "arousal"], "scale": [0.0, 1.0], "neutral": 0.5,
-                       "source_scale": [1.0, 9.0], "mapping": "(x - low) / (high - low)"},
+                       "source_scale": list(label_source_scale), "mapping": "(x - low) / (high - low)"},
             "inference": {"excerpts": int(excerpts), "excerpt_seconds": float(features.excerpt_seconds)},
             "training_data": training_data or {},
         }
-        return cls(model=model, config=config, metrics=dict(metrics or {}))
+        return cls(model=model, config=config, metrics=dict(metrics or {}), card=card)
 
     @property
     def name(self) -> str:
@@ -155,8 +157,12 @@ class Bundle:
 
     @property
     def model_config(self):
-        """The legacy ModelConfig of a version-1 bundle (None for a composition)."""
-        return getattr(self.model, "config", None) if not isinstance(self.model, Composition) else None
+        """The legacy ModelConfig a version-1 bundle was saved with (None for a version-2 bundle)."""
+        if "model" not in self.config:
+            return None
+        from sentio_ml.model import ModelConfig
+
+        return ModelConfig.from_dict(self.config["model"])
 
     @property
     def feature_config(self) -> FeatureConfig:
@@ -308,6 +314,8 @@ def load_bundle(directory: str | os.PathLike | None = None) -> Bundle:
         raise BundleError(
             f"The weights in '{directory / WEIGHTS_FILE}' do not match the architecture in its config.json."
         ) from exc
+    if not isinstance(model, Composition):  # a version-1 bundle: the same model, declared as a composition
+        model = model.to_composition()
     model.eval()
     metrics = _read_json(directory / METRICS_FILE, "metrics") if (directory / METRICS_FILE).is_file() else {}
     card_path = directory / CARD_FILE

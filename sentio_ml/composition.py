@@ -1,22 +1,33 @@
-"""What the shipped model is, in one place: input views, parts (network + fitted head), and how they combine.
+"""What a Sentio model is, in one place: input views, parts (network + fitted head), and how they combine.
 
     excerpt (16 kHz mono, 10.26 s, placed by sentio_ml.audio.excerpt_starts)
-      │
-      ├─ view "fbank": normalised Kaldi log-mel [1024 x 128]  (decoding threads, CPU)
-      │     └─ part "ast": AstEncoder (transformer) → LinearHead → (valence, arousal)
-      └─ view "wave": the excerpt itself                        (only when a teacher part is declared)
-            └─ part "<teacher>": pretrained CNN embedding → LinearHead → (valence, arousal)
+      │  every view is computed once per excerpt, on the CPU, in the Predictor's decoding threads
+      ├─ "fbank"              normalised Kaldi log-mel [1024 x 128]
+      ├─ "fbank_descriptors"  MFCC, spectral shape, contrast, loudness, rhythm of the un-normalised fbank
+      ├─ "audio_descriptors"  librosa descriptors of the waveform (tempo, key, chroma, HPSS, ...)
+      ├─ "musicnn1".."3"      the pretrained musicnn's embedding of the central 1..3 3-s patches
+      └─ "wave"               the excerpt itself
+    parts (each reads the views it declares):
+      "ast"      AstEncoder (distilled transformer) → LinearHead                 [fbank]
+      "teacher"  a pretrained CNN's embedding → LinearHead                       [wave]
+      "net"      the hybrid's small AST + statistics branch + MLP (sigmoid)      [fbank]
+      "kernel"   RBF support-vector regression                                   [fbank_descriptors]
+      "quadrant" RBF SVM quadrant classifiers → probability-weighted centroids   [descriptors, librosa, musicnn]
+      a Composition is itself a part, so blends nest
 
     output = clamp(offset + scale · Σ_part weight_part · part_output, 0, 1)      (per dimension)
 
-`Composition.describe()` prints this for a loaded model; `shares()` says how much of the output's variance
-each part supplies on given inputs (covariance share: Cov(part's contribution, output) / Var(output), which
-sums to 1). Architecture (part kinds, encoder sizes, views) is the config; everything fitted — head
-coefficients, standardisation, weights, calibration — is a tensor in model.safetensors.
+`Composition.describe()` prints a loaded model as a table (the model card and docs/internals.md use it);
+`shares()` says how much of the output's variance each part supplies on given inputs (covariance share:
+Cov(part's contribution, output) / Var(output), which sums to 1). Architecture (part kinds, sizes, views) is
+the config; everything fitted (head coefficients, support vectors, standardisation, weights, calibration) is
+a tensor in model.safetensors. The training feature cache computes its views with these same declarations.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
@@ -25,29 +36,86 @@ from torch import nn
 
 from sentio_ml.ast_encoder import AstEncoder, EncoderConfig
 
+ViewInputs = dict[str, torch.Tensor]
+
 
 @dataclass(frozen=True)
 class View:
-    """One input representation of an excerpt, computed from its decoded 16-kHz samples."""
+    """One input representation of an excerpt, computed from its decoded 16-kHz samples (and earlier views)."""
 
     name: str
     description: str
-    compute: Callable[[np.ndarray, Any], torch.Tensor]  # (waves [B, samples], FeatureConfig) -> tensor
-    device: str  # where it is computed
+    compute: Callable[[np.ndarray, Any, ViewInputs], torch.Tensor]  # (waves [B, samples], FeatureConfig, views so far)
+    needs: tuple[str, ...] = ()  # views computed first and passed in
+    cache_key: str = ""  # the training feature cache's name for it (changes when its meaning does)
+    slow: bool = False  # the Predictor computes it beside the others, on its own thread
 
 
-def _fbank(waves: np.ndarray, features: Any) -> torch.Tensor:
+def _fbank(waves: np.ndarray, features: Any, _: ViewInputs) -> torch.Tensor:
     from sentio_ml.features import compute_fbank
 
     return compute_fbank(waves, features)
 
 
+def _fbank_descriptors(_: np.ndarray, features: Any, views: ViewInputs) -> torch.Tensor:
+    from sentio_ml.descriptors import fbank_descriptors
+
+    return fbank_descriptors(views["fbank"] * (2 * features.std) + features.mean, features.sample_rate)
+
+
+def _audio_descriptors(waves: np.ndarray, features: Any, _: ViewInputs) -> torch.Tensor:
+    from sentio_ml.audio_descriptors import audio_descriptors
+
+    return torch.from_numpy(audio_descriptors(waves, features.sample_rate))
+
+
+_musicnn_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _musicnn_network():
+    from sentio_ml.musicnn import load_musicnn
+
+    return load_musicnn()
+
+
+def _musicnn_view(patches: int) -> Callable[[np.ndarray, Any, ViewInputs], torch.Tensor]:
+    def compute(waves: np.ndarray, features: Any, _: ViewInputs) -> torch.Tensor:
+        from sentio_ml.musicnn import musicnn_embedding
+
+        with _musicnn_lock:  # one load, even when two decoding threads ask first
+            network = _musicnn_network()
+        with torch.inference_mode():
+            return torch.from_numpy(musicnn_embedding(network, waves, features.sample_rate, patches))
+    return compute
+
+
 VIEWS: dict[str, View] = {
-    "fbank": View("fbank", "normalised Kaldi log-mel fbank (sentio_ml.features.compute_fbank)", _fbank,
-                  "decoding threads (CPU)"),
+    "fbank": View("fbank", "normalised Kaldi log-mel fbank (sentio_ml.features.compute_fbank)", _fbank),
+    "fbank_descriptors": View("fbank_descriptors", "descriptors of the un-normalised fbank (sentio_ml.descriptors)",
+                              _fbank_descriptors, needs=("fbank",)),
+    "audio_descriptors": View("audio_descriptors", "librosa descriptors of the waveform (sentio_ml.audio_descriptors)",
+                              _audio_descriptors, cache_key="audio2"),
+    **{f"musicnn{p}": View(f"musicnn{p}", f"pretrained musicnn embedding ⊕ tag logits, mean of the central {p} 3-s "
+                           "patch(es) (sentio_ml.musicnn)", _musicnn_view(p), cache_key=f"musicnn1p{p}", slow=True)
+       for p in (1, 2, 3)},
     "wave": View("wave", "the 16-kHz mono excerpt itself",
-                 lambda waves, _: torch.from_numpy(np.ascontiguousarray(waves)), "decoding threads (CPU)"),
+                 lambda waves, _f, _v: torch.from_numpy(np.ascontiguousarray(waves))),
 }
+
+
+def views_in_order(names: list[str] | tuple[str, ...]) -> list[str]:
+    """`names` and the views they need, each after what it needs."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name not in ordered:
+            for need in VIEWS[name].needs:
+                visit(need)
+            ordered.append(name)
+    for name in names:
+        visit(name)
+    return ordered
 
 
 class LinearHead(nn.Module):
@@ -73,11 +141,31 @@ class LinearHead(nn.Module):
         return self
 
 
-class AstPart(nn.Module):
-    """The transformer part: fbank → AstEncoder → LinearHead."""
+class Part(nn.Module):
+    """A network with a fitted head: reads the views it declares, gives (valence, arousal) [B, 2]."""
 
-    kind = "ast"
-    view = "fbank"
+    kind = ""
+    views: tuple[str, ...] = ()
+
+    def run(self, inputs: ViewInputs) -> torch.Tensor:
+        return self(*(inputs[view] for view in self.views))
+
+    def spec(self) -> dict[str, Any]:
+        """The part's architecture for config.json (single-view parts say "view", as bundles always have)."""
+        where = {"view": self.views[0]} if len(self.views) == 1 else {"views": list(self.views)}
+        return {"kind": self.kind, **where, **self.settings()}
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def network(self) -> str:
+        return self.kind
+
+
+class AstPart(Part):
+    """The distilled transformer: fbank → AstEncoder → LinearHead."""
+
+    kind, views = "ast", ("fbank",)
 
     def __init__(self, encoder: EncoderConfig, backend: str = "lean") -> None:
         super().__init__()
@@ -90,15 +178,18 @@ class AstPart(nn.Module):
     def forward(self, fbank: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(fbank))
 
-    def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "view": self.view, "encoder": self.encoder.config.to_dict()}
+    def settings(self) -> dict[str, Any]:
+        return {"encoder": self.encoder.config.to_dict()}
+
+    def network(self) -> str:
+        config = self.encoder.config
+        return f"AST {config.num_layers}x{config.hidden_size}, {np.prod(config.grid())} patches"
 
 
-class TeacherPart(nn.Module):
+class TeacherPart(Part):
     """A pretrained 16-kHz tagger (sentio_ml.teachers) → its embedding ⊕ logits → LinearHead."""
 
-    kind = "teacher"
-    view = "wave"
+    kind, views = "teacher", ("wave",)
 
     def __init__(self, teacher: str) -> None:
         super().__init__()
@@ -114,20 +205,108 @@ class TeacherPart(nn.Module):
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(wave))
 
-    def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "view": self.view, "teacher": self.teacher_name}
+    def settings(self) -> dict[str, Any]:
+        return {"teacher": self.teacher_name}
+
+    def network(self) -> str:
+        return f"teacher {self.teacher_name}"
+
+
+class NetPart(Part):
+    """The hybrid's network, trained on the labels by `sentio-ml train`: a small AST on the time-pooled fbank
+    ⊕ a statistics branch → MLP → sigmoid (sentio_ml.model.MoodRegressor without its heads)."""
+
+    kind, views = "net", ("fbank",)
+
+    def __init__(self, model: dict[str, Any]) -> None:
+        super().__init__()
+        from sentio_ml.model import ModelConfig, MoodRegressor
+
+        self.net = MoodRegressor(ModelConfig.from_dict(model))  # its `spread` stays one: the composition calibrates
+
+    def embed(self, fbank: torch.Tensor) -> torch.Tensor:
+        return self.net.embed(fbank)
+
+    def forward(self, fbank: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net.head(self.embed(fbank)))
+
+    def settings(self) -> dict[str, Any]:
+        return {"model": self.net.config.to_dict()}
+
+    def network(self) -> str:
+        config = self.net.config
+        return (f"AST {config.num_layers}x{config.hidden_size} on fbank pooled {config.pool_time}x in time, "
+                f"{config.num_patches} patches, + statistics branch, MLP")
+
+
+class KernelPart(Part):
+    """RBF support-vector regression of valence and arousal on the fbank descriptors (clamped to [0, 1])."""
+
+    kind, views = "kernel", ("fbank_descriptors",)
+
+    def __init__(self, rows: int, dim: int) -> None:
+        super().__init__()
+        from sentio_ml.descriptors import KernelHead
+
+        self.head = KernelHead(rows, dim)
+
+    def forward(self, descriptors: torch.Tensor) -> torch.Tensor:
+        return self.head.regress(descriptors).clamp(0.0, 1.0)
+
+    def settings(self) -> dict[str, Any]:
+        rows, dim = self.head.rows.shape
+        return {"rows": rows, "dim": dim}
+
+    def network(self) -> str:
+        return f"RBF SVR, {self.head.rows.shape[0]} rows x {self.head.rows.shape[1]} descriptors"
+
+
+class QuadrantPart(Part):
+    """One-vs-rest RBF SVMs of the four quadrants on its views side by side (one classifier set per column
+    subset) → class probabilities → the probability-weighted mean of four quadrant centroids."""
+
+    kind = "quadrant"
+
+    def __init__(self, views: list[str], rows: int, dim: int, subsets: int) -> None:
+        super().__init__()
+        from sentio_ml.quadrant_head import QuadrantHead
+
+        self.views = tuple(views)
+        self.head = QuadrantHead(rows, dim, subsets)
+
+    def forward(self, *views: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([v.to(torch.float32) for v in views], dim=-1))
+
+    def settings(self) -> dict[str, Any]:
+        rows, dim = self.head.rows.shape
+        return {"rows": rows, "dim": dim, "subsets": self.head.columns.shape[0]}
+
+    def network(self) -> str:
+        rows, dim = self.head.rows.shape
+        return f"RBF SVM quadrant classifiers ({self.head.columns.shape[0]} column sets), {rows} rows x {dim}"
 
 
 def build_part(spec: dict[str, Any], backend: str = "lean") -> nn.Module:
-    if spec["kind"] == "ast":
+    kind = spec["kind"]
+    if kind == "ast":
         return AstPart(EncoderConfig.from_dict(spec["encoder"]), backend=backend)
-    if spec["kind"] == "teacher":
+    if kind == "teacher":
         return TeacherPart(spec["teacher"])
-    raise ValueError(f"unknown part kind '{spec['kind']}'")
+    if kind == "net":
+        return NetPart(spec["model"])
+    if kind == "kernel":
+        return KernelPart(spec["rows"], spec["dim"])
+    if kind == "quadrant":
+        return QuadrantPart(spec.get("views") or [spec["view"]], spec["rows"], spec["dim"], spec["subsets"])
+    if kind == "composition":
+        return Composition.from_config(spec, backend)
+    raise ValueError(f"unknown part kind '{kind}'")
 
 
-class Composition(nn.Module):
-    """Parts combined per output dimension with fitted weights, then an affine spread calibration."""
+class Composition(Part):
+    """Parts combined per output dimension with fitted weights, then an affine calibration and a clamp."""
+
+    kind = "composition"
 
     def __init__(self, parts: dict[str, nn.Module]) -> None:
         super().__init__()
@@ -141,22 +320,33 @@ class Composition(nn.Module):
         return cls({name: build_part(spec, backend) for name, spec in config["parts"].items()})
 
     def config(self) -> dict[str, Any]:
-        return {"parts": {name: part.config() for name, part in self.parts.items()}, "views": self.views}
+        return {"parts": {name: part.spec() for name, part in self.parts.items()}, "views": self.view_names}
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.config()}
 
     @property
-    def views(self) -> list[str]:
-        return sorted({part.view for part in self.parts.values()})
+    def views(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(views_in_order([view for part in self.parts.values() for view in part.views]))
 
-    def part_outputs(self, **inputs: torch.Tensor) -> torch.Tensor:
+    @property
+    def view_names(self) -> list[str]:
+        """Every view the model reads, sorted (config.json's "views")."""
+        return sorted(self.views)
+
+    def part_outputs(self, inputs: ViewInputs) -> torch.Tensor:
         """Each part's raw (valence, arousal): [parts, B, 2]."""
-        return torch.stack([part(inputs[part.view]) for part in self.parts.values()])
+        return torch.stack([part.run(inputs) for part in self.parts.values()])
 
     def combine(self, outputs: torch.Tensor) -> torch.Tensor:
         return (self.offset + self.scale * (self.weights[:, None, :] * outputs).sum(0)).clamp(0.0, 1.0)
 
-    def forward(self, fbank: torch.Tensor | None = None, wave: torch.Tensor | None = None) -> torch.Tensor:
-        """Valence and arousal [B, 2] in [0, 1] from the views the parts need."""
-        return self.combine(self.part_outputs(fbank=fbank, wave=wave))
+    def run(self, inputs: ViewInputs) -> torch.Tensor:
+        return self.combine(self.part_outputs(inputs))
+
+    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
+        """Valence and arousal [B, 2] in [0, 1] from the views the parts read (keyword per view name)."""
+        return self.run(inputs)
 
     def shares(self, outputs: torch.Tensor) -> dict[str, list[float]]:
         """Each part's share of the output's variance (per dimension) for part outputs [parts, N, 2]."""
@@ -169,13 +359,55 @@ class Composition(nn.Module):
             shares[name] = (cov / np.maximum(centred.var(0), 1e-12)).round(3).tolist()
         return shares
 
-    def describe(self) -> str:
-        """The composition as a table (the model card and docs/internals.md use it)."""
-        lines = ["| part | view | network | weight (valence, arousal) |", "|---|---|---|---|"]
+    def leaf_shares(self, inputs: ViewInputs) -> dict[str, list[float]]:
+        """`shares` of every part at every depth ("blend.net"), a nested composition's part weighted by its own
+        weight and scale times its parent's (the clamps, which rarely act, are left out of this split)."""
+        contributions = self._leaf_contributions(inputs, torch.ones(2))
+        total = sum(contributions.values())
+        centred = total - total.mean(0)
+        return {name: (((c - c.mean(0)) * centred).mean(0) / np.maximum(centred.var(0), 1e-12)).round(3).tolist()
+                for name, c in contributions.items()}
+
+    def _leaf_contributions(self, inputs: ViewInputs, factor: torch.Tensor) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for (name, part), weight in zip(self.parts.items(), self.weights):
+            factor_here = factor * self.scale * weight
+            if isinstance(part, Composition):
+                found.update({f"{name}.{leaf}": value for leaf, value in part._leaf_contributions(inputs, factor_here).items()})
+            else:
+                found[name] = (factor_here * part.run(inputs)).double().numpy()
+        return found
+
+    def describe(self, _prefix: str = "") -> str:
+        """The composition as a table (the model card and docs/internals.md use it); nested ones as indented rows."""
+        lines = [] if _prefix else ["| part | views | network | weight (valence, arousal) |", "|---|---|---|---|"]
         for (name, part), weight in zip(self.parts.items(), self.weights.tolist()):
-            network = (f"AST {part.encoder.config.num_layers}x{part.encoder.config.hidden_size}, "
-                       f"{np.prod(part.encoder.config.grid())} patches" if part.kind == "ast" else f"teacher {part.teacher_name}")
-            lines.append(f"| {name} | {part.view} | {network} | {weight[0]:.3f}, {weight[1]:.3f} |")
-        lines.append(f"\noutput = clamp(offset + scale · Σ weight · part, 0, 1); offset = "
-                     f"({self.offset[0]:.3f}, {self.offset[1]:.3f}), scale = ({self.scale[0]:.3f}, {self.scale[1]:.3f})")
+            label = f"{_prefix}{name}"
+            if isinstance(part, Composition):
+                lines.append(f"| {label} | {', '.join(part.views)} | blend: clamp({_vector(part.offset)} + "
+                             f"{_vector(part.scale)} · Σ weight · part, 0, 1) of ↓ | {weight[0]:.3f}, {weight[1]:.3f} |")
+                lines.append(part.describe(_prefix=f"{label}."))
+            else:
+                lines.append(f"| {label} | {', '.join(part.views)} | {part.network()} | {weight[0]:.3f}, {weight[1]:.3f} |")
+        if not _prefix:
+            lines.append(f"\noutput = clamp(offset + scale · Σ weight · part, 0, 1); offset = {_vector(self.offset)}, "
+                         f"scale = {_vector(self.scale)}")
         return "\n".join(lines)
+
+
+def _vector(values: torch.Tensor) -> str:
+    return f"({values[0]:.3f}, {values[1]:.3f})"
+
+
+def fbank_network(model: Composition) -> Part:
+    """The first part, at any depth, that reads the fbank alone and can embed it: what scores synthetic fbank
+    excerpts (the GAN's quality report), which have no waveform for the other views."""
+    for part in model.parts.values():
+        if isinstance(part, Composition):
+            try:
+                return fbank_network(part)
+            except ValueError:
+                continue
+        if part.views == ("fbank",) and hasattr(part, "embed"):
+            return part
+    raise ValueError("the model has no part that reads the fbank alone")

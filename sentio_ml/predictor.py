@@ -1,8 +1,7 @@
 """Batched prediction over many files: decoding + features in a thread pool, overlapped with the model.
 
-Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute their fbank
-(`sentio_ml.features.compute_fbank`) and, for models with a quadrant head on them, their librosa audio
-descriptors (`sentio_ml.audio_descriptors`) and musicnn input (`sentio_ml.musicnn`); the calling thread
+Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute the views the
+model declares (`sentio_ml.composition.VIEWS`: the fbank, descriptors, the musicnn embedding...); the calling thread
 gathers excerpts from finished files into batches of `batch_size` excerpts and runs the model under
 `torch.inference_mode`. Unless switched off, each worker also rates its track's middle excerpt for
 "is it music at all" (`sentio_ml.music_detector`, mn04 on one core). Results come back in completion
@@ -28,10 +27,9 @@ from torch import nn
 
 from sentio_ml.audio import load_excerpts
 from sentio_ml.bundle import Bundle, load_bundle, model_id
-from sentio_ml.composition import VIEWS, Composition
+from sentio_ml.composition import VIEWS, Composition, views_in_order
 from sentio_ml.devices import resolve_device
 from sentio_ml.errors import AudioDecodeError, SentioMLError
-from sentio_ml.features import compute_fbank
 from sentio_ml.mood import mood_word, quadrant
 from sentio_ml.music_detector import MusicDetector, load_music_detector
 
@@ -93,15 +91,13 @@ def _device_label(device: torch.device) -> str:
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:
-    """A copy of `model` with every nn.Linear dynamically quantised to int8 (CPU only), except in the musicnn
-    tagger: the quadrant head was fitted on its fp32 embeddings (and its convolutions are most of its cost)."""
+    """A copy of `model` with every nn.Linear dynamically quantised to int8 (CPU only; the musicnn view stays
+    fp32: it is no part of the model)."""
     from torch.ao.quantization import quantize_dynamic
 
     with warnings.catch_warnings():  # torch 2.13 flags the quantised-tensor API as deprecated; it still works
         warnings.simplefilter("ignore")
         quantized = quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
-    if getattr(model, "musicnn", None) is not None:
-        quantized.musicnn = copy.deepcopy(model.musicnn)
     return quantized
 
 
@@ -167,17 +163,16 @@ class Predictor:
         self.feature_config = bundle.feature_config
         self.model_id = model_id(bundle)
         self.quantized = self._wants_int8(quantize)
-        model = quantize_int8(bundle.model) if self.quantized else copy.deepcopy(bundle.model)
+        declared = bundle.model if isinstance(bundle.model, Composition) else bundle.model.to_composition()
+        model = quantize_int8(declared) if self.quantized else copy.deepcopy(declared)
         self.model = model.to(self.device).eval()
-        self.views = bundle.model.views if isinstance(bundle.model, Composition) else None
-        self.needs_audio = bool(getattr(bundle.model, "needs_audio", False))  # legacy (version-1) bundles
-        self.needs_musicnn = bool(getattr(bundle.model, "needs_musicnn", False))
-        # musicnn runs beside each track's librosa descriptors, so a lone track uses both cores (one track
-        # end to end: 0.60 -> 0.39-0.42 s on a loaded host, throughput unchanged; bench/default_model_latency.py).
+        self.views = views_in_order(declared.views)
+        # slow views (musicnn) run beside the others, so a lone track uses both cores (one track end to end:
+        # 0.60 -> 0.39-0.42 s on a loaded host, throughput unchanged; bench/default_model_latency.py).
         # Owned by the Predictor, so no decoding task can outlive it; idle threads end with it.
-        self._musicnn_pool = (ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-musicnn",
-                                                initializer=torch.set_num_threads, initargs=(1,))
-                             if self.needs_musicnn else None)
+        self._side_pool = (ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-views",
+                                              initializer=torch.set_num_threads, initargs=(1,))
+                           if any(VIEWS[name].slow for name in self.views) else None)
         # loaded here, not in the first worker: its one warning (weights missing) comes before any progress bar
         self.music_detector: MusicDetector | None = load_music_detector() if detect_music else None
 
@@ -201,7 +196,7 @@ class Predictor:
             ex = load_excerpts(
                 path, sample_rate=self.feature_config.sample_rate, seconds=self.excerpt_seconds, count=self.excerpts
             )
-            inputs = self._inputs(ex.waves, ex.sample_rate)
+            inputs = self._inputs(ex.waves)
             music = self._music_probability(ex.waves, ex.sample_rate)
         except AudioDecodeError as exc:
             return TrackPrediction(path=path, error=str(exc))
@@ -216,32 +211,16 @@ class Predictor:
             return None
         return self.music_detector.probability(waves[len(waves) // 2], sample_rate)
 
-    def _inputs(self, waves: np.ndarray, sample_rate: int) -> dict[str, torch.Tensor]:
-        """The model's inputs for one track's excerpts: each declared view of a composition, or the legacy
-        model's fbank / librosa descriptors / musicnn input."""
-        if self.views is not None:
-            return {name: VIEWS[name].compute(waves, self.feature_config) for name in self.views}
-        pending_musicnn = self._musicnn_pool.submit(self._musicnn_input, waves, sample_rate) if self._musicnn_pool else None
-        inputs = {"feats": compute_fbank(waves, self.feature_config)}
-        if self.needs_audio:
-            from sentio_ml.audio_descriptors import audio_descriptors
-
-            inputs["audio"] = torch.from_numpy(audio_descriptors(waves, sample_rate))
-        if pending_musicnn is not None:
-            inputs["musicnn_input"] = pending_musicnn.result()
-        return inputs
-
-    def _musicnn_input(self, waves: np.ndarray, sample_rate: int) -> torch.Tensor:
-        """musicnn's input for the model: on a GPU its log-mel patches (the model embeds them there); on the CPU the
-        embeddings themselves, computed off the model thread so that both cores share the tagger's convolutions
-        rather than queueing them behind the model (bench/predict_throughput.py)."""
-        from sentio_ml.musicnn import log_mel_patches
-
-        patches = log_mel_patches(waves, sample_rate, self.model.config.musicnn_patches)
-        if self.device.type != "cpu":
-            return patches
-        with torch.inference_mode():
-            return self.model.musicnn_embedding(patches)
+    def _inputs(self, waves: np.ndarray) -> dict[str, torch.Tensor]:
+        """Every view the model reads, for one track's excerpts (`sentio_ml.composition.VIEWS`)."""
+        computed: dict[str, torch.Tensor] = {}
+        slow = {name: self._side_pool.submit(VIEWS[name].compute, waves, self.feature_config, computed)
+                for name in self.views if VIEWS[name].slow and not VIEWS[name].needs and self._side_pool}
+        for name in self.views:
+            if name not in slow:
+                computed[name] = VIEWS[name].compute(waves, self.feature_config, computed)
+        computed.update({name: pending.result() for name, pending in slow.items()})
+        return computed
 
     # -- model side ----------------------------------------------------------------------------
     def _run_batch(self, ready: deque[_Decoded]) -> list[TrackPrediction]:

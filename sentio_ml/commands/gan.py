@@ -136,9 +136,14 @@ def _load_regressor(path: Path | None):
     if path is None:
         return None, None
     from sentio_ml.bundle import load_bundle
+    from sentio_ml.composition import fbank_network
+    from sentio_ml.errors import SentioMLError
 
     bundle = load_bundle(path)
-    return bundle.model, bundle.feature_config
+    try:
+        return fbank_network(bundle.model), bundle.feature_config
+    except ValueError as exc:
+        raise SentioMLError(f"The model at '{path}' cannot score synthetic excerpts: {exc}.") from exc
 
 
 def run_train(args: argparse.Namespace) -> int:

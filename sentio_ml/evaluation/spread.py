@@ -127,7 +127,11 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
     with safe_open(str(weights), "pt") as handle:
         metadata = handle.metadata()
     state = load_file(str(weights))
-    state["spread"] = torch.as_tensor(factors, dtype=torch.float32)
+    factors = torch.as_tensor(factors, dtype=torch.float32)
+    if "spread" in state:  # version 1: MoodRegressor's stretch
+        state["spread"] = factors
+    else:  # a `sentio-ml train` composition, whose top level holds only this stretch (MoodRegressor.to_composition)
+        state["scale"], state["offset"] = factors, 0.5 * (1.0 - factors)
     if version:
         set_version(directory, metadata, version)
     save_file(state, str(directory / "model.safetensors.tmp"), metadata=metadata)
@@ -144,7 +148,7 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, required=True, help="a version-1 bundle folder with cv/report.json")
+    parser.add_argument("--bundle", type=Path, required=True, help="a bundle folder written by `sentio-ml train`, with cv/report.json")
     parser.add_argument("--model", default="AST hybrid", help="the report's entry for this bundle's recipe")
     parser.add_argument("--version", help="give the calibrated bundle this version (its outputs change)")
     args = parser.parse_args(argv)

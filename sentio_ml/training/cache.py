@@ -64,7 +64,6 @@ class FeatureCache:
         self._memory: dict[str, np.ndarray] = {}
         self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._musicnn = None  # the pretrained tagger, loaded on first use
         self._last_wave: tuple[str, np.ndarray] | None = None  # see _decode
 
     def _entry(self, clip: Clip) -> Path:
@@ -140,26 +139,23 @@ class FeatureCache:
         tmp.replace(entry)
 
     def audio_descriptors(self, clip: Clip, starts: Sequence[int], frames: int) -> np.ndarray:
-        """librosa descriptors [len(starts), AUDIO_DESCRIPTOR_COUNT] of the waveform under each fbank window
-        [start, start + frames) of the clip (`sentio_ml.audio_descriptors`), computed once and cached."""
-        from sentio_ml.audio_descriptors import AUDIO_DESCRIPTORS_VERSION, audio_descriptors
-
-        return self._window_features(clip, starts, frames, f"audio{AUDIO_DESCRIPTORS_VERSION}",
-                                     lambda waves: audio_descriptors(waves, self.sample_rate))
+        """The "audio_descriptors" view [len(starts), AUDIO_DESCRIPTOR_COUNT] of the waveform under each fbank
+        window [start, start + frames) of the clip, computed once and cached."""
+        return self.view_features(clip, starts, frames, "audio_descriptors")
 
     def musicnn_embeddings(self, clip: Clip, starts: Sequence[int], frames: int, patches: int = 3) -> np.ndarray:
-        """The pretrained musicnn's embeddings [len(starts), EMBEDDING_DIM] of the same windows, each averaged
-        over its central `patches` 3-s patches (`sentio_ml.musicnn`), computed once and cached."""
-        from sentio_ml.musicnn import MUSICNN_VERSION, musicnn_embedding
+        """The "musicnn<patches>" view [len(starts), EMBEDDING_DIM] of the same windows, computed once and cached."""
+        return self.view_features(clip, starts, frames, f"musicnn{patches}")
 
-        def embed(waves: np.ndarray) -> np.ndarray:
-            if self._musicnn is None:
-                from sentio_ml.musicnn import load_musicnn
+    def view_features(self, clip: Clip, starts: Sequence[int], frames: int, view_name: str) -> np.ndarray:
+        """A view declared in `sentio_ml.composition.VIEWS` (the Predictor's own computation) of the waveform
+        under each window, cached under the view's cache key."""
+        from sentio_ml.composition import VIEWS
 
-                self._musicnn = load_musicnn()
-            return musicnn_embedding(self._musicnn, waves, self.sample_rate, patches)
-
-        return self._window_features(clip, starts, frames, f"musicnn{MUSICNN_VERSION}p{patches}", embed)
+        view = VIEWS[view_name]
+        features = FeatureConfig(sample_rate=self.sample_rate, num_mel_bins=self.num_mel_bins)
+        return self._window_features(clip, starts, frames, view.cache_key,
+                                     lambda waves: view.compute(waves, features, {}).numpy())
 
     def _window_features(self, clip: Clip, starts: Sequence[int], frames: int, kind: str,
                          compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

@@ -65,8 +65,8 @@ def export_bundle(
         "dataset": dataset.name, "clips": len(dataset.clips), "label_scale": list(dataset.scale),
         "recipe": tc.to_dict(), "command": command,
     }
-    bundle = Bundle.from_model(
-        result.model, name=name or f"sentio-{dataset.name}-{mc.name}", version=version, features=fc,
+    bundle = Bundle.from_composition(
+        result.model.to_composition(), name=name or f"sentio-{dataset.name}-{mc.name}", version=version, features=fc,
         normalisation_source=f"log-mel mean/std of the {dataset.name} training clips", excerpts=excerpts,
         training_data=training_data, label_source_scale=dataset.scale, metrics=metrics,
     )
@@ -75,6 +75,13 @@ def export_bundle(
         "",
         "Predicts valence (sad ↔ happy) and arousal (calm ↔ energetic) on [0, 1] (0.5 = neutral) for a music track: "
         f"the mean over {excerpts} evenly spread excerpts of {fc.excerpt_seconds:.2f} s.",
+        "",
+        "## Composition",
+        "",
+        "What the bundle computes, generated from it (`sentio_ml.composition`); the sections below say how each "
+        "part was made.",
+        "",
+        bundle.model.describe(),
         "",
         *_model_section(result),
         "",

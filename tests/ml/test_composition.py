@@ -82,7 +82,7 @@ def test_a_teacher_part_feeds_on_the_wave_view():
 
     part = TeacherPart("vgg_msd").eval()  # untrained weights: shapes and wiring only
     model = Composition({"ast": AstPart(PRESETS["tiny"]), "vgg": part}).eval()
-    assert model.views == ["fbank", "wave"]
+    assert model.views == ("fbank", "wave") and model.config()["views"] == ["fbank", "wave"]
     assert model.config()["parts"]["vgg"] == {"kind": "teacher", "view": "wave", "teacher": "vgg_msd"}
     waves = torch.zeros(2, 16000 * 4)
     with torch.no_grad():

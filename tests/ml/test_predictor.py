@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -37,7 +38,7 @@ def test_predicts_every_fixture_like_the_model_does(bundle):
         # the same numbers as running the pieces by hand
         ex = load_excerpts(r.path, cfg.sample_rate, bundle.excerpt_seconds, 3)
         with torch.inference_mode():
-            direct = bundle.model(compute_fbank(ex.waves, cfg)).numpy()
+            direct = bundle.model(fbank=compute_fbank(ex.waves, cfg)).numpy()
         np.testing.assert_allclose([[e.valence, e.arousal] for e in r.excerpts], direct, atol=1e-5)
     assert predictor.model_id.startswith("sentio-tiny@0.0.1+") and predictor.device_name == "cpu"
 
@@ -113,7 +114,7 @@ def test_a_model_failure_is_one_sentence(bundle):
     predictor = Predictor(bundle, device="cpu", quantize="none")
 
     class Broken(torch.nn.Module):
-        def forward(self, feats):
+        def forward(self, **views):
             raise RuntimeError("mat1 and mat2 shapes cannot be multiplied\n(long details)")
 
     predictor.model = Broken()
@@ -124,17 +125,17 @@ def test_a_model_failure_is_one_sentence(bundle):
 def test_blas_runs_one_thread_per_worker_while_predicting_and_is_restored(bundle, monkeypatch):
     from threadpoolctl import threadpool_info
 
-    import sentio_ml.predictor as predictor_module
-
     before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     seen: list[list[int]] = []
-    real_fbank = predictor_module.compute_fbank
+    from sentio_ml.composition import VIEWS
 
-    def spy(waves, cfg):
+    real = VIEWS["fbank"]
+
+    def spy(waves, cfg, views):
         seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
-        return real_fbank(waves, cfg)
+        return real.compute(waves, cfg, views)
 
-    monkeypatch.setattr(predictor_module, "compute_fbank", spy)
+    monkeypatch.setitem(VIEWS, "fbank", dataclasses.replace(real, compute=spy))
     [result] = Predictor(bundle, device="cpu").predict([FIXTURES / "vibe_ace.flac"])
     assert result.ok and seen and all(n == 1 for threads in seen for n in threads)
     assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before

@@ -30,8 +30,11 @@ def test_train_writes_a_bundle_the_predictor_loads(generic_root, tmp_path, capsy
     assert bundle.config["training_data"]["clips"] == 8 and bundle.config["training_data"]["recipe"]["epochs"] == 1
     assert "Retrain from scratch: `sentio-ml" in bundle.card and (out / "logs" / "train_log.jsonl").is_file()
     assert bundle.feature_config.mean != pytest.approx(-4.2677393)  # fitted on the training clips
-    assert bundle.model_config.quadrant_rows and bundle.model.needs_audio and "Quadrant head" in bundle.card
-    assert bundle.model.needs_musicnn and "## Third-party weights" in bundle.card and "Pompeu Fabra" in bundle.card
+    # the trained model is written as a declared composition, its table in the card
+    assert bundle.config["format_version"] == 2 and set(bundle.model.parts) == {"blend", "quadrant"}
+    assert bundle.model.parts["quadrant"].views == ("fbank_descriptors", "audio_descriptors", "musicnn1")
+    assert "| blend.kernel | fbank_descriptors | RBF SVR" in bundle.card and "Quadrant head" in bundle.card
+    assert "## Third-party weights" in bundle.card and "Pompeu Fabra" in bundle.card
     from sentio_ml.predictor import Predictor
 
     prediction = Predictor(bundle, device="cpu", quantize=False).predict([generic_root / "labels.csv", tmp_path / "nope.wav"])
@@ -44,11 +47,11 @@ def test_recipe_flags_switch_the_quadrant_head(generic_root, tmp_path):
     assert main([*common, "--out", str(tmp_path / "fbank-only"), "--no-audio-descriptors", "--no-musicnn",
                  "--quadrant-weight", "0.5"]) == 0
     fbank_only = load_bundle(tmp_path / "fbank-only")
-    config = fbank_only.model_config
-    assert config.quadrant_rows and not config.audio_descriptors and not config.musicnn and config.quadrant_weight == 0.5
-    assert fbank_only.model.musicnn is None and "Third-party" not in fbank_only.card
+    quadrant = fbank_only.model.parts["quadrant"]
+    assert quadrant.views == ("fbank_descriptors",) and "Third-party" not in fbank_only.card
+    assert fbank_only.model.weights[1].tolist() == [0.5, 0.5]
     assert main([*common, "--out", str(tmp_path / "regression"), "--no-quadrant-head"]) == 0
-    assert load_bundle(tmp_path / "regression").model_config.quadrant_rows == 0
+    assert list(load_bundle(tmp_path / "regression").model.parts) == ["blend"]
 
 
 def test_cv_writes_report_with_model_and_reference(generic_root, tmp_path, capsys):

@@ -36,10 +36,10 @@ def test_default_bundle_is_small_documented_and_predicts():
         assert shipped[f"{dim}.ccc"]["mean"] > max(ours[f"{dim}.ccc"]["mean"], reference[f"{dim}.ccc"]["mean"])
     calibration = bundle.metrics["spread_calibration"]
     assert all(0.85 <= s <= 1.15 for s in calibration["spread_after"]), calibration
-    assert bundle.model.spread.tolist() == pytest.approx(calibration["factors"], abs=1e-4)
+    assert bundle.model.scale.tolist() == pytest.approx(calibration["factors"], abs=1e-4)  # the top level's stretch
     assert "Spread calibration" in bundle.card
     assert "sentio-ml train --dataset fourq" in bundle.card and "AllMusic" in bundle.card
-    assert bundle.model.needs_musicnn and "Universitat Pompeu Fabra" in bundle.card  # musicnn's licence travels with it
+    assert "musicnn1" in bundle.model.views and "Universitat Pompeu Fabra" in bundle.card  # musicnn's licence travels
     from sentio_ml.predictor import Predictor
 
     [result] = Predictor(bundle, device="cpu").predict([Path(FIXTURES) / "vibe_ace.flac"])

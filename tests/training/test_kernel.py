@@ -8,6 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
 from sentio_ml.bundle import Bundle, load_bundle, save_bundle
+from sentio_ml.composition import VIEWS
 from sentio_ml.descriptors import descriptor_count, fbank_descriptors
 from sentio_ml.training.kernel import attach_kernel_head, fit_kernel_head
 
@@ -56,5 +57,6 @@ def test_hybrid_blends_and_round_trips_through_a_bundle(untrained_tiny, tmp_path
     bundle = Bundle.from_model(forced, features=feature_config)
     loaded = load_bundle(save_bundle(bundle, tmp_path / "bundle"))
     assert loaded.model_config.kernel_rows == forced.config.kernel_rows
-    with torch.no_grad():
-        torch.testing.assert_close(loaded.model(feats), forced(feats))
+    descriptors = VIEWS["fbank_descriptors"].compute(None, loaded.feature_config, {"fbank": feats})
+    with torch.no_grad():  # loaded as a composition: the same outputs from the declared views
+        torch.testing.assert_close(loaded.model(fbank=feats, fbank_descriptors=descriptors), forced(feats))

@@ -10,6 +10,7 @@ from sklearn.svm import SVC
 
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT, audio_descriptors, feature_names
 from sentio_ml.bundle import Bundle, load_bundle, save_bundle
+from sentio_ml.composition import VIEWS
 from sentio_ml.errors import SentioMLError
 from sentio_ml.predictor import Predictor
 from sentio_ml.training.quadrant import (
@@ -96,9 +97,12 @@ def test_attached_head_round_trips_and_predicts_like_training(untrained_tiny, tm
     bundle_dir = save_bundle(Bundle.from_model(combined, features=feature_config, excerpts=1,
                                                excerpt_seconds=config.frames / 100), tmp_path / "bundle")
     loaded = load_bundle(bundle_dir)
-    assert loaded.model_config.quadrant_rows == len(clips) and loaded.model.needs_audio
+    assert loaded.model_config.quadrant_rows == len(clips)
+    assert loaded.model.parts["quadrant"].views == ("fbank_descriptors", "audio_descriptors")
+    descriptors = VIEWS["fbank_descriptors"].compute(None, loaded.feature_config, {"fbank": feats})
     with torch.no_grad():
-        torch.testing.assert_close(loaded.model(feats, audio), combined(feats, audio))
+        torch.testing.assert_close(loaded.model(fbank=feats, fbank_descriptors=descriptors, audio_descriptors=audio),
+                                   combined(feats, audio))
     # the app's Predictor computes the same audio descriptors from the file and gets a point on the plane
     track = Predictor(loaded, quantize=False, batch_size=4).predict([clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
@@ -121,16 +125,21 @@ def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_
     bundle_dir = save_bundle(Bundle.from_model(combined, features=t.feature_config, excerpts=1,
                                                excerpt_seconds=t.config.frames / 100), tmp_path / "bundle")
     loaded = load_bundle(bundle_dir)
-    assert loaded.model.needs_musicnn
+    view = f"musicnn{patches}"
+    assert loaded.model.parts["quadrant"].views == ("fbank_descriptors", "audio_descriptors", view)
+    descriptors = VIEWS["fbank_descriptors"].compute(None, loaded.feature_config, {"fbank": feats})
     with torch.no_grad():
-        torch.testing.assert_close(loaded.model(feats, audio, musicnn_input), combined(feats, audio, musicnn_input))
-    # the Predictor embeds each track with musicnn on its own threads, beside the librosa descriptors
+        torch.testing.assert_close(
+            loaded.model(fbank=feats, fbank_descriptors=descriptors, audio_descriptors=audio, **{view: musicnn_input}),
+            combined(feats, audio, musicnn_input))
+    # the Predictor computes the musicnn view on its own threads, beside the librosa descriptors
+    import dataclasses
     import threading
 
     musicnn_threads = []
-    real_input = Predictor._musicnn_input
-    monkeypatch.setattr(Predictor, "_musicnn_input", lambda self, *a: musicnn_threads.append(threading.current_thread().name)
-                        or real_input(self, *a))
+    real = VIEWS[view]
+    monkeypatch.setitem(VIEWS, view, dataclasses.replace(real, compute=lambda *a: musicnn_threads.append(
+        threading.current_thread().name) or real.compute(*a)))
     track = Predictor(loaded, quantize=False, batch_size=4).predict([t.clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
-    assert len(musicnn_threads) == 1 and musicnn_threads[0].startswith("sentio-musicnn")
+    assert len(musicnn_threads) == 1 and musicnn_threads[0].startswith("sentio-views")
