@@ -351,31 +351,19 @@ class Composition(Part):
     def shares(self, outputs: torch.Tensor) -> dict[str, list[float]]:
         """Each part's share of the output's variance (per dimension) for part outputs [parts, N, 2]."""
         contributions = (self.scale * self.weights[:, None, :] * outputs).double().numpy()
-        total = contributions.sum(0)
-        centred = total - total.mean(0)
-        shares = {}
-        for name, part in zip(self.parts, contributions):
-            cov = ((part - part.mean(0)) * centred).mean(0)
-            shares[name] = (cov / np.maximum(centred.var(0), 1e-12)).round(3).tolist()
-        return shares
+        return variance_shares(dict(zip(self.parts, contributions)))
 
-    def leaf_shares(self, inputs: ViewInputs) -> dict[str, list[float]]:
-        """`shares` of every part at every depth ("blend.net"), a nested composition's part weighted by its own
-        weight and scale times its parent's (the clamps, which rarely act, are left out of this split)."""
-        contributions = self._leaf_contributions(inputs, torch.ones(2))
-        total = sum(contributions.values())
-        centred = total - total.mean(0)
-        return {name: (((c - c.mean(0)) * centred).mean(0) / np.maximum(centred.var(0), 1e-12)).round(3).tolist()
-                for name, c in contributions.items()}
-
-    def _leaf_contributions(self, inputs: ViewInputs, factor: torch.Tensor) -> dict[str, np.ndarray]:
+    def leaf_contributions(self, inputs: ViewInputs, _factor: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+        """What every part at every depth adds to the output [N, 2] ("blend.net"): its output times its weight and
+        the scale, times its parent's (the clamps, which rarely act, are left out). Feed `variance_shares`."""
+        factor = torch.ones(2) if _factor is None else _factor
         found: dict[str, np.ndarray] = {}
         for (name, part), weight in zip(self.parts.items(), self.weights):
-            factor_here = factor * self.scale * weight
+            here = factor * self.scale * weight
             if isinstance(part, Composition):
-                found.update({f"{name}.{leaf}": value for leaf, value in part._leaf_contributions(inputs, factor_here).items()})
+                found.update({f"{name}.{leaf}": value for leaf, value in part.leaf_contributions(inputs, here).items()})
             else:
-                found[name] = (factor_here * part.run(inputs)).double().numpy()
+                found[name] = (here * part.run(inputs)).double().numpy()
         return found
 
     def describe(self, _prefix: str = "") -> str:
@@ -393,6 +381,14 @@ class Composition(Part):
             lines.append(f"\noutput = clamp(offset + scale · Σ weight · part, 0, 1); offset = {_vector(self.offset)}, "
                          f"scale = {_vector(self.scale)}")
         return "\n".join(lines)
+
+
+def variance_shares(contributions: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    """Each term's share of the variance of their sum, per dimension: Cov(term, sum) / Var(sum); sums to 1."""
+    total = sum(contributions.values())
+    centred = total - total.mean(0)
+    variance = np.maximum(centred.var(0), 1e-12)
+    return {name: (((c - c.mean(0)) * centred).mean(0) / variance).round(3).tolist() for name, c in contributions.items()}
 
 
 def _vector(values: torch.Tensor) -> str:

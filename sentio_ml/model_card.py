@@ -129,32 +129,35 @@ def composition_card(bundle) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_internals_doc(doc, bundle) -> None:
-    """Replace the composition block of docs/internals.md with the bundle's own description."""
+def update_internals_doc(doc, bundle, name: str) -> None:
+    """Replace the `name` composition block of docs/internals.md with the bundle's own description."""
+    start, end = f"<!-- composition:{name}:start -->", f"<!-- composition:{name}:end -->"
     text = doc.read_text(encoding="utf-8")
-    head, rest = text.split("<!-- composition:start -->", 1)
-    tail = rest.split("<!-- composition:end -->", 1)[1]
-    doc.write_text(f"{head}<!-- composition:start -->\n{bundle.model.describe()}\n<!-- composition:end -->{tail}",
-                   encoding="utf-8")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    doc.write_text(f"{head}{start}\n{bundle.model.describe()}\n{end}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m sentio_ml.model_card [--bundle DIR] [--internals]: rewrite a bundle's card (and the doc block)."""
+    """python -m sentio_ml.model_card [--bundle NAME|DIR] [--internals]: rewrite a distilled bundle's card (a
+    `sentio-ml train` bundle's card is written by its training) and, with --internals, the doc's block for it."""
     import argparse
     from pathlib import Path
 
     from sentio_ml.bundle import CARD_FILE, load_bundle
 
     parser = argparse.ArgumentParser(description="Regenerate a composition bundle's MODEL_CARD.md from its metadata.")
-    parser.add_argument("--bundle", type=Path, help="bundle folder (default: the shipped one)")
-    parser.add_argument("--internals", action="store_true", help="also update docs/internals.md's composition block")
+    parser.add_argument("--bundle", type=Path, help="bundle folder or shipped name (default: the shipped default)")
+    parser.add_argument("--internals", action="store_true",
+                        help="also update docs/internals.md's composition block named after the bundle's folder")
     args = parser.parse_args(argv)
     bundle = load_bundle(args.bundle)
     if bundle.path is None:
         raise SystemExit("no bundle folder")
-    (bundle.path / CARD_FILE).write_text(composition_card(bundle), encoding="utf-8")
+    if bundle.config.get("training_data", {}).get("distillation"):
+        (bundle.path / CARD_FILE).write_text(composition_card(bundle), encoding="utf-8")
     if args.internals:
-        update_internals_doc(Path(__file__).resolve().parents[1] / "docs" / "internals.md", bundle)
+        update_internals_doc(Path(__file__).resolve().parents[1] / "docs" / "internals.md", bundle, bundle.path.name)
     return 0
 
 

@@ -20,6 +20,7 @@ from sentio_ml.evaluation.metrics import bootstrap_metrics, evaluate_predictions
 class FoldOutput:
     predictions: np.ndarray  # [N_test, 2] on the unit scale
     history: list[dict] = field(default_factory=list)  # one dict per epoch (learning curves)
+    shares: dict[str, list[float]] = field(default_factory=dict)  # each part's variance share on the test fold
 
 
 @dataclass
@@ -32,6 +33,7 @@ class FoldResult:
     metrics: dict
     history: list[dict]
     seconds: float
+    shares: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,6 +60,11 @@ class CVResult:
         q_true = [q for f in self.folds for q in f.q_true]
         return bootstrap_metrics(y_true, y_pred, q_true, n_resamples=n_resamples)
 
+    def mean_shares(self) -> dict[str, list[float]]:
+        """Each part's variance share, mean over the folds that report one (empty for models without parts)."""
+        reported = [f.shares for f in self.folds if f.shares]
+        return {name: np.mean([s[name] for s in reported], axis=0).round(3).tolist() for name in (reported or [{}])[0]}
+
     def to_dict(self) -> dict:
         return {
             "name": self.name,
@@ -71,6 +78,7 @@ class CVResult:
                     "seconds": round(f.seconds, 1),
                     "metrics": f.metrics,
                     "history": f.history,
+                    **({"shares": f.shares} if f.shares else {}),
                     "predictions": [
                         {"clip": cid, "true": t.tolist(), "pred": p.tolist(), "quadrant": q}
                         for cid, t, p, q in zip(f.clip_ids, f.y_true, f.y_pred, f.q_true)
@@ -87,7 +95,8 @@ def cv_result_from_dict(model: dict) -> CVResult:
                         y_true=np.array([p["true"] for p in f["predictions"]], dtype=np.float64),
                         y_pred=np.array([p["pred"] for p in f["predictions"]], dtype=np.float64),
                         q_true=[p["quadrant"] for p in f["predictions"]], metrics=f["metrics"],
-                        history=f.get("history", []), seconds=f.get("seconds", 0.0)) for f in model["folds"]]
+                        history=f.get("history", []), seconds=f.get("seconds", 0.0), shares=f.get("shares", {}))
+             for f in model["folds"]]
     return CVResult(name=model["name"], scale=tuple(model["scale"]), folds=folds)
 
 
@@ -119,6 +128,7 @@ def run_cv(
             metrics=evaluate_predictions(y_true, out.predictions, q_true, dataset.scale),
             history=out.history,
             seconds=time.time() - start,
+            shares=out.shares,
         )
         results.append(result)
         if on_fold:

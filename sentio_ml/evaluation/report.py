@@ -121,22 +121,9 @@ def _learning_curves_plot(plt, result: CVResult):
 
 def load_results(report_json: str | Path) -> list[CVResult]:
     """The CVResults stored in a report.json (to redraw or compare reports without rerunning)."""
-    from sentio_ml.evaluation.crossval import FoldResult
+    from sentio_ml.evaluation.crossval import cv_result_from_dict
 
-    data = json.loads(Path(report_json).read_text())
-    results = []
-    for model in data["models"]:
-        folds = [
-            FoldResult(
-                fold=f["fold"], clip_ids=[p["clip"] for p in f["predictions"]],
-                y_true=np.array([p["true"] for p in f["predictions"]]), y_pred=np.array([p["pred"] for p in f["predictions"]]),
-                q_true=[p["quadrant"] for p in f["predictions"]], metrics=f["metrics"], history=f["history"],
-                seconds=f["seconds"],
-            )
-            for f in model["folds"]
-        ]
-        results.append(CVResult(name=model["name"], scale=tuple(model["scale"]), folds=folds))
-    return results
+    return [cv_result_from_dict(model) for model in json.loads(Path(report_json).read_text())["models"]]
 
 
 def write_report(results: Sequence[CVResult], out_dir: str | Path, command: str, notes: str = "") -> Path:
@@ -172,6 +159,14 @@ def write_report(results: Sequence[CVResult], out_dir: str | Path, command: str,
         lines.append(f"**{result.name}**: " + ", ".join(
             f"fold {f.fold}: F1 {f.metrics['quadrant']['macro_f1']:.3f} ({f.seconds:.0f} s)" for f in result.folds
         ))
+        lines.append("")
+    shared = [r for r in results if r.mean_shares()]
+    if shared:
+        lines += ["## Each part's share of the output", "",
+                  "Cov(part's contribution, output) / Var(output) of the track-level predictions on each test fold, mean "
+                  "over folds (valence, arousal); the parts are those of the model as it ships (sentio_ml.composition).", ""]
+        lines += [f"**{r.name}**: " + "; ".join(f"{name} {v:.3f}, {a:.3f}" for name, (v, a) in r.mean_shares().items())
+                  for r in shared]
         lines.append("")
     if notes:
         lines += ["## Notes", "", notes, ""]

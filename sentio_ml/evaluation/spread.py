@@ -148,7 +148,7 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, required=True, help="a bundle folder written by `sentio-ml train`, with cv/report.json")
+    parser.add_argument("--bundle", type=Path, required=True, help="a `sentio-ml train` bundle folder with cv/report.json")
     parser.add_argument("--model", default="AST hybrid", help="the report's entry for this bundle's recipe")
     parser.add_argument("--version", help="give the calibrated bundle this version (its outputs change)")
     args = parser.parse_args(argv)

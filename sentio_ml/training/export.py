@@ -9,6 +9,7 @@ from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT, N_MFCC
 from sentio_ml.bundle import Bundle, save_bundle
 from sentio_ml.datasets import Dataset
 from sentio_ml.descriptors import descriptor_count
+from sentio_ml.evaluation.crossval import cv_result_from_dict
 from sentio_ml.model import RHYTHM_LAGS
 from sentio_ml.musicnn import EMBEDDING_DIM as TAGGER_EMBEDDING_DIM
 from sentio_ml.musicnn import LICENSE as MUSICNN_LICENSE
@@ -44,6 +45,14 @@ def cv_section(cv_report: dict[str, Any] | None) -> tuple[list[str], dict[str, A
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
     metrics = {"cv_command": cv_report["command"], "cv": {m["name"]: m["summary"] for m in cv_report["models"]},
                "cv_pooled_ci95": {m["name"]: m.get("pooled_ci95", {}) for m in cv_report["models"]}}
+    shares = {m["name"]: cv_result_from_dict(m).mean_shares() for m in cv_report["models"]}
+    shares = {name: value for name, value in shares.items() if value}
+    if shares:
+        metrics["shares"] = shares
+        lines += ["", "Each part's share of the output's variance on the held-out folds (valence, arousal; "
+                  "Cov(contribution, output) / Var(output), mean over folds):", ""]
+        lines += [f"- {name}: " + "; ".join(f"`{part}` {v:.2f}, {a:.2f}" for part, (v, a) in value.items())
+                  for name, value in shares.items()]
     return lines, metrics
 
 

@@ -122,6 +122,30 @@ def predict_clips(
     return predict_crops(model, data, result.model_config.frames, crops or result.train_config.eval_crops, dev)
 
 
+@torch.no_grad()
+def held_out_shares(result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, crops: int | None = None) -> dict:
+    """Each part's share of the variance of the track-level output on `clips` (`Composition.leaf_contributions`
+    of the trained model, declared as what ships, fed its views; each clip the mean over its excerpts)."""
+    from sentio_ml.composition import VIEWS, variance_shares
+
+    composition = result.model.to("cpu").to_composition()
+    data, frames = ClipCrops(clips, cache, result.feature_config), result.model_config.frames
+    count = crops or result.train_config.eval_crops
+    per_clip: dict[str, list[np.ndarray]] = {}
+    for i in range(len(data)):
+        inputs = {"fbank": data.eval_crops(i, frames, count)}
+        for view in composition.views:
+            if view == "fbank_descriptors":
+                inputs[view] = VIEWS[view].compute(None, result.feature_config, inputs)
+            elif view == "audio_descriptors":
+                inputs[view] = data.eval_audio(i, frames, count)
+            elif view.startswith("musicnn"):
+                inputs[view] = data.eval_musicnn(i, frames, count, int(view.removeprefix("musicnn")))
+        for name, value in composition.leaf_contributions(inputs).items():
+            per_clip.setdefault(name, []).append(value.mean(axis=0))
+    return variance_shares({name: np.stack(values) for name, values in per_clip.items()})
+
+
 def _distributed() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()

@@ -1,4 +1,4 @@
-"""docs/internals.md shows the shipped composition exactly as the bundle describes itself (no drift)."""
+"""docs/internals.md shows each shipped composition exactly as its bundle describes itself (no drift)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,11 +12,13 @@ from sentio_ml.paths import shipped_bundle_dir
 DOC = Path(__file__).resolve().parents[2] / "docs" / "internals.md"
 
 
-@pytest.mark.skipif(not (shipped_bundle_dir("fast") / "model.safetensors").is_file(), reason="no fast bundle here")
-def test_internals_doc_shows_the_shipped_composition():
-    bundle = load_bundle(shipped_bundle_dir("fast"))
+@pytest.mark.parametrize("name", ["default", "fast"])
+def test_internals_doc_shows_the_shipped_composition(name):
+    if not (shipped_bundle_dir(name) / "model.safetensors").is_file():
+        pytest.skip(f"no {name} bundle in this checkout")
+    bundle = load_bundle(shipped_bundle_dir(name))
     assert isinstance(bundle.model, Composition)
     text = DOC.read_text(encoding="utf-8")
-    block = text.split("<!-- composition:start -->")[1].split("<!-- composition:end -->")[0].strip()
+    block = text.split(f"<!-- composition:{name}:start -->")[1].split(f"<!-- composition:{name}:end -->")[0].strip()
     assert block == bundle.model.describe().strip(), \
-        "regenerate the block: python -m sentio_ml.model_card --bundle fast --internals"
+        f"regenerate the block: python -m sentio_ml.model_card --bundle {name} --internals"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from sentio_ml.bundle import load_bundle
@@ -74,6 +75,10 @@ def test_cv_writes_report_with_model_and_reference(generic_root, tmp_path, capsy
     text = (out / "report.md").read_text()
     assert "| quadrant.macro_f1 |" in text and "±" in text
     assert "quadrant.macro_f1" in capsys.readouterr().out
+    # each part's share of the held-out output: the parts of the model as it ships, adding up to one
+    shares = reloaded[0].mean_shares()
+    assert set(shares) == {"blend.net", "blend.kernel", "quadrant"} and "Each part's share" in text
+    assert np.allclose(np.sum(list(shares.values()), axis=0), 1.0, atol=0.02)
 
 
 def test_bad_input_is_one_sentence(tmp_path, capsys):
