@@ -5,6 +5,7 @@
     sentio-ml distill targets --crops cache/distill/crops --teachers musicnn_msd mn04
     sentio-ml distill student --crops cache/distill/crops --out cache/distill/student --teachers musicnn_msd mn04
     sentio-ml distill heads   --student cache/distill/student --out runs/heads --export DIR
+    sentio-ml distill probes  --out runs/probes                   # each teacher alone (ablation)
     sentio-ml distill blend   runs/heads/report.json --blend moods=0.5 mn04=0.5   # would an ensemble help?
 
 `sentio-ml distill STEP --help` shows each step's options.
@@ -20,6 +21,7 @@ STEPS = {
     "targets": ("sentio_ml.distill.targets", "compute the teachers' outputs and the student's input for every crop"),
     "student": ("sentio_ml.distill.student", "train the AST on the teachers' outputs (resumable)"),
     "heads": ("sentio_ml.distill.finetune", "fit valence/arousal heads, cross-validate, export a bundle"),
+    "probes": ("sentio_ml.distill.probes", "each teacher alone: a linear probe on its outputs, cross-validated (ablation)"),
     "blend": ("sentio_ml.distill.blend", "score fixed-weight blends of a heads report's models (would an ensemble help?)"),
 }
 

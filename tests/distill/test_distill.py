@@ -117,3 +117,19 @@ def test_the_card_rebuilds_with_the_recorded_crop_builds_and_student_stages(tmp_
     assert "--out cache/distill/crops-extra --variants 1 --max-per-file 3 --seed 1" in text
     assert text.count("distill student") == 2 and "--crops cache/distill/crops cache/distill/crops-extra" in text
     assert "--mood-epochs 6 --export BUNDLE_DIR" in text
+
+
+def test_teacher_probe_features_average_each_clips_excerpts():
+    """`distill probes`: every teacher sees the same excerpts at its own rate; a clip's feature is their mean."""
+    from sentio_ml.distill.probes import teacher_features
+    from sentio_ml.teachers import load_teacher
+
+    rng = np.random.default_rng(0)
+    waves = (0.1 * rng.standard_normal((2, 2, 16000 * 4))).astype(np.float32)  # 2 clips x 2 excerpts of 4 s
+    features = teacher_features("musicnn_mtt", waves)
+    teacher = load_teacher("musicnn_mtt")
+    with torch.inference_mode():
+        embedding, logits = teacher(torch.from_numpy(waves[1]))  # musicnn's own rate is 16 kHz: no resampling
+    assert features.shape == (2, teacher.embedding_dim + len(teacher.logit_names))
+    np.testing.assert_allclose(features[1], torch.cat([embedding, logits], 1).mean(0).numpy(), rtol=1e-4, atol=1e-4)
+    assert not np.allclose(features[0], features[1])
