@@ -229,18 +229,26 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_model_folder(directory: Path, weights_file: str, tensors: dict[str, torch.Tensor], json_files: dict[str, Any],
+                       card: str, weights_metadata: dict[str, str] | None = None) -> None:
+    """A model folder (Sentio's bundles and GAN bundles), every file replaced atomically: the weights as safetensors,
+    then each JSON file and the card. Raises OSError."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / (weights_file + ".tmp")
+    save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(tmp), metadata=weights_metadata)
+    os.replace(tmp, directory / weights_file)
+    for name, payload in json_files.items():
+        write_atomic(directory / name, (json.dumps(payload, indent=2, default=float) + "\n").encode())
+    write_atomic(directory / CARD_FILE, card.encode())
+
+
 def save_bundle(bundle: Bundle, directory: str | os.PathLike) -> Path:
     """Write the bundle folder (created if needed; files replaced atomically). Returns the folder."""
     directory = Path(directory)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to("cpu").contiguous() for k, v in bundle.model.state_dict().items()}
-        tmp_weights = directory / (WEIGHTS_FILE + ".tmp")
-        save_file(state, str(tmp_weights), metadata={"format": FORMAT, "name": bundle.name, "version": bundle.version})
-        os.replace(tmp_weights, directory / WEIGHTS_FILE)
-        write_atomic(directory / CONFIG_FILE, (json.dumps(bundle.config, indent=2, sort_keys=False) + "\n").encode())
-        write_atomic(directory / METRICS_FILE, (json.dumps(bundle.metrics, indent=2, default=float) + "\n").encode())
-        write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
+        write_model_folder(directory, WEIGHTS_FILE, bundle.model.state_dict(),
+                           {CONFIG_FILE: bundle.config, METRICS_FILE: bundle.metrics}, bundle.card or default_card(bundle),
+                           weights_metadata={"format": FORMAT, "name": bundle.name, "version": bundle.version})
     except OSError as exc:
         raise BundleError(f"Cannot write the model bundle to '{directory}': {exc.strerror or exc}.") from exc
     bundle.path = directory

@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from sentio_ml.bundle import write_atomic
+from sentio_ml.bundle import write_model_folder
 from sentio_ml.errors import BundleError
 from sentio_ml.gan.config import GanConfig
 from sentio_ml.gan.errors import GanError
@@ -113,16 +113,11 @@ def default_card(bundle: GanBundle) -> str:
 def save_gan_bundle(bundle: GanBundle, directory: str | os.PathLike) -> Path:
     directory = Path(directory)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {f"generator.{k}": v.detach().contiguous().cpu() for k, v in bundle.generator.state_dict().items()}
-        tensors[SUPPORT_KEY] = bundle.label_sampler.support.contiguous()
-        tmp = directory / (WEIGHTS_FILE + ".tmp")
-        save_file(tensors, str(tmp))
-        tmp.replace(directory / WEIGHTS_FILE)
-        for name, payload in ((CONFIG_FILE, bundle.config), (HISTORY_FILE, bundle.history),
-                              (METRICS_FILE, bundle.metrics)):
-            write_atomic(directory / name, json.dumps(payload, indent=1).encode())
-        write_atomic(directory / CARD_FILE, (bundle.card or default_card(bundle)).encode())
+        tensors = {f"generator.{k}": v for k, v in bundle.generator.state_dict().items()}
+        tensors[SUPPORT_KEY] = bundle.label_sampler.support
+        write_model_folder(directory, WEIGHTS_FILE, tensors,
+                           {CONFIG_FILE: bundle.config, HISTORY_FILE: bundle.history, METRICS_FILE: bundle.metrics},
+                           bundle.card or default_card(bundle))
     except OSError as exc:
         raise GanError(f"Cannot write the GAN bundle to {directory}: {exc.strerror or exc}.") from exc
     bundle.path = directory
