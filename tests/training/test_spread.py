@@ -58,6 +58,14 @@ def test_a_blend_of_two_results_averages_their_predictions():
     mixed = blend({"squeezed": (first, 1.0), "perfect": (second, 3.0)})
     assert np.allclose(mixed.folds[2].y_pred, 0.25 * first.folds[2].y_pred + 0.75 * second.folds[2].y_true)
     assert mixed.summary()["valence.pearson_r"][0] > first.summary()["valence.pearson_r"][0]
+    # results of another run (another report) list each fold's clips in another order: matched by clip id
+    for fold in second.folds:
+        order = np.arange(len(fold.clip_ids))[::-1]
+        fold.clip_ids, fold.y_pred = [fold.clip_ids[i] for i in order], fold.y_pred[order]
+    shuffled = blend({"squeezed": (first, 1.0), "perfect": (second, 3.0)})
+    assert np.allclose(shuffled.folds[2].y_pred, mixed.folds[2].y_pred)
+    shares = shuffled.mean_shares()  # each part's share of the blend's variance, adding up to one
+    assert np.allclose(np.add(shares["squeezed"], shares["perfect"]), 1.0, atol=0.01) and shares["perfect"][0] > 0.8
 
 
 def test_set_version_renames_config_card_and_weights_metadata(tmp_path):
