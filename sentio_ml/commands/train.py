@@ -109,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
         calibration = _calibrate_spread(result.model, cv_report)
         out = export_bundle(result, dataset, args.out, command, cv_report=cv_report, name=args.name, version=args.version)
         if calibration:
-            from sentio_ml.evaluation.spread import update_card
+            from sentio_ml.evaluation.spread import record_calibration
 
-            update_card(out, cv_report, calibration)
+            record_calibration(out, cv_report, calibration)
         print(f"Trained on {len(fit)} clips ({len(val)} held out for early stopping); best epoch {result.best_epoch} "
               f"of {len(result.history)} ({result.stopped}). Bundle: {out}")
     if distributed:

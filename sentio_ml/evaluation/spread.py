@@ -81,6 +81,15 @@ def card_section(summary: dict) -> str:
             "price of predictions that are no longer squeezed toward the centre (sentio_ml.evaluation.spread).")
 
 
+def record_calibration(directory: Path, report: dict, summary: dict) -> None:
+    """The calibration summary into the bundle's metrics.json and its card (`sentio-ml train --cv` calls this)."""
+    metrics_path = directory / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics["spread_calibration"] = summary
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    update_card(directory, report, summary)
+
+
 def update_card(directory: Path, report: dict, summary: dict) -> None:
     """Rewrite the card's cross-validation section from the updated report, with the calibration paragraph."""
     from sentio_ml.training.export import cv_section
@@ -140,9 +149,8 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
     metrics_path = directory / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     metrics.setdefault("cv", {})[calibrated.name] = calibrated.to_dict()["summary"]
-    metrics["spread_calibration"] = summary
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
-    update_card(directory, json.loads((directory / "cv" / "report.json").read_text()), summary)
+    record_calibration(directory, json.loads((directory / "cv" / "report.json").read_text()), summary)
     return summary
 
 
