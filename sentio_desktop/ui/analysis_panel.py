@@ -74,10 +74,11 @@ class AnalysisController(QObject):
         self._cancel = threading.Event()
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
+        self._active = False  # cleared by the worker before its last signal, so a slot of it may start the next run
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._active
 
     @property
     def paused(self) -> bool:
@@ -111,12 +112,15 @@ class AnalysisController(QObject):
                                       settings=settings, progress=on_progress, cancel=self._cancel,
                                       pause=self._pause)
             except SentioError as exc:
-                self.failed.emit(str(exc))
+                signal, outcome = self.failed, str(exc)
             except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
-                self.failed.emit(f"The analysis stopped unexpectedly: {exc}.")
+                signal, outcome = self.failed, f"The analysis stopped unexpectedly: {exc}."
             else:
-                self.finished.emit(summary)
+                signal, outcome = self.finished, summary
+            self._active = False
+            signal.emit(outcome)
 
+        self._active = True
         self._thread = threading.Thread(target=work, name="sentio-analysis", daemon=True)
         self._thread.start()
         return True
