@@ -88,3 +88,14 @@ def test_a_teacher_part_feeds_on_the_wave_view():
     with torch.no_grad():
         out = model(fbank=torch.zeros(2, 1024, 128), wave=waves)
     assert out.shape == (2, 2) and bool(((out >= 0) & (out <= 1)).all())
+
+
+def test_view_cache_keys_follow_their_versions():
+    """The training cache names a view's entries by its key: a key must change when the view's meaning does."""
+    from sentio_ml.audio_descriptors import AUDIO_DESCRIPTORS_VERSION
+    from sentio_ml.composition import VIEWS, views_in_order
+    from sentio_ml.musicnn import MUSICNN_VERSION
+
+    assert VIEWS["audio_descriptors"].cache_key == f"audio{AUDIO_DESCRIPTORS_VERSION}"
+    assert [VIEWS[f"musicnn{p}"].cache_key for p in (1, 2, 3)] == [f"musicnn{MUSICNN_VERSION}p{p}" for p in (1, 2, 3)]
+    assert views_in_order(["fbank_descriptors", "musicnn1"]) == ["fbank", "fbank_descriptors", "musicnn1"]
