@@ -49,6 +49,7 @@ class View:
     needs: tuple[str, ...] = ()  # views computed first and passed in
     cache_key: str = ""  # the training feature cache's name for it (changes when its meaning does)
     slow: bool = False  # the Predictor computes it beside the others, on its own thread
+    prepare: Callable[[], Any] | None = None  # loads what it needs (weights) once, before the first excerpt
 
 
 def _fbank(waves: np.ndarray, features: Any, _: ViewInputs) -> torch.Tensor:
@@ -73,18 +74,23 @@ _musicnn_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _musicnn_network():
+def _load_musicnn():
     from sentio_ml.musicnn import load_musicnn
 
     return load_musicnn()
+
+
+def _musicnn_network():
+    """The pretrained musicnn, loaded once (SentioMLError, one sentence, when its weights are missing)."""
+    with _musicnn_lock:  # one load, even when two decoding threads ask first
+        return _load_musicnn()
 
 
 def _musicnn_view(patches: int) -> Callable[[np.ndarray, Any, ViewInputs], torch.Tensor]:
     def compute(waves: np.ndarray, features: Any, _: ViewInputs) -> torch.Tensor:
         from sentio_ml.musicnn import musicnn_embedding
 
-        with _musicnn_lock:  # one load, even when two decoding threads ask first
-            network = _musicnn_network()
+        network = _musicnn_network()
         with torch.inference_mode():
             return torch.from_numpy(musicnn_embedding(network, waves, features.sample_rate, patches))
     return compute
@@ -97,7 +103,8 @@ VIEWS: dict[str, View] = {
     "audio_descriptors": View("audio_descriptors", "librosa descriptors of the waveform (sentio_ml.audio_descriptors)",
                               _audio_descriptors, cache_key="audio2"),
     **{f"musicnn{p}": View(f"musicnn{p}", f"pretrained musicnn embedding ⊕ tag logits, mean of the central {p} 3-s "
-                           "patch(es) (sentio_ml.musicnn)", _musicnn_view(p), cache_key=f"musicnn1p{p}", slow=True)
+                           "patch(es) (sentio_ml.musicnn)", _musicnn_view(p), cache_key=f"musicnn1p{p}", slow=True,
+                           prepare=_musicnn_network)
        for p in (1, 2, 3)},
     "wave": View("wave", "the 16-kHz mono excerpt itself",
                  lambda waves, _f, _v: torch.from_numpy(np.ascontiguousarray(waves))),

@@ -185,3 +185,17 @@ def test_missing_detector_weights_still_predict_with_music_unknown(bundle, monke
         results = Predictor(bundle, device="cpu", quantize="none").predict(AUDIO[:2])
     assert all(r.ok and r.valence is not None and r.music is None for r in results)
     assert [r.levelno for r in caplog.records] == [logging.WARNING] and "music check is off" in caplog.text
+
+
+def test_missing_view_weights_are_one_sentence_before_any_track(monkeypatch):
+    """The default model's musicnn view reads shipped weights: without them the Predictor does not start (one
+    sentence), rather than failing every track."""
+    import sentio_ml.composition as composition
+    from sentio_ml.paths import shipped_bundle_dir
+
+    def missing():
+        raise SentioMLError("The pretrained musicnn weights are missing (msd_musicnn.safetensors).")
+
+    monkeypatch.setattr(composition, "_load_musicnn", missing)
+    with pytest.raises(SentioMLError, match="musicnn weights are missing"):
+        Predictor(shipped_bundle_dir(), device="cpu", detect_music=False)
