@@ -35,10 +35,13 @@ from sentio_ml.music_detector import MusicDetector, load_music_detector
 
 log = logging.getLogger(__name__)
 
-# quantize="auto": int8 dynamic quantisation of nn.Linear on the CPU. Measured by
-# bench/predict_throughput.py (README "Performance"): int8 speeds up the model on this kind of CPU;
-# its predictions differ from fp32 by ~1e-2 at most. GPUs and MPS always run fp32.
-QUANTIZE_AUTO_ON_CPU = True
+# quantize="auto": int8 dynamic quantisation of nn.Linear on the CPU for models with at least this many Linear
+# weights, fp32 otherwise. Measured by bench/predict_throughput.py (README "Performance"): int8 halves `base`
+# (86 M weights: 4.0 vs 8.6 s per track) but brings nothing to the shipped models (default 0.253 vs 0.257 s, fast
+# 0.102 vs 0.084 s per track), and its activation scales are per batch, so a track's values would depend on what
+# shares its batch (by up to ~1e-3 after the default's calibration: copies of one file would no longer match).
+# Its predictions differ from fp32 by ~1e-2 at most. GPUs and MPS always run fp32.
+QUANTIZE_AUTO_MIN_WEIGHTS = 20_000_000
 # torch's own intra-op thread count, read at import (before any decoding pool sets its threads to 1).
 _DEFAULT_THREADS = torch.get_num_threads()
 # Seconds between cancellation checks while waiting for decoders.
@@ -90,6 +93,10 @@ def _device_label(device: torch.device) -> str:
     return device.type
 
 
+def _linear_weights(model: nn.Module) -> int:
+    return sum(module.weight.numel() for module in model.modules() if isinstance(module, nn.Linear))
+
+
 def quantize_int8(model: nn.Module) -> nn.Module:
     """A copy of `model` with every nn.Linear dynamically quantised to int8 (CPU only; the musicnn view stays
     fp32: it is no part of the model)."""
@@ -122,7 +129,8 @@ class _Decoded:
 class Predictor:
     """Predicts valence/arousal for audio files with a bundle's model.
 
-    batch_size: excerpts per model call. quantize: "auto" (int8 on CPU, see QUANTIZE_AUTO_ON_CPU),
+    batch_size: excerpts per model call. quantize: "auto" (int8 on the CPU for large models, see
+    QUANTIZE_AUTO_MIN_WEIGHTS),
     True/"int8", or False/"none". excerpts / excerpt_seconds: override the bundle's defaults.
     threads: torch intra-op threads for the model on the CPU (default: torch's count, one per core,
     minus the decoding threads, at least 1); decoding threads use one each, like DataLoader workers —
@@ -162,8 +170,8 @@ class Predictor:
         self.excerpt_seconds = float(excerpt_seconds or bundle.excerpt_seconds)
         self.feature_config = bundle.feature_config
         self.model_id = model_id(bundle)
-        self.quantized = self._wants_int8(quantize)
         declared = bundle.model if isinstance(bundle.model, Composition) else bundle.model.to_composition()
+        self.quantized = self._wants_int8(quantize, declared)
         model = quantize_int8(declared) if self.quantized else copy.deepcopy(declared)
         self.model = model.to(self.device).eval()
         self.views = views_in_order(declared.views)
@@ -179,10 +187,10 @@ class Predictor:
         # loaded here, not in the first worker: its one warning (weights missing) comes before any progress bar
         self.music_detector: MusicDetector | None = load_music_detector() if detect_music else None
 
-    def _wants_int8(self, quantize: str | bool) -> bool:
+    def _wants_int8(self, quantize: str | bool, model: nn.Module) -> bool:
         choice = str(quantize).lower()
         if choice in ("auto",):
-            return self.device.type == "cpu" and QUANTIZE_AUTO_ON_CPU
+            return self.device.type == "cpu" and _linear_weights(model) >= QUANTIZE_AUTO_MIN_WEIGHTS
         if choice in ("true", "int8", "yes", "1"):
             if self.device.type != "cpu":
                 raise SentioMLError(f"int8 quantisation runs on the CPU only, not on {self.device_name}.")

@@ -59,7 +59,8 @@ def register(subparsers) -> None:
     parser.add_argument("--excerpt-seconds", type=positive_float, metavar="S",
                         help="length of each excerpt (default: the model's input length)")
     parser.add_argument("--quantize", choices=["auto", "int8", "none"], default="auto",
-                        help="int8 dynamic quantisation; auto = int8 on CPU, fp32 on GPU (default auto)")
+                        help="int8 dynamic quantisation; auto = int8 on the CPU for large models (20 M+ Linear weights, "
+                             "e.g. base), fp32 otherwise and on GPUs (default auto)")
     parser.add_argument("--workers", type=positive_int, default=2, metavar="N",
                         help="decoding threads (default 2)")
     parser.add_argument("--threads", type=positive_int, metavar="N",

@@ -199,3 +199,16 @@ def test_missing_view_weights_are_one_sentence_before_any_track(monkeypatch):
     monkeypatch.setattr(composition, "_load_musicnn", missing)
     with pytest.raises(SentioMLError, match="musicnn weights are missing"):
         Predictor(shipped_bundle_dir(), device="cpu", detect_music=False)
+
+
+def test_auto_quantises_only_large_models(bundle):
+    """int8 halves `base` but gains nothing on small models, where it would tie a track's values to its batch."""
+    from sentio_ml.ast_encoder import PRESETS
+    from sentio_ml.bundle import Bundle
+    from sentio_ml.composition import AstPart, Composition
+    from sentio_ml.features import FeatureConfig
+
+    assert not Predictor(bundle, device="cpu", detect_music=False).quantized
+    large = Bundle.from_composition(Composition({"ast": AstPart(PRESETS["base"])}).eval(), name="base",
+                                    features=FeatureConfig(), normalisation_source="-")
+    assert Predictor(large, device="cpu", detect_music=False).quantized
