@@ -1,4 +1,6 @@
-"""The mood regressor: an Audio Spectrogram Transformer (transformers' `ASTModel`) with a small head.
+"""The hybrid as `sentio-ml train` trains it: an Audio Spectrogram Transformer (transformers' `ASTModel`) with a
+small head, and the kernel and quadrant heads fitted after it (`sentio_ml.training.kernel`, `.quadrant`).
+What ships is the same model declared as a composition (`MoodRegressor.to_composition`, `sentio_ml.composition`).
 
 Input: normalised log-mel fbank [B, frames, mel] (`sentio_ml.features`). The embedding is the
 mean of the patch tokens concatenated with AST's pooled CLS/distillation output and, optionally, a
@@ -175,7 +177,8 @@ def rhythm_statistics(feats: torch.Tensor) -> torch.Tensor:
 
 
 class MoodRegressor(nn.Module):
-    """AST backbone + pooled embedding (+ optional statistics branch) + MLP head → [B, 2] in [0, 1]."""
+    """AST backbone + pooled embedding (+ optional statistics branch) + MLP head → [B, 2] in [0, 1]; with the kernel
+    and quadrant heads once `with_head` has attached them (training and version-1 bundles only)."""
 
     def __init__(self, config: ModelConfig, backbone: nn.Module | None = None) -> None:
         super().__init__()
