@@ -323,7 +323,7 @@ def load_bundle(directory: str | os.PathLike | None = None) -> Bundle:
             f"The weights in '{directory / WEIGHTS_FILE}' do not match the architecture in its config.json."
         ) from exc
     if not isinstance(model, Composition):  # a version-1 bundle: the same model, declared as a composition
-        model = model.to_composition()
+        model = Composition.from_hybrid(model)
     model.eval()
     metrics = _read_json(directory / METRICS_FILE, "metrics") if (directory / METRICS_FILE).is_file() else {}
     card_path = directory / CARD_FILE

@@ -326,6 +326,46 @@ class Composition(Part):
     def from_config(cls, config: dict[str, Any], backend: str = "lean") -> "Composition":
         return cls({name: build_part(spec, backend) for name, spec in config["parts"].items()})
 
+    @classmethod
+    def from_hybrid(cls, hybrid) -> "Composition":
+        """A trained `sentio_ml.model.MoodRegressor` (`sentio-ml train`) declared as a composition, as bundles ship it:
+
+            top   = clamp(0.5·(1 − spread) + spread · ((1 − q)·blend + q·quadrant), 0, 1)
+            blend = clamp(centre·(1 − s) + s · ((1 − k)·net + k·kernel), 0, 1)    (the kernel head's calibration)
+
+        with k = kernel_blend, q = quadrant_weight, s = the kernel head's out_scale, spread = the hybrid's stretch.
+        Outputs match the hybrid's forward() to float precision (its clamp before the stretch never acts: both terms lie in
+        [0, 1], so their weighted mean does). Every tensor is copied; musicnn moves out into the "musicnn<p>" view."""
+        from dataclasses import replace as replace_config
+
+        config = hybrid.config
+        net = NetPart(replace_config(config, kernel_rows=0, kernel_blend=0.0, quadrant_rows=0, quadrant_views=0,
+                                     quadrant_weight=0.0, audio_descriptors=False, musicnn=False).to_dict())
+        net.net.load_state_dict({k: v for k, v in hybrid.state_dict().items()
+                                 if not k.startswith(("kernel.", "quadrant.", "musicnn.", "spread"))})
+        core: torch.nn.Module = net
+        if hybrid.kernel is not None:
+            kernel = KernelPart(*hybrid.kernel.rows.shape)
+            kernel.head.load_state_dict(hybrid.kernel.state_dict())
+            core = cls({"net": net, "kernel": kernel})
+            k = config.kernel_blend
+            core.weights.copy_(torch.tensor([[1.0 - k, 1.0 - k], [k, k]]))
+            core.scale.copy_(hybrid.kernel.out_scale)
+            core.offset.copy_(hybrid.kernel.out_centre * (1.0 - hybrid.kernel.out_scale))
+        parts, weights = {"blend" if hybrid.kernel is not None else "net": core}, [[1.0, 1.0]]
+        if hybrid.quadrant is not None:
+            views = ["fbank_descriptors", *(["audio_descriptors"] if config.audio_descriptors else []),
+                     *([f"musicnn{config.musicnn_patches}"] if hybrid.musicnn is not None else [])]
+            quadrant = QuadrantPart(views, *hybrid.quadrant.rows.shape, hybrid.quadrant.columns.shape[0])
+            quadrant.head.load_state_dict(hybrid.quadrant.state_dict())
+            q = config.quadrant_weight
+            parts["quadrant"], weights = quadrant, [[1.0 - q, 1.0 - q], [q, q]]
+        model = cls(parts)
+        model.weights.copy_(torch.tensor(weights))
+        model.scale.copy_(hybrid.spread)
+        model.offset.copy_(0.5 * (1.0 - hybrid.spread))
+        return model.eval()
+
     def config(self) -> dict[str, Any]:
         return {"parts": {name: part.spec() for name, part in self.parts.items()}, "views": self.view_names}
 

@@ -1,6 +1,6 @@
 """The hybrid as `sentio-ml train` trains it: an Audio Spectrogram Transformer (transformers' `ASTModel`) with a
 small head, and the kernel and quadrant heads fitted after it (`sentio_ml.training.kernel`, `.quadrant`).
-What ships is the same model declared as a composition (`MoodRegressor.to_composition`, `sentio_ml.composition`).
+What ships is the same model declared as a composition (`sentio_ml.composition.Composition.from_hybrid`).
 
 Input: normalised log-mel fbank [B, frames, mel] (`sentio_ml.features`). The embedding is the
 mean of the patch tokens concatenated with AST's pooled CLS/distillation output and, optionally, a
@@ -304,47 +304,6 @@ class MoodRegressor(nn.Module):
         if model.musicnn is None:
             state = {k: v for k, v in state.items() if not k.startswith("musicnn.")}
         model.load_state_dict(state)
-        return model.eval()
-
-    def to_composition(self):
-        """The same model as a `sentio_ml.composition.Composition` (what bundles ship and the Predictor runs):
-
-            top   = clamp(0.5·(1 − spread) + spread · ((1 − q)·blend + q·quadrant), 0, 1)
-            blend = clamp(centre·(1 − s) + s · ((1 − k)·net + k·kernel), 0, 1)    (the kernel head's calibration)
-
-        with k = kernel_blend, q = quadrant_weight, s = the kernel head's out_scale, spread = this model's stretch.
-        Outputs match forward() to float precision (its clamp before the stretch never acts: both terms lie in
-        [0, 1], so their weighted mean does). Every tensor is copied; musicnn moves out into the "musicnn<p>" view."""
-        from dataclasses import replace as replace_config
-
-        from sentio_ml.composition import Composition, KernelPart, NetPart, QuadrantPart
-
-        config = self.config
-        net = NetPart(replace_config(config, kernel_rows=0, kernel_blend=0.0, quadrant_rows=0, quadrant_views=0,
-                                     quadrant_weight=0.0, audio_descriptors=False, musicnn=False).to_dict())
-        net.net.load_state_dict({k: v for k, v in self.state_dict().items()
-                                 if not k.startswith(("kernel.", "quadrant.", "musicnn.", "spread"))})
-        core: torch.nn.Module = net
-        if self.kernel is not None:
-            kernel = KernelPart(*self.kernel.rows.shape)
-            kernel.head.load_state_dict(self.kernel.state_dict())
-            core = Composition({"net": net, "kernel": kernel})
-            k = config.kernel_blend
-            core.weights.copy_(torch.tensor([[1.0 - k, 1.0 - k], [k, k]]))
-            core.scale.copy_(self.kernel.out_scale)
-            core.offset.copy_(self.kernel.out_centre * (1.0 - self.kernel.out_scale))
-        parts, weights = {"blend" if self.kernel is not None else "net": core}, [[1.0, 1.0]]
-        if self.quadrant is not None:
-            views = ["fbank_descriptors", *(["audio_descriptors"] if config.audio_descriptors else []),
-                     *([f"musicnn{config.musicnn_patches}"] if self.musicnn is not None else [])]
-            quadrant = QuadrantPart(views, *self.quadrant.rows.shape, self.quadrant.columns.shape[0])
-            quadrant.head.load_state_dict(self.quadrant.state_dict())
-            q = config.quadrant_weight
-            parts["quadrant"], weights = quadrant, [[1.0 - q, 1.0 - q], [q, q]]
-        model = Composition(parts)
-        model.weights.copy_(torch.tensor(weights))
-        model.scale.copy_(self.spread)
-        model.offset.copy_(0.5 * (1.0 - self.spread))
         return model.eval()
 
 

@@ -170,7 +170,7 @@ class Predictor:
         self.excerpt_seconds = float(excerpt_seconds or bundle.excerpt_seconds)
         self.feature_config = bundle.feature_config
         self.model_id = model_id(bundle)
-        declared = bundle.model if isinstance(bundle.model, Composition) else bundle.model.to_composition()
+        declared = bundle.model if isinstance(bundle.model, Composition) else Composition.from_hybrid(bundle.model)
         self.quantized = self._wants_int8(quantize, declared)
         model = quantize_int8(declared) if self.quantized else copy.deepcopy(declared)
         self.model = model.to(self.device).eval()

@@ -139,7 +139,7 @@ def calibrate_bundle(directory: Path, model_name: str, version: str | None = Non
     factors = torch.as_tensor(factors, dtype=torch.float32)
     if "spread" in state:  # version 1: MoodRegressor's stretch
         state["spread"] = factors
-    else:  # a `sentio-ml train` composition, whose top level holds only this stretch (MoodRegressor.to_composition)
+    else:  # a `sentio-ml train` composition, whose top level holds only this stretch (Composition.from_hybrid)
         state["scale"], state["offset"] = factors, 0.5 * (1.0 - factors)
     if version:
         set_version(directory, metadata, version)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT, N_MFCC
 from sentio_ml.bundle import Bundle, save_bundle
+from sentio_ml.composition import Composition
 from sentio_ml.datasets import Dataset
 from sentio_ml.descriptors import descriptor_count
 from sentio_ml.evaluation.crossval import cv_result_from_dict
@@ -75,7 +76,7 @@ def export_bundle(
         "recipe": tc.to_dict(), "command": command,
     }
     bundle = Bundle.from_composition(
-        result.model.to_composition(), name=name or f"sentio-{dataset.name}-{mc.name}", version=version, features=fc,
+        Composition.from_hybrid(result.model), name=name or f"sentio-{dataset.name}-{mc.name}", version=version, features=fc,
         normalisation_source=f"log-mel mean/std of the {dataset.name} training clips", excerpts=excerpts,
         training_data=training_data, label_source_scale=dataset.scale, metrics=metrics,
     )

@@ -126,9 +126,9 @@ def predict_clips(
 def held_out_shares(result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, crops: int | None = None) -> dict:
     """Each part's share of the variance of the track-level output on `clips` (`Composition.leaf_contributions`
     of the trained model, declared as what ships, fed its views; each clip the mean over its excerpts)."""
-    from sentio_ml.composition import VIEWS, variance_shares
+    from sentio_ml.composition import VIEWS, Composition, variance_shares
 
-    composition = result.model.to("cpu").to_composition()
+    composition = Composition.from_hybrid(result.model.to("cpu"))
     data, frames = ClipCrops(clips, cache, result.feature_config), result.model_config.frames
     count = crops or result.train_config.eval_crops
     per_clip: dict[str, list[np.ndarray]] = {}

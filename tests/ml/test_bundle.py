@@ -9,6 +9,7 @@ import torch
 
 from sentio_ml import bundle as bundle_module
 from sentio_ml.bundle import Bundle, default_bundle_path, load_bundle, model_id, save_bundle
+from sentio_ml.composition import Composition
 from sentio_ml.errors import BundleError
 from sentio_ml.features import FeatureConfig
 from sentio_ml.model import build_model
@@ -35,7 +36,7 @@ def test_round_trip_is_exact(tmp_path):
         "MODEL_CARD.md", "config.json", "metrics.json", "model.safetensors"]
     loaded = load_bundle(tmp_path / "b")
     # a version-1 bundle loads as the same model declared as a composition: every weight, the same outputs
-    composition = original.model.to_composition()
+    composition = Composition.from_hybrid(original.model)
     for key, tensor in composition.state_dict().items():
         assert torch.equal(tensor, loaded.model.state_dict()[key]), key
     feats = torch.randn(2, 256, 128)
