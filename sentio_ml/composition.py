@@ -400,18 +400,23 @@ class Composition(Part):
         contributions = (self.scale * self.weights[:, None, :] * outputs).double().numpy()
         return variance_shares(dict(zip(self.parts, contributions)))
 
-    def leaf_contributions(self, inputs: ViewInputs, _factor: torch.Tensor | None = None) -> dict[str, np.ndarray]:
-        """What every part at every depth adds to the output [N, 2] ("blend.net"): its output times its weight and
-        the scale, times its parent's (the clamps, which rarely act, are left out). Feed `variance_shares`."""
-        factor = torch.ones(2) if _factor is None else _factor
-        found: dict[str, np.ndarray] = {}
+    def output_and_leaves(self, inputs: ViewInputs, _factor: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The output [B, 2] and, from the same pass, what every part at every depth adds to it ("blend.net": its
+        output times its weight and the scale, times its parent's; the clamps, which rarely act, are left out).
+        Feed the latter to `variance_shares` for each part's share of the output."""
+        factor = torch.ones(2, device=self.scale.device) if _factor is None else _factor
+        outputs, leaves = [], {}
         for (name, part), weight in zip(self.parts.items(), self.weights):
             here = factor * self.scale * weight
             if isinstance(part, Composition):
-                found.update({f"{name}.{leaf}": value for leaf, value in part.leaf_contributions(inputs, here).items()})
+                out, inner = part.output_and_leaves(inputs, here)
+                leaves.update({f"{name}.{leaf}": value for leaf, value in inner.items()})
             else:
-                found[name] = (here * part.run(inputs)).double().numpy()
-        return found
+                out = part.run(inputs)
+                leaves[name] = here * out
+            outputs.append(out)
+        return self.combine(torch.stack(outputs)), leaves
 
     def describe(self, _prefix: str = "") -> str:
         """The composition as a table (the model card and docs/internals.md use it); nested ones as indented rows."""

@@ -69,6 +69,21 @@ class ClipCrops:
         return torch.from_numpy(self.cache.musicnn_embeddings(self.clips[index], starts, frames, patches))
 
 
+    def eval_views(self, index: int, frames: int, count: int, views: Sequence[str]) -> dict[str, torch.Tensor]:
+        """The declared views (`sentio_ml.composition.VIEWS`) of the `eval_crops` windows, each [count, ...]: the fbank,
+        views derived from it, and cached views of the waveform (`FeatureCache.view_features`)."""
+        from sentio_ml.composition import VIEWS, views_in_order
+
+        inputs = {"fbank": self.eval_crops(index, frames, count)}
+        starts = excerpt_start_frames(len(self.arrays[index]), frames, count, self.cfg.sample_rate)
+        for name in views_in_order(list(views)):
+            if name not in inputs:
+                view = VIEWS[name]
+                inputs[name] = (view.compute(None, self.cfg, inputs) if view.needs else
+                                torch.from_numpy(self.cache.view_features(self.clips[index], starts, frames, name)))
+        return inputs
+
+
 def spec_augment(
     feats: torch.Tensor,
     generator: torch.Generator,

@@ -123,27 +123,28 @@ def predict_clips(
 
 
 @torch.no_grad()
-def held_out_shares(result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, crops: int | None = None) -> dict:
-    """Each part's share of the variance of the track-level output on `clips` (`Composition.leaf_contributions`
-    of the trained model, declared as what ships, fed its views; each clip the mean over its excerpts)."""
-    from sentio_ml.composition import VIEWS, Composition, variance_shares
+def predict_as_shipped(result: TrainResult, clips: Sequence[Clip], cache: FeatureCache, device: str = "auto",
+                       batch_size: int = 32) -> tuple[np.ndarray, dict[str, list[float]]]:
+    """The trained model declared as it ships (`Composition.from_hybrid`), run once over `clips` on `device`:
+    predictions [N, 2] (each clip the mean over its `eval_crops` excerpts) and each part's share of their variance
+    (`Composition.output_and_leaves`, `variance_shares`)."""
+    from sentio_ml.composition import Composition, variance_shares
 
-    composition = Composition.from_hybrid(result.model.to("cpu"))
-    data, frames = ClipCrops(clips, cache, result.feature_config), result.model_config.frames
-    count = crops or result.train_config.eval_crops
-    per_clip: dict[str, list[np.ndarray]] = {}
-    for i in range(len(data)):
-        inputs = {"fbank": data.eval_crops(i, frames, count)}
-        for view in composition.views:
-            if view == "fbank_descriptors":
-                inputs[view] = VIEWS[view].compute(None, result.feature_config, inputs)
-            elif view == "audio_descriptors":
-                inputs[view] = data.eval_audio(i, frames, count)
-            elif view.startswith("musicnn"):
-                inputs[view] = data.eval_musicnn(i, frames, count, int(view.removeprefix("musicnn")))
-        for name, value in composition.leaf_contributions(inputs).items():
-            per_clip.setdefault(name, []).append(value.mean(axis=0))
-    return variance_shares({name: np.stack(values) for name, values in per_clip.items()})
+    dev = resolve_device(device)
+    composition = Composition.from_hybrid(result.model).to(dev).eval()
+    data = ClipCrops(clips, cache, result.feature_config)
+    frames, count = result.model_config.frames, result.train_config.eval_crops
+    predictions: list[np.ndarray] = []
+    leaves: dict[str, list[np.ndarray]] = {}
+    per_batch = max(1, batch_size // count)
+    for start in range(0, len(data), per_batch):
+        rows = [data.eval_views(i, frames, count, composition.views) for i in range(start, min(len(data), start + per_batch))]
+        inputs = {name: torch.cat([row[name] for row in rows]).to(dev) for name in rows[0]}
+        output, parts = composition.output_and_leaves(inputs)
+        predictions.append(output.double().cpu().numpy().reshape(len(rows), count, 2).mean(axis=1))
+        for name, value in parts.items():
+            leaves.setdefault(name, []).append(value.double().cpu().numpy().reshape(len(rows), count, 2).mean(axis=1))
+    return np.concatenate(predictions), variance_shares({name: np.concatenate(v) for name, v in leaves.items()})
 
 
 def _distributed() -> tuple[int, int]:

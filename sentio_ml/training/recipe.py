@@ -11,7 +11,7 @@ from sentio_ml.evaluation.crossval import FitPredict, FoldOutput
 from sentio_ml.training.batches import SyntheticSource
 from sentio_ml.training.cache import FeatureCache
 from sentio_ml.training.config import TrainConfig
-from sentio_ml.training.loop import StepProgress, held_out_shares, predict_clips, train
+from sentio_ml.training.loop import StepProgress, predict_as_shipped, train
 
 # (train_clips, feature_cache, fold, seed) -> SyntheticSource; fold is -1 for a final (all-data) model.
 SyntheticFactory = Callable[[Sequence[Clip], FeatureCache, int, int], SyntheticSource]
@@ -37,7 +37,7 @@ def model_fit_predict(
             cancel=cancel,
             log_dir=(log_root / f"fold{fold}") if log_root else None,
         )
-        return FoldOutput(predictions=predict_clips(result, test_clips, cache, device=config.device), history=result.history,
-                          shares=held_out_shares(result, test_clips, cache))
+        predictions, shares = predict_as_shipped(result, test_clips, cache, device=config.device)
+        return FoldOutput(predictions=predictions, history=result.history, shares=shares)
 
     return fit_predict

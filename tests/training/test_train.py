@@ -162,3 +162,17 @@ def test_config_files_and_unknown_keys(tmp_path):
     with pytest.raises(SentioMLError, match="epochz"):
         load_train_config(tmp_path / "b.json")
     assert TrainConfig().updated(epochs=None, lr=0.5).lr == 0.5
+
+
+def test_the_cv_predicts_with_the_model_as_it_ships_once(tiny_dataset, cache):
+    """One pass of the declared composition gives the fold's predictions (those of the trained network) and each
+    part's share of them."""
+    from sentio_ml.training.loop import predict_as_shipped
+
+    clips = tiny_dataset.clips
+    config = TrainConfig(preset="tiny", epochs=1, batch_size=4, eval_crops=2, validation_fraction=0.0, threads=1)
+    result = train(clips[:6], [], cache, config)
+    predictions, shares = predict_as_shipped(result, clips[6:], cache, device="cpu")
+    np.testing.assert_allclose(predictions, predict_clips(result, clips[6:], cache), atol=1e-5)
+    assert set(shares) == {"blend.net", "blend.kernel", "quadrant"}
+    assert np.allclose(np.sum(list(shares.values()), axis=0), 1.0, atol=0.02)
