@@ -35,8 +35,8 @@ def rebuild_commands(distillation: dict[str, Any], head_options: str) -> str:
         lines.append(f"sentio-ml distill student --crops {folders} --out cache/distill/student --teachers {teachers} "
                      f"--steps {stage['steps']} --lr {stage['lr']:g}")
     lines.append(f"sentio-ml distill heads   --student cache/distill/student --out runs/heads {head_options} --export BUNDLE_DIR")
-    return "\n".join(["```", *lines, "```", "(docs/distillation.md explains each step; a second `student` line "
-                       "continues the first run with a longer schedule, as this bundle's student was trained.)"])
+    return "\n".join(["```", *lines, "```", "(docs/distillation.md explains each step; each further `student` line "
+                       "continues the run before it with a longer schedule, as this bundle's student was trained.)"])
 
 
 def _cv_table(summary: dict[str, Any]) -> list[str]:
