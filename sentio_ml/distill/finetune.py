@@ -190,6 +190,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "epochs per fold (sentio_ml.distill.moods); the exported variant when given")
     parser.add_argument("--random-control", action="store_true",
                         help="also score the same AST with random weights (the no-distillation control)")
+    parser.add_argument("--scratch-epochs", type=int, default=0,
+                        help="also train the same AST from random weights on the labels alone for this many epochs "
+                             "per fold, with the --tune-epochs recipe (the from-scratch control)")
     args = parser.parse_args(argv)
     if (args.probes or args.mood_epochs) and not args.crops:
         parser.error("--probes and --mood-epochs need --crops (the folders the teachers' outputs are stored in)")
@@ -213,14 +216,31 @@ def cv(dataset: Dataset, fit_predict, name: str) -> CVResult:
         return run_cv(dataset, fit_predict, name=name, on_fold=report)
 
 
-def random_control(part: AstPart, fbank: torch.Tensor, dataset: Dataset) -> CVResult:
+def random_part(part: AstPart) -> AstPart:
+    """The same AST with fresh random weights (ViT's initialisation), seeded: the no-distillation control."""
     from sentio_ml.ast_encoder import init_like_vit
-    from sentio_ml.distill.tune import embed_fbank
 
     torch.manual_seed(0)
     control = AstPart(part.encoder.config).eval()
     init_like_vit(control.encoder)
-    return cv(dataset, probe_fit_predict(embed_fbank(control, fbank), dataset), "AST, random weights (no distillation)")
+    return control
+
+
+def random_controls(part: AstPart, fbank: torch.Tensor, dataset: Dataset, probe: bool,
+                    scratch_epochs: int) -> list[CVResult]:
+    """The no-distillation controls: the random AST's frozen embedding + linear head (`probe`), and the same
+    AST trained from those random weights on the labels for `scratch_epochs` (the fine-tuning recipe)."""
+    from sentio_ml.distill.tune import embed_fbank
+
+    control = random_part(part)
+    features = embed_fbank(control, fbank)
+    results = []
+    if probe:
+        results.append(cv(dataset, probe_fit_predict(features, dataset), "AST, random weights (no distillation)"))
+    if scratch_epochs:
+        results.append(cv(dataset, tuned_fit_predict(control, fbank, features, dataset, scratch_epochs),
+                          f"AST from scratch: trained {scratch_epochs} epochs on the labels only + linear head"))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     probes = {teacher: teacher_clip_features(args.crops, teacher, dataset) for teacher in args.probes}
     for teacher, probe in probes.items():
         results.append(cv(dataset, probe_fit_predict(probe, dataset), f"teacher {teacher} (linear probe)"))
-    if args.random_control:
-        results.append(random_control(part, fbank, dataset))
+    if args.random_control or args.scratch_epochs:
+        results.extend(random_controls(part, fbank, dataset, args.random_control, args.scratch_epochs))
     if args.tune_epochs:
         results.append(cv(dataset, tuned_fit_predict(part, fbank, features, dataset, args.tune_epochs),
                           f"distilled AST, fine-tuned {args.tune_epochs} epochs + linear head"))

@@ -89,6 +89,21 @@ def test_fine_tuning_moves_the_encoder_and_calibrates_on_held_out_artists():
     assert offset.shape == (2,) and (scale > 0).all()
 
 
+def test_the_from_scratch_control_starts_from_seeded_random_weights_not_the_students():
+    from sentio_ml.ast_encoder import PRESETS
+    from sentio_ml.composition import AstPart
+    from sentio_ml.distill.finetune import random_part
+
+    torch.manual_seed(1)
+    distilled = AstPart(PRESETS["tiny"]).eval()
+    first, second = random_part(distilled), random_part(distilled)
+    for name, weight in first.encoder.state_dict().items():
+        assert torch.equal(weight, second.encoder.state_dict()[name])  # the control is reproducible
+    position = "backbone.embeddings.position_embeddings"
+    assert not torch.equal(first.encoder.state_dict()[position], distilled.encoder.state_dict()[position])
+    assert first.encoder.config == distilled.encoder.config
+
+
 def test_build_renders_each_package_once(tmp_path, capsys):
     from sentio_ml.distill import build
 
