@@ -62,6 +62,20 @@ def _teacher_lines(teachers: list[str]) -> list[str]:
     return lines
 
 
+def _corpus_table(rows: list[dict[str, Any]]) -> list[str]:
+    """What the corpus held per package and what the crops took from it (sentio_ml.distill.build.corpus_use)."""
+    lines = ["| corpus package | licence | files | hours | crop positions taken (files) | hours heard |",
+             "|---|---|---:|---:|---:|---:|"]
+    for row in rows:
+        lines.append(f"| {row['package']} | {row['licence']} | {row['files']} | {row['hours']:.2f} | "
+                     f"{row['positions']} ({row['files_used']}) | {row['hours_used']:.2f} |")
+    total = {key: sum(row[key] for row in rows) for key in ("files", "hours", "positions", "files_used", "hours_used")}
+    lines.append(f"| **total** | | {total['files']} | {total['hours']:.2f} | {total['positions']} ({total['files_used']}) "
+                 f"| {total['hours_used']:.2f} |")
+    return lines + ["", "Each crop position is one 10.26-s excerpt, rendered clean and augmented (docs/distillation.md); "
+                        "the corpus stays on the machine that built it."]
+
+
 def _head_text(training: dict[str, Any]) -> str:
     head, clips = training.get("head", {}), f"{training.get('clips', '?')} clips of `{training['dataset']}`"
     moods = head.get("mood_distillation")
@@ -105,8 +119,8 @@ def composition_card(bundle) -> str:
                   f"The AST was trained from scratch to predict the outputs of {len(distillation['teachers'])} pretrained "
                   f"taggers on {distillation['crops']} augmented crops of unlabelled music ({distillation['step']} steps); "
                   "no labels were used in this stage.", "", *_teacher_lines(distillation["teachers"])]
-        if training.get("corpus"):
-            lines += ["", f"Corpus: {training['corpus']}"]
+        if distillation.get("corpus"):
+            lines += ["", *_corpus_table(distillation["corpus"])]
     if training.get("dataset"):
         lines += ["", "## Valence/arousal head", "", _head_text(training)]
     if metrics.get("cv"):
@@ -138,6 +152,21 @@ def update_internals_doc(doc, bundle, name: str) -> None:
     doc.write_text(f"{head}{start}\n{bundle.model.describe()}\n{end}{tail}", encoding="utf-8")
 
 
+def record_corpus(bundle, manifest, crop_dirs) -> None:
+    """Store the corpus use (sentio_ml.distill.build.corpus_use) in a distilled bundle's config.json; the weights,
+    and so the model id, stay as they are."""
+    import json
+
+    from sentio_ml.bundle import CONFIG_FILE, write_atomic
+    from sentio_ml.distill.build import corpus_use
+
+    distillation = bundle.config.get("training_data", {}).get("distillation")
+    if distillation is None:
+        raise SystemExit(f"'{bundle.path}' is not a distilled bundle: it has no corpus to record.")
+    distillation["corpus"] = corpus_use(manifest, crop_dirs)
+    write_atomic(bundle.path / CONFIG_FILE, (json.dumps(bundle.config, indent=2, default=float) + "\n").encode())
+
+
 def main(argv: list[str] | None = None) -> int:
     """python -m sentio_ml.model_card [--bundle NAME|DIR] [--internals]: rewrite a distilled bundle's card (a
     `sentio-ml train` bundle's card is written by its training) and, with --internals, the doc's block for it."""
@@ -150,10 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, help="bundle folder or shipped name (default: the shipped default)")
     parser.add_argument("--internals", action="store_true",
                         help="also update docs/internals.md's composition block named after the bundle's folder")
+    parser.add_argument("--corpus", type=Path, metavar="MANIFEST",
+                        help="record what the distillation took from this corpus manifest (with --crops) in the "
+                             "bundle's config first, for a bundle exported without it")
+    parser.add_argument("--crops", type=Path, nargs="+", default=[], help="the student's crop folders (with --corpus)")
     args = parser.parse_args(argv)
+    if bool(args.corpus) != bool(args.crops):
+        parser.error("--corpus and --crops go together")
     bundle = load_bundle(args.bundle)
     if bundle.path is None:
         raise SystemExit("no bundle folder")
+    if args.corpus:
+        record_corpus(bundle, args.corpus, args.crops)
     if bundle.config.get("training_data", {}).get("distillation"):
         (bundle.path / CARD_FILE).write_text(composition_card(bundle), encoding="utf-8")
     if args.internals:

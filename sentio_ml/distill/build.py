@@ -74,6 +74,33 @@ def render_package(files: list[tuple[str, float]], prefix: Path, crop_seconds: f
         bar.write(f"{shard.name}: {written} crops ({time.time() - started:.0f} s)")
 
 
+def corpus_use(manifest: Path, crop_dirs: list[Path]) -> list[dict]:
+    """Per package of the corpus manifest: its licences, files and hours, and what the crops in `crop_dirs` took
+    from it (files, distinct crop positions, and the hours those positions span): the model card's corpus table."""
+    from sentio_ml.distill.crops import shard_paths
+    from sentio_ml.distill.debian_music import summarise_licences
+
+    packages: dict[str, dict] = {}
+    package_of: dict[str, str] = {}
+    with open(manifest, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            entry = packages.setdefault(row["package"], {"licences": [], "files": 0, "seconds": 0.0, "positions": set()})
+            entry["licences"].append(row["licence"])
+            entry["files"] += 1
+            entry["seconds"] += float(row["duration_s"])
+            package_of[str(Path(row["file"]).resolve())] = row["package"]
+    for shard in (shard for directory in crop_dirs for shard in shard_paths(directory)):
+        for crop in json.loads(shard.with_suffix(".json").read_text())["crops"]:
+            package = package_of.get(str(Path(crop["file"]).resolve()))
+            if package is not None:
+                packages[package]["positions"].add((crop["file"], crop["start"]))
+    crop_hours = CROP_SAMPLES / SAMPLE_RATE / 3600
+    return [{"package": name, "licence": summarise_licences(entry["licences"]), "files": entry["files"],
+             "hours": round(entry["seconds"] / 3600, 2), "files_used": len({file for file, _ in entry["positions"]}),
+             "positions": len(entry["positions"]), "hours_used": round(len(entry["positions"]) * crop_hours, 2)}
+            for name, entry in packages.items()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, required=True)

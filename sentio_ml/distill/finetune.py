@@ -151,10 +151,11 @@ def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epoc
 
 
 def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dataset: Dataset, state: dict,
-           out: Path, metrics: dict, crop_dirs: list[Path]) -> None:
-    """Save the one-part composition (the AST and its head) as a bundle with a generated card."""
+           out: Path, metrics: dict, crop_dirs: list[Path], corpus: Path) -> None:
+    """Save the one-part composition (the AST and its head) as a bundle with a generated card (listing what the
+    crops took from the `corpus` manifest, when it is there)."""
     from sentio_ml.bundle import Bundle, save_bundle
-    from sentio_ml.distill.build import BUILDS_FILE
+    from sentio_ml.distill.build import BUILDS_FILE, corpus_use
     from sentio_ml.features import FeatureConfig
 
     crop_builds = {d.name: json.loads((d / BUILDS_FILE).read_text()) for d in crop_dirs if (d / BUILDS_FILE).is_file()}
@@ -168,7 +169,8 @@ def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dat
         normalisation_source="log-mel mean/std of the distillation corpus",
         training_data={"dataset": dataset.name, "clips": len(dataset), "head": head,
                        "distillation": {**{k: state[k] for k in ("teachers", "crops", "step") if k in state},
-                                        "stages": state.get("stages", []), "crop_builds": crop_builds}},
+                                        "stages": state.get("stages", []), "crop_builds": crop_builds,
+                                       **({"corpus": corpus_use(corpus, crop_dirs)} if corpus.is_file() else {})}},
         metrics=metrics)
     save_bundle(bundle, out)
 
@@ -180,6 +182,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--excerpts", type=int, default=3)
     parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
+    parser.add_argument("--corpus", type=Path, default=Path("cache/corpus/manifest.csv"), metavar="MANIFEST",
+                        help="the corpus manifest the crops came from, for the exported card's corpus table "
+                             "(default: %(default)s)")
     parser.add_argument("--probes", nargs="*", default=[], help="teachers to probe linearly (ablation)")
     parser.add_argument("--crops", type=Path, nargs="+", default=[],
                         help="the distillation crop folders (for --probes and --mood-epochs)")
@@ -293,7 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             fitted, offset, scale, head = fitted_part(part, features, dataset, args.tune_epochs, fbank)
         metrics = {"cv": shipped.to_dict()["summary"], "cv_name": shipped.name, "spread_ratio": spread_ratio(shipped),
                    "ablation": {r.name: r.summary()["quadrant.macro_f1"] for r in results}}
-        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops)
+        if not args.corpus.is_file():
+            print(f"No corpus manifest at {args.corpus}: the card will not list the corpus (see --corpus).")
+        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops, args.corpus)
     return 0
 
 

@@ -134,6 +134,24 @@ def test_the_card_rebuilds_with_the_recorded_crop_builds_and_student_stages(tmp_
     assert "--mood-epochs 6 --export BUNDLE_DIR" in text
 
 
+def test_the_card_lists_what_the_crops_took_from_each_corpus_package(shard_dir, tmp_path):
+    from sentio_ml.distill import build
+    from sentio_ml.model_card import _corpus_table
+
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,package,licence,duration_s,source\n"
+                        f"{FIXTURES / 'vibe_ace.flac'},fixtures,CC-BY-4.0,30.0,user\n"
+                        f"{tmp_path / 'unused.ogg'},other,GPL-2+,7200.0,debian\n", encoding="utf-8")
+    rows = {row["package"]: row for row in build.corpus_use(manifest, [shard_dir])}
+    # the fixture shard holds 3 renderings of one position of one file; the other package gave nothing
+    assert rows["fixtures"] == {"package": "fixtures", "licence": "CC-BY-4.0", "files": 1, "hours": 0.01, "files_used": 1,
+                                "positions": 1, "hours_used": round(crops.CROP_SAMPLES / crops.SAMPLE_RATE / 3600, 2)}
+    assert rows["other"]["hours"] == 2.0 and rows["other"]["positions"] == 0
+    table = _corpus_table(list(rows.values()))
+    assert "| other | GPL-2+ | 1 | 2.00 | 0 (0) | 0.00 |" in table
+    assert table[-3].startswith("| **total** | | 2 | 2.01 | 1 (1) |")
+
+
 def test_teacher_probe_features_average_each_clips_excerpts():
     """`distill probes`: every teacher sees the same excerpts at its own rate; a clip's feature is their mean."""
     from sentio_ml.distill.probes import teacher_features
