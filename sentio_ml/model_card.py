@@ -163,6 +163,8 @@ def record_corpus(bundle, manifest, crop_dirs) -> None:
     distillation = bundle.config.get("training_data", {}).get("distillation")
     if distillation is None:
         raise SystemExit(f"'{bundle.path}' is not a distilled bundle: it has no corpus to record.")
+    if not manifest.is_file():
+        raise SystemExit(f"There is no corpus manifest at '{manifest}' (sentio-ml distill corpus writes one).")
     distillation["corpus"] = corpus_use(manifest, crop_dirs)
     write_atomic(bundle.path / CONFIG_FILE, (json.dumps(bundle.config, indent=2, default=float) + "\n").encode())
 
