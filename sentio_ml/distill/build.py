@@ -8,7 +8,6 @@ rerunning renders only the new part. Sharding by package keeps a shard's mixes i
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -16,18 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sentio_ml.distill.corpus import by_package, read_manifest
 from sentio_ml.distill.crops import CROP_SAMPLES, SAMPLE_RATE, plan_crops, render_shard
 
 SHARD_CROPS = 1500
-
-
-def read_manifest(path: Path) -> dict[str, list[tuple[str, float]]]:
-    """package -> [(file, duration_s)] from the corpus manifest (columns file, package, duration_s)."""
-    groups: dict[str, list[tuple[str, float]]] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            groups.setdefault(row["package"], []).append((row["file"], float(row["duration_s"])))
-    return groups
 
 
 def slug(text: str) -> str:
@@ -51,7 +42,8 @@ def build(manifest: Path, out: Path, variants: int, max_per_file: int, seed: int
     out.mkdir(parents=True, exist_ok=True)
     record_build(out, manifest, variants, max_per_file, seed)
     crop_seconds = CROP_SAMPLES / SAMPLE_RATE
-    packages = sorted(read_manifest(manifest).items())
+    packages = sorted((package, [(row.file, row.duration_s) for row in rows])
+                      for package, rows in by_package(read_manifest(manifest)).items())
     with ProgressBar("crops", unit="package") as bar:
         bar(0, len(packages))
         for number, (package, files) in enumerate(packages):
@@ -80,25 +72,20 @@ def corpus_use(manifest: Path, crop_dirs: list[Path]) -> list[dict]:
     from sentio_ml.distill.crops import shard_paths
     from sentio_ml.distill.debian_music import summarise_licences
 
-    packages: dict[str, dict] = {}
-    package_of: dict[str, str] = {}
-    with open(manifest, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            entry = packages.setdefault(row["package"], {"licences": [], "files": 0, "seconds": 0.0, "positions": set()})
-            entry["licences"].append(row["licence"])
-            entry["files"] += 1
-            entry["seconds"] += float(row["duration_s"])
-            package_of[str(Path(row["file"]).resolve())] = row["package"]
+    packages = by_package(read_manifest(manifest))
+    package_of = {str(Path(row.file).resolve()): row.package for rows in packages.values() for row in rows}
+    positions: dict[str, set[tuple[str, float]]] = {package: set() for package in packages}
     for shard in (shard for directory in crop_dirs for shard in shard_paths(directory)):
         for crop in json.loads(shard.with_suffix(".json").read_text())["crops"]:
             package = package_of.get(str(Path(crop["file"]).resolve()))
             if package is not None:
-                packages[package]["positions"].add((crop["file"], crop["start"]))
+                positions[package].add((crop["file"], crop["start"]))
     crop_hours = CROP_SAMPLES / SAMPLE_RATE / 3600
-    return [{"package": name, "licence": summarise_licences(entry["licences"]), "files": entry["files"],
-             "hours": round(entry["seconds"] / 3600, 2), "files_used": len({file for file, _ in entry["positions"]}),
-             "positions": len(entry["positions"]), "hours_used": round(len(entry["positions"]) * crop_hours, 2)}
-            for name, entry in packages.items()]
+    return [{"package": package, "licence": summarise_licences(row.licence for row in rows), "files": len(rows),
+             "hours": round(sum(row.duration_s for row in rows) / 3600, 2),
+             "files_used": len({file for file, _ in positions[package]}), "positions": len(positions[package]),
+             "hours_used": round(len(positions[package]) * crop_hours, 2)}
+            for package, rows in packages.items()]
 
 
 def main(argv: list[str] | None = None) -> int:

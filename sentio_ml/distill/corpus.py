@@ -257,14 +257,25 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     os.replace(temporary, path)
 
 
+def read_manifest(path: Path) -> list[CorpusEntry]:
+    """The rows of a manifest written by `write_manifest`."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [CorpusEntry(**{**row, "duration_s": float(row["duration_s"])}) for row in csv.DictReader(handle)]
+
+
+def by_package(entries: Iterable[CorpusEntry]) -> dict[str, list[CorpusEntry]]:
+    """Manifest rows grouped by package, in manifest order."""
+    groups: dict[str, list[CorpusEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.package, []).append(entry)
+    return groups
+
+
 def write_summary(out: Path, entries: list[CorpusEntry], skipped: list[tuple[str, str]]) -> Path:
     """OUT/SUMMARY.md: files, hours and licences per package, and the totals."""
-    by_package: dict[str, list[CorpusEntry]] = {}
-    for entry in entries:
-        by_package.setdefault(entry.package, []).append(entry)
     lines = ["# Distillation corpus (local only: never commit or publish)", "",
              "| package | source | files | hours | licence |", "|---|---|---:|---:|---|"]
-    for package, rows in by_package.items():
+    for package, rows in by_package(entries).items():
         hours = sum(r.duration_s for r in rows) / 3600
         licences = debian_music.summarise_licences(r.licence for r in rows)
         lines.append(f"| {package} | {rows[0].source} | {len(rows)} | {hours:.2f} | {licences} |")
