@@ -151,7 +151,7 @@ def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epoc
 
 
 def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dataset: Dataset, state: dict,
-           out: Path, metrics: dict, crop_dirs: list[Path], corpus: Path) -> None:
+           out: Path, metrics: dict, crop_dirs: list[Path], corpus: Path, version: str = "2.0.0") -> None:
     """Save the one-part composition (the AST and its head) as a bundle with a generated card (listing what the
     crops took from the `corpus` manifest, when it is there)."""
     from sentio_ml.bundle import Bundle, save_bundle
@@ -165,7 +165,7 @@ def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dat
     model.scale.copy_(torch.as_tensor(scale, dtype=torch.float32))
     fbank = state["stats"]["fbank"]
     bundle = Bundle.from_composition(
-        model, name="sentio-fourq-ast", features=FeatureConfig(mean=fbank["mean"], std=fbank["std"]),
+        model, name="sentio-fourq-ast", version=version, features=FeatureConfig(mean=fbank["mean"], std=fbank["std"]),
         normalisation_source="log-mel mean/std of the distillation corpus",
         training_data={"dataset": dataset.name, "clips": len(dataset), "head": head,
                        "distillation": {**{k: state[k] for k in ("teachers", "crops", "step") if k in state},
@@ -182,6 +182,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--excerpts", type=int, default=3)
     parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
+    parser.add_argument("--version", default="2.0.0",
+                        help="the exported bundle's version, part of its model id (default: %(default)s)")
     parser.add_argument("--corpus", type=Path, default=Path("cache/corpus/manifest.csv"), metavar="MANIFEST",
                         help="the corpus manifest the crops came from, for the exported card's corpus table "
                              "(default: %(default)s)")
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                    "ablation": {r.name: r.summary()["quadrant.macro_f1"] for r in results}}
         if not args.corpus.is_file():
             print(f"No corpus manifest at {args.corpus}: the card will not list the corpus (see --corpus).")
-        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops, args.corpus)
+        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops, args.corpus, args.version)
     return 0
 
 

@@ -166,3 +166,22 @@ def test_teacher_probe_features_average_each_clips_excerpts():
     assert features.shape == (2, teacher.embedding_dim + len(teacher.logit_names))
     np.testing.assert_allclose(features[1], torch.cat([embedding, logits], 1).mean(0).numpy(), rtol=1e-4, atol=1e-4)
     assert not np.allclose(features[0], features[1])
+
+
+def test_the_exported_bundle_carries_the_version_asked_for(tmp_path):
+    """`distill heads --export --version`: the version is part of the model id users see in their tags."""
+    from sentio_ml.ast_encoder import PRESETS
+    from sentio_ml.bundle import load_bundle, model_id
+    from sentio_ml.composition import AstPart
+    from sentio_ml.distill.finetune import export
+
+    state = {"teachers": ["mn04"], "crops": 10, "step": 5, "stats": {"fbank": {"mean": -4.0, "std": 3.0}}}
+    class Clips(list):
+        name = "fourq"
+
+    for version in ("2.0.0", "2.2.0"):
+        export(AstPart(PRESETS["tiny"]).eval(), np.zeros(2), np.ones(2), {"alpha": 1.0}, Clips([1, 2]),
+               state, tmp_path / version, {}, [], tmp_path / "no-manifest.csv", version=version)
+        bundle = load_bundle(tmp_path / version)
+        assert bundle.version == version and model_id(bundle).startswith(f"sentio-fourq-ast@{version}+")
+        assert f"sentio-fourq-ast {version}" in (tmp_path / version / "MODEL_CARD.md").read_text()
