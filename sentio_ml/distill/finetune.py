@@ -285,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     for item in results:
         print(json.dumps({"model": item.name, "macro_f1": item.summary()["quadrant.macro_f1"], "spread": spread_ratio(item)}),
               flush=True)
-    write_report(results, args.out, command=" ".join(["python -m sentio_ml.distill.finetune", *(argv or sys.argv[1:])]))
+    command = " ".join(["sentio-ml distill heads", *(argv or sys.argv[1:])])
+    write_report(results, args.out, command=command)
     if args.export:
         shipped = results[-1] if args.tune_epochs or args.mood_epochs else results[0]  # the variant that is exported
         if crops is not None:
@@ -303,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.corpus.is_file():
             print(f"No corpus manifest at {args.corpus}: the card will not list the corpus (see --corpus).")
         export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops, args.corpus, args.version)
+        write_report(results, args.export / "cv", command=command)  # the bundle's CV report matches its card
     return 0
 
 
