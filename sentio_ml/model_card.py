@@ -133,7 +133,7 @@ def composition_card(bundle) -> str:
         lines += ["", f"One part: `{next(iter(bundle.model.parts))}` supplies all of the output."]
     if distillation:
         lines += ["", "## Rebuild from nothing", "",
-                  rebuild_commands(distillation, _head_options(training.get("head", {})))]
+                  rebuild_commands(distillation, f"{_head_options(training.get('head', {}))} --version {bundle.version}")]
     lines += ["", "## Limits", "",
               "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
               "labels describe a clip's tags, not a listener's ratings.",

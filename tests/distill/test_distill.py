@@ -175,13 +175,14 @@ def test_the_exported_bundle_carries_the_version_asked_for(tmp_path):
     from sentio_ml.composition import AstPart
     from sentio_ml.distill.finetune import export
 
-    state = {"teachers": ["mn04"], "crops": 10, "step": 5, "stats": {"fbank": {"mean": -4.0, "std": 3.0}}}
-    class Clips(list):
+    class Clips(list):  # the dataset as export reads it: its name and its length
         name = "fourq"
 
+    state = {"teachers": ["mn04"], "crops": 10, "step": 5, "stats": {"fbank": {"mean": -4.0, "std": 3.0}}}
     for version in ("2.0.0", "2.2.0"):
         export(AstPart(PRESETS["tiny"]).eval(), np.zeros(2), np.ones(2), {"alpha": 1.0}, Clips([1, 2]),
                state, tmp_path / version, {}, [], tmp_path / "no-manifest.csv", version=version)
         bundle = load_bundle(tmp_path / version)
         assert bundle.version == version and model_id(bundle).startswith(f"sentio-fourq-ast@{version}+")
-        assert f"sentio-fourq-ast {version}" in (tmp_path / version / "MODEL_CARD.md").read_text()
+        card = (tmp_path / version / "MODEL_CARD.md").read_text()
+        assert f"# sentio-fourq-ast {version}" in card and f"--version {version} --export BUNDLE_DIR" in card
