@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def fitted_part(part: AstPart, features: np.ndarray, dataset: Dataset, tune_epoc
 
 
 def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dataset: Dataset, state: dict,
-           out: Path, metrics: dict, crop_dirs: list[Path], corpus: Path, version: str = "2.0.0") -> None:
+           out: Path, metrics: dict, crop_dirs: list[Path], corpus: Path, *, version: str) -> None:
     """Save the one-part composition (the AST and its head) as a bundle with a generated card (listing what the
     crops took from the `corpus` manifest, when it is there)."""
     from sentio_ml.bundle import Bundle, save_bundle
@@ -175,6 +176,13 @@ def export(part: AstPart, offset: np.ndarray, scale: np.ndarray, head: dict, dat
     save_bundle(bundle, out)
 
 
+def bundle_version(text: str) -> str:
+    """`--version`: MAJOR.MINOR.PATCH, as every shipped bundle's version (it is part of the model id in users' tags)."""
+    if not re.fullmatch(r"\d+\.\d+\.\d+", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a version like 2.2.0 (MAJOR.MINOR.PATCH)")
+    return text
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student", type=Path, required=True)
@@ -182,7 +190,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--excerpts", type=int, default=3)
     parser.add_argument("--export", type=Path, help="also fit on every clip and write the bundle here")
-    parser.add_argument("--version", default="2.0.0",
+    parser.add_argument("--version", type=bundle_version, default="2.0.0",
                         help="the exported bundle's version, part of its model id (default: %(default)s)")
     parser.add_argument("--corpus", type=Path, default=Path("cache/corpus/manifest.csv"), metavar="MANIFEST",
                         help="the corpus manifest the crops came from, for the exported card's corpus table "
@@ -303,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                    "ablation": {r.name: r.summary()["quadrant.macro_f1"] for r in results}}
         if not args.corpus.is_file():
             print(f"No corpus manifest at {args.corpus}: the card will not list the corpus (see --corpus).")
-        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops, args.corpus, args.version)
+        export(fitted, offset, scale, head, dataset, state, args.export, metrics, args.crops, args.corpus,
+               version=args.version)
         write_report(results, args.export / "cv", command=command)  # the bundle's CV report matches its card
     return 0
 

@@ -186,3 +186,12 @@ def test_the_exported_bundle_carries_the_version_asked_for(tmp_path):
         assert bundle.version == version and model_id(bundle).startswith(f"sentio-fourq-ast@{version}+")
         card = (tmp_path / version / "MODEL_CARD.md").read_text()
         assert f"# sentio-fourq-ast {version}" in card and f"--version {version} --export BUNDLE_DIR" in card
+
+
+def test_heads_refuses_a_version_that_is_not_major_minor_patch(capsys):
+    from sentio_ml.distill.finetune import parse_args
+
+    assert parse_args(["--student", "s", "--out", "o", "--version", "2.2.0"]).version == "2.2.0"
+    with pytest.raises(SystemExit):
+        parse_args(["--student", "s", "--out", "o", "--version", "latest"])
+    assert "'latest' is not a version like 2.2.0" in capsys.readouterr().err
