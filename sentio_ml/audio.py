@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 import soundfile
 import soxr
 
 from sentio_ml.errors import AudioDecodeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import av
 
 PathLike = str | os.PathLike
 
@@ -63,6 +66,13 @@ class Excerpts:
         return np.minimum(self.starts + self.seconds, self.duration)
 
 
+def _pyav():
+    """PyAV, imported on first use (75-90 ms here): WAV, FLAC and AIFF decode through soundfile without it."""
+    import av
+
+    return av
+
+
 def _describe(path: Path) -> str:
     return f"'{path}'"
 
@@ -81,6 +91,7 @@ def _check_file(path: Path) -> None:
 
 
 def _open(path: Path) -> tuple["av.container.InputContainer", "av.audio.stream.AudioStream"]:
+    av = _pyav()
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
@@ -97,7 +108,7 @@ def _container_duration(container, stream) -> float | None:
     if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
         return float(stream.duration * stream.time_base)
     if container.duration is not None and container.duration > 0:
-        return container.duration / av.time_base
+        return container.duration / _pyav().time_base
     return None
 
 
@@ -140,6 +151,7 @@ def _decode_pyav(path: Path, sample_rate: int, offset: float, duration: float | 
 
     (soxr on the mono signal measured 5-10x cheaper than FFmpeg's swr on the stereo one here.)
     """
+    av = _pyav()
     container, stream = _open(path)
     # Format conversion only (any sample format → planar float); the rate and channels stay native.
     converter = av.AudioResampler(format="fltp")

@@ -195,3 +195,17 @@ def test_a_file_cut_short_reports_what_decodes(fixture_copy):
     path.write_bytes(data[: len(data) // 2])
     excerpts = load_excerpts(path, 16000, seconds=1.0, count=2)
     assert excerpts.duration < 0.75 * header  # the header still claims the whole length
+
+
+def test_wav_and_flac_need_no_pyav():
+    """PyAV is imported on first use: lossless files decode through soundfile alone (and skip its import cost)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; sys.modules['av'] = None\n"  # any `import av` now raises ImportError
+              "from sentio_ml.audio import load_excerpts\n"
+              f"for name in ('vibe_ace.flac', 'vibe_ace.wav'):\n"
+              f"    assert load_excerpts({str(FIXTURES)!r} + '/' + name, count=2, seconds=1.0).waves.shape == (2, 16000)\n"
+              "assert sys.modules['av'] is None\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
