@@ -34,7 +34,7 @@ def main() -> None:
         start = time.perf_counter()
         [result] = predictor.predict([args.track])
         times.append(time.perf_counter() - start)
-    print(f"bundle {predictor.model_id} on {predictor.device_name} (int8: {predictor.quantized}); "
+    print(f"bundle {predictor.model_id} on {predictor.device_name} ({predictor.precision}); "
           f"track {args.track.name}, {probe_duration(args.track):.0f} s")
     print(f"median {statistics.median(times):.3f} s, min {min(times):.3f} s over {args.repeats} runs; "
           f"valence {result.valence:.3f}, arousal {result.arousal:.3f} ({result.mood})")

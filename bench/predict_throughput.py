@@ -109,9 +109,9 @@ def describe(bundle: Bundle) -> str:
     return f"{'; '.join(parts)}; {bundle.excerpts} x {bundle.excerpt_seconds:.2f}s excerpts"
 
 
-def time_predictor(bundle: Bundle, paths: list[Path], device: str, quantize: str, batch_size: int,
+def time_predictor(bundle: Bundle, paths: list[Path], device: str, precision: str, batch_size: int,
                    threads: int | None, detect_music: bool = True) -> float:
-    predictor = Predictor(bundle, device=device, quantize=quantize, batch_size=batch_size, threads=threads,
+    predictor = Predictor(bundle, device=device, precision=precision, batch_size=batch_size, threads=threads,
                           detect_music=detect_music)
     predictor.predict(paths[:1])  # warm-up (allocations, first-call kernels)
     started = time.perf_counter()
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", default="student,base",
                         help="comma-separated encoder presets or 'default' (default student,base); base uses --base-tracks")
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated batch sizes (default 1,8)")
-    parser.add_argument("--precisions", default="fp32,int8", help="fp32 and/or int8 (default both)")
+    parser.add_argument("--precisions", default="fp32,int8", help="fp32, int8, bf16, fp16 (default fp32,int8)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
     parser.add_argument("--threads", type=int, default=0,
                         help="model threads (default: the Predictor's, i.e. cores minus its 2 decoding threads)")
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             if precision == "int8" and args.device != "cpu":
                 continue
             for batch, check in ((b, c) for b in batch_sizes for c in music_checks):
-                per_track = time_predictor(bundle, subset, args.device, "int8" if precision == "int8" else "none", batch,
+                per_track = time_predictor(bundle, subset, args.device, precision, batch,
                                            args.threads or None, detect_music=check)
                 check_text = "on" if check else "off"
                 rows.append((preset, desc, precision, batch, check_text, count, per_track))

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 DEVICE_HELP = "auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps (gpu = cuda)"
 _ALIASES = {"": "auto", "gpu": "cuda"}
+#: The Predictor's precisions (sentio_ml.predictor.QUANTIZE_AUTO_MIN_WEIGHTS says what auto picks): fp32, int8
+#: (CPU only), and bf16/fp16 autocast (fp16 on GPUs only).
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "int8", "bf16", "fp16")
 _PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 

@@ -28,20 +28,24 @@ from torch import nn
 from sentio_ml.audio import load_excerpts
 from sentio_ml.bundle import Bundle, load_bundle, model_id
 from sentio_ml.composition import VIEWS, Composition, views_in_order
-from sentio_ml.devices import resolve_device
+from sentio_ml.devices import PRECISIONS, resolve_device
 from sentio_ml.errors import AudioDecodeError, SentioMLError
 from sentio_ml.mood import mood_word, quadrant
 from sentio_ml.music_detector import MusicDetector, load_music_detector
 
 log = logging.getLogger(__name__)
 
-# quantize="auto": int8 dynamic quantisation of nn.Linear on the CPU for models with at least this many Linear
-# weights, fp32 otherwise. Measured by bench/predict_throughput.py (README "Performance"): int8 halves `base`
+# precision="auto" lowers precision only for models with at least this many Linear weights, where it pays:
+# int8 dynamic quantisation of nn.Linear on the CPU, bf16 autocast on a CUDA GPU (fp16 where it has no bf16);
+# fp32 otherwise. Measured by bench/predict_throughput.py (README "Performance"): int8 halves `base` on the CPU
 # (86 M weights: 4.0 vs 8.6 s per track) but brings nothing to the shipped models (default 0.253 vs 0.257 s, fast
 # 0.102 vs 0.084 s per track), and its activation scales are per batch, so a track's values would depend on what
 # shares its batch (by up to ~1e-3 after the default's calibration: copies of one file would no longer match).
-# Its predictions differ from fp32 by ~1e-2 at most. GPUs and MPS always run fp32.
+# Its predictions differ from fp32 by ~1e-2 at most. On an H100 (bench/gpu_throughput.py, README "On a GPU") bf16
+# ran `base`'s network 7.5x faster than fp32, but slowed `fast`'s small one and moved the default's values by 0.017,
+# and both shipped models are bound by decoding on the CPU there anyway.
 QUANTIZE_AUTO_MIN_WEIGHTS = 20_000_000
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # torch's own intra-op thread count, read at import (before any decoding pool sets its threads to 1).
 _DEFAULT_THREADS = torch.get_num_threads()
 # Seconds between cancellation checks while waiting for decoders.
@@ -129,9 +133,9 @@ class _Decoded:
 class Predictor:
     """Predicts valence/arousal for audio files with a bundle's model.
 
-    batch_size: excerpts per model call. quantize: "auto" (int8 on the CPU for large models, see
-    QUANTIZE_AUTO_MIN_WEIGHTS),
-    True/"int8", or False/"none". excerpts / excerpt_seconds: override the bundle's defaults.
+    batch_size: excerpts per model call. precision: one of PRECISIONS ("none" = fp32): "auto" is int8 on the CPU
+    and bf16 on a GPU for large models only (QUANTIZE_AUTO_MIN_WEIGHTS), fp32 otherwise; bf16/fp16 autocast the
+    model's matrix products and keep its outputs fp32. excerpts / excerpt_seconds: override the bundle's defaults.
     threads: torch intra-op threads for the model on the CPU (default: torch's count, one per core,
     minus the decoding threads, at least 1); decoding threads use one each, like DataLoader workers —
     on a busy machine oversubscribed OpenMP teams made the fbank 8x slower here.
@@ -143,7 +147,7 @@ class Predictor:
         bundle: Bundle | str | os.PathLike | None,
         device: str = "auto",
         batch_size: int = 8,
-        quantize: str | bool = "auto",
+        precision: str = "auto",
         decode_workers: int = 2,
         excerpts: int | None = None,
         excerpt_seconds: float | None = None,
@@ -171,7 +175,9 @@ class Predictor:
         self.feature_config = bundle.feature_config
         self.model_id = model_id(bundle)
         declared = bundle.model if isinstance(bundle.model, Composition) else Composition.from_hybrid(bundle.model)
-        self.quantized = self._wants_int8(quantize, declared)
+        self.precision = self._resolve_precision(precision, declared)
+        self.quantized = self.precision == "int8"
+        self.autocast_dtype = _AUTOCAST_DTYPES.get(self.precision)
         model = quantize_int8(declared) if self.quantized else copy.deepcopy(declared)
         self.model = model.to(self.device).eval()
         self.views = views_in_order(declared.views)
@@ -187,17 +193,25 @@ class Predictor:
         # loaded here, not in the first worker: its one warning (weights missing) comes before any progress bar
         self.music_detector: MusicDetector | None = load_music_detector() if detect_music else None
 
-    def _wants_int8(self, quantize: str | bool, model: nn.Module) -> bool:
-        choice = str(quantize).lower()
-        if choice in ("auto",):
-            return self.device.type == "cpu" and _linear_weights(model) >= QUANTIZE_AUTO_MIN_WEIGHTS
-        if choice in ("true", "int8", "yes", "1"):
-            if self.device.type != "cpu":
-                raise SentioMLError(f"int8 quantisation runs on the CPU only, not on {self.device_name}.")
-            return True
-        if choice in ("false", "none", "fp32", "no", "0"):
-            return False
-        raise SentioMLError(f"Unknown quantisation '{quantize}'; use auto, int8 or none.")
+    def _resolve_precision(self, precision: str, model: nn.Module) -> str:
+        """The precision that runs: `precision` checked against the device, or auto's choice (see PRECISIONS)."""
+        choice = {"none": "fp32"}.get(str(precision).strip().lower(), str(precision).strip().lower())
+        if choice not in PRECISIONS:
+            raise SentioMLError(f"Unknown precision '{precision}'; use {', '.join(PRECISIONS)}.")
+        device = self.device.type
+        if choice == "auto":
+            if _linear_weights(model) < QUANTIZE_AUTO_MIN_WEIGHTS or device == "mps":
+                return "fp32"
+            if device == "cpu":
+                return "int8"
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if choice == "int8" and device != "cpu":
+            raise SentioMLError(f"int8 quantisation runs on the CPU only, not on {self.device_name}; use bf16 or fp16.")
+        if choice == "fp16" and device == "cpu":
+            raise SentioMLError("fp16 runs on GPUs only; on the CPU use int8 or bf16.")
+        if choice == "bf16" and device == "cuda" and not torch.cuda.is_bf16_supported():
+            raise SentioMLError(f"{self.device_name} has no bf16 support; use fp16 or fp32.")
+        return choice
 
     # -- worker side ---------------------------------------------------------------------------
     def _prepare(self, path: Path, stop: threading.Event) -> _Decoded | TrackPrediction | None:
@@ -250,7 +264,8 @@ class Predictor:
             count += take
         try:
             batch = {name: torch.cat(parts).to(self.device, non_blocking=True) for name, parts in rows.items()}
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                                                        enabled=self.autocast_dtype is not None):
                 out = self.model(**batch).float().cpu().numpy()
         except torch.OutOfMemoryError as exc:
             raise SentioMLError(

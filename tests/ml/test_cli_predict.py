@@ -72,7 +72,8 @@ def test_missing_default_model_says_how_to_get_one(capsys, library, tmp_path, mo
 
 
 def test_usage_errors_exit_2(capsys, library, tiny_bundle_dir, tmp_path):
-    for argv in (["--batch-size", "0"], ["--device", "tpu"], ["--device", "cuda:x"], ["--json", "--csv"], ["--excerpts", "x"]):
+    for argv in (["--batch-size", "0"], ["--device", "tpu"], ["--device", "cuda:x"], ["--json", "--csv"], ["--excerpts", "x"],
+                 ["--precision", "int4"]):
         with pytest.raises(SystemExit) as info:
             main(["predict", str(library), "--model", str(tiny_bundle_dir), *argv])
         assert info.value.code == 2
@@ -88,6 +89,17 @@ def test_cuda_without_cuda_is_one_sentence(capsys, library, tiny_bundle_dir):
         pytest.skip("this machine has CUDA")
     code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", "cuda")
     assert code == 3 and err.count("\n") == 1 and "cuda" in err and "Traceback" not in err
+
+
+def test_precision_choices_and_the_old_quantize_flag(capsys, library, tiny_bundle_dir):
+    code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", "cpu", "--json")
+    assert code == 0 and json.loads(out)["precision"] == "fp32", err  # auto: the tiny model stays fp32
+    code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--precision", "bf16", "--json")
+    assert code == 0 and json.loads(out)["precision"] == "bf16", err
+    code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--quantize", "int8", "--json")
+    assert code == 0 and json.loads(out)["precision"] == "int8", err
+    code, out, err = run_cli(capsys, library / "a.mp3", "--model", tiny_bundle_dir, "--device", "cpu", "--precision", "fp16")
+    assert code == 3 and err.count("\n") == 1 and "fp16 runs on GPUs only" in err and "Traceback" not in err
 
 
 def test_unwritable_output_is_refused_before_predicting(capsys, library, tiny_bundle_dir, tmp_path):

@@ -58,7 +58,7 @@ def test_bundle_round_trip_and_prediction(tmp_path):
     assert "| p0 | fbank | AST 1x32" in (tmp_path / "b" / "MODEL_CARD.md").read_text()
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value)
-    result = Predictor(loaded, quantize="none").predict([FIXTURES / "vibe_ace.mp3"])[0]
+    result = Predictor(loaded, precision="fp32").predict([FIXTURES / "vibe_ace.mp3"])[0]
     assert result.ok and len(result.excerpts) == 1  # a 4-s fixture: one looped excerpt
     assert result.valence == pytest.approx(0.3, abs=1e-4) and result.arousal == pytest.approx(0.8, abs=1e-4)
 

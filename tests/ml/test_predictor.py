@@ -25,7 +25,7 @@ def bundle(tiny_bundle_dir):
 
 
 def test_predicts_every_fixture_like_the_model_does(bundle):
-    predictor = Predictor(bundle, device="cpu", quantize="none", batch_size=4)
+    predictor = Predictor(bundle, device="cpu", precision="fp32", batch_size=4)
     results = predictor.predict(AUDIO)
     assert [r.path for r in results] == AUDIO  # predict() keeps the input order
     cfg = bundle.feature_config
@@ -43,16 +43,19 @@ def test_predicts_every_fixture_like_the_model_does(bundle):
     assert predictor.model_id.startswith("sentio-tiny@0.0.1+") and predictor.device_name == "cpu"
 
 
-def test_batch_size_and_int8_do_not_change_results_much(bundle):
+def test_batch_size_int8_and_bf16_do_not_change_results_much(bundle):
     files = AUDIO[:4]
-    one = Predictor(bundle, device="cpu", quantize="none", batch_size=1).predict(files)
-    eight = Predictor(bundle, device="cpu", quantize="none", batch_size=8).predict(files)
-    int8 = Predictor(bundle, device="cpu", quantize="int8", batch_size=8)
-    assert int8.quantized
-    quantised = int8.predict(files)
-    for a, b, q in zip(one, eight, quantised):
+    one = Predictor(bundle, device="cpu", precision="fp32", batch_size=1).predict(files)
+    eight = Predictor(bundle, device="cpu", precision="fp32", batch_size=8).predict(files)
+    int8 = Predictor(bundle, device="cpu", precision="int8", batch_size=8)
+    bf16 = Predictor(bundle, device="cpu", precision="bf16", batch_size=8)
+    assert int8.quantized and int8.precision == "int8" and bf16.precision == "bf16" and not bf16.quantized
+    quantised, halved = int8.predict(files), bf16.predict(files)
+    for a, b, q, h in zip(one, eight, quantised, halved):
         assert a.valence == pytest.approx(b.valence, abs=1e-5) and a.arousal == pytest.approx(b.arousal, abs=1e-5)
         assert abs(a.valence - q.valence) < 0.05 and abs(a.arousal - q.arousal) < 0.05
+        assert abs(a.valence - h.valence) < 0.05 and abs(a.arousal - h.arousal) < 0.05
+        assert isinstance(h.valence, float) and h.valence != a.valence  # bf16 really ran, and came back as floats
 
 
 def test_failures_are_reported_and_the_rest_complete(bundle, tmp_path):
@@ -98,8 +101,11 @@ def test_device_errors_are_one_sentence(bundle):
 def test_bad_settings_and_missing_bundle(bundle, tmp_path):
     with pytest.raises(SentioMLError, match="batch size"):
         Predictor(bundle, device="cpu", batch_size=0)
-    with pytest.raises(SentioMLError, match="quantisation"):
-        Predictor(bundle, device="cpu", quantize="int4")
+    with pytest.raises(SentioMLError, match="Unknown precision 'int4'; use auto, fp32, int8, bf16, fp16"):
+        Predictor(bundle, device="cpu", precision="int4")
+    with pytest.raises(SentioMLError, match="fp16 runs on GPUs only"):
+        Predictor(bundle, device="cpu", precision="fp16")
+    assert Predictor(bundle, device="cpu", precision="none", detect_music=False).precision == "fp32"
     with pytest.raises(BundleError):
         Predictor(tmp_path / "no-bundle")
 
@@ -111,7 +117,7 @@ def test_predictor_accepts_a_bundle_path_and_overrides(tiny_bundle_dir):
 
 
 def test_a_model_failure_is_one_sentence(bundle):
-    predictor = Predictor(bundle, device="cpu", quantize="none")
+    predictor = Predictor(bundle, device="cpu", precision="fp32")
 
     class Broken(torch.nn.Module):
         def forward(self, **views):
@@ -145,13 +151,13 @@ def test_music_check_rates_the_middle_excerpt_and_can_be_switched_off(bundle):
     from sentio_ml.music_detector import load_music_detector
 
     files = AUDIO[:2]
-    checked = Predictor(bundle, device="cpu", quantize="none").predict(files)
+    checked = Predictor(bundle, device="cpu", precision="fp32").predict(files)
     detector = load_music_detector()
     for r in checked:
         middle = load_excerpts(r.path, 16000, bundle.excerpt_seconds, 3).waves[1]  # no second decode in the predictor
         assert r.music == pytest.approx(detector.probability(middle, 16000), abs=1e-4)
         assert r.music > 0.5 and r.to_dict()["music"] == r.music  # the fixture is a cut of a song
-    unchecked = Predictor(bundle, device="cpu", quantize="none", detect_music=False)
+    unchecked = Predictor(bundle, device="cpu", precision="fp32", detect_music=False)
     assert unchecked.music_detector is None
     results = unchecked.predict(files)
     assert [r.music for r in results] == [None, None]
@@ -182,7 +188,7 @@ def test_missing_detector_weights_still_predict_with_music_unknown(bundle, monke
     monkeypatch.setattr(music_detector, "_loaded", {})  # load the detector afresh ...
     monkeypatch.setattr("sentio_ml.teachers.PRETRAINED", tmp_path)  # ... from a folder without mn04's weights
     with caplog.at_level(logging.WARNING, logger="sentio_ml.music_detector"):
-        results = Predictor(bundle, device="cpu", quantize="none").predict(AUDIO[:2])
+        results = Predictor(bundle, device="cpu", precision="fp32").predict(AUDIO[:2])
     assert all(r.ok and r.valence is not None and r.music is None for r in results)
     assert [r.levelno for r in caplog.records] == [logging.WARNING] and "music check is off" in caplog.text
 
@@ -208,7 +214,7 @@ def test_auto_quantises_only_large_models(bundle):
     from sentio_ml.composition import AstPart, Composition
     from sentio_ml.features import FeatureConfig
 
-    assert not Predictor(bundle, device="cpu", detect_music=False).quantized
+    assert Predictor(bundle, device="cpu", detect_music=False).precision == "fp32"
     large = Bundle.from_composition(Composition({"ast": AstPart(PRESETS["base"])}).eval(), name="base",
                                     features=FeatureConfig(), normalisation_source="-")
-    assert Predictor(large, device="cpu", detect_music=False).quantized
+    assert Predictor(large, device="cpu", detect_music=False).precision == "int8"

@@ -38,7 +38,7 @@ def test_train_writes_a_bundle_the_predictor_loads(generic_root, tmp_path, capsy
     assert "## Third-party weights" in bundle.card and "Pompeu Fabra" in bundle.card
     from sentio_ml.predictor import Predictor
 
-    prediction = Predictor(bundle, device="cpu", quantize=False).predict([generic_root / "labels.csv", tmp_path / "nope.wav"])
+    prediction = Predictor(bundle, device="cpu", precision="fp32").predict([generic_root / "labels.csv", tmp_path / "nope.wav"])
     assert all(p.error for p in prediction)  # not audio / missing: one sentence each, no exception
     assert "Bundle:" in capsys.readouterr().out
 

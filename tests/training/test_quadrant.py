@@ -104,7 +104,7 @@ def test_attached_head_round_trips_and_predicts_like_training(untrained_tiny, tm
         torch.testing.assert_close(loaded.model(fbank=feats, fbank_descriptors=descriptors, audio_descriptors=audio),
                                    combined(feats, audio))
     # the app's Predictor computes the same audio descriptors from the file and gets a point on the plane
-    track = Predictor(loaded, quantize=False, batch_size=4).predict([clips[0].path])[0]
+    track = Predictor(loaded, precision="fp32", batch_size=4).predict([clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
 
 
@@ -140,6 +140,6 @@ def test_musicnn_view_is_a_third_view_cached_and_fed_by_the_predictor(untrained_
     real = VIEWS[view]
     monkeypatch.setitem(VIEWS, view, dataclasses.replace(real, compute=lambda *a: musicnn_threads.append(
         threading.current_thread().name) or real.compute(*a)))
-    track = Predictor(loaded, quantize=False, batch_size=4).predict([t.clips[0].path])[0]
+    track = Predictor(loaded, precision="fp32", batch_size=4).predict([t.clips[0].path])[0]
     assert track.ok and 0.0 <= track.valence <= 1.0 and 0.0 <= track.arousal <= 1.0
     assert len(musicnn_threads) == 1 and musicnn_threads[0].startswith("sentio-views")
