@@ -7,6 +7,7 @@
     sentio-ml distill heads   --student cache/distill/student --out runs/heads --export DIR
     sentio-ml distill probes  --out runs/probes                   # each teacher alone (ablation)
     sentio-ml distill blend   runs/heads/report.json --blend moods=0.5 mn04=0.5   # would an ensemble help?
+    sentio-ml distill compose --ast runs/fast --with runs/hybrid --out runs/default  # the AST + the hybrid, one bundle
 
 `sentio-ml distill STEP --help` shows each step's options.
 """
@@ -23,6 +24,8 @@ STEPS = {
     "heads": ("sentio_ml.distill.finetune", "fit valence/arousal heads, cross-validate, export a bundle"),
     "probes": ("sentio_ml.distill.probes", "each teacher alone: a linear probe on its outputs, cross-validated (ablation)"),
     "blend": ("sentio_ml.distill.blend", "score fixed-weight blends of a heads report's models (would an ensemble help?)"),
+    "compose": ("sentio_ml.distill.compose",
+                "one bundle of the AST and another bundle at fixed weights, scored from their CV reports"),
 }
 
 
