@@ -14,32 +14,34 @@ DEFAULT = shipped_bundle_dir()
 
 @pytest.mark.skipif(not (DEFAULT / "model.safetensors").is_file(), reason="no default bundle in this checkout")
 def test_default_bundle_is_small_documented_and_predicts():
+    """The default: the distilled AST carrying at least half of the output, with the hybrid; both parts' records kept."""
     assert sum(p.stat().st_size for p in DEFAULT.rglob("*") if p.is_file()) < 25 * 2**20
     assert not [p for p in DEFAULT.rglob("*") if p.suffix in {".pt", ".pth", ".pkl", ".bin", ".ckpt"}]
     bundle = load_bundle(DEFAULT)
     assert bundle.config["training_data"]["dataset"] == "fourq" and bundle.config["training_data"]["clips"] == 720
-    cv = bundle.metrics["cv"]
-    ours, reference = cv["AST hybrid"], cv["librosa + SVR"]
-    # the issue's bar: the shipped model beats the reference on every reported metric, and macro-F1 ≥ 0.70
+    assert list(bundle.model.parts) == ["ast", "hybrid"]
+    metrics, parts = bundle.metrics, bundle.metrics["parts"]
+    # the issue's bars for an ensemble: the AST's share of the held-out variance at least half, on both dimensions;
+    # it measurably helps the AST alone; held-out spread within 0.85–1.15 of the labels'
+    assert all(share >= 0.5 for share in metrics["shares"]["ast"]), metrics["shares"]
+    composite_f1 = metrics["cv"]["quadrant.macro_f1"]["mean"]
+    assert composite_f1 > parts["ast"]["metrics"]["cv"]["quadrant.macro_f1"]["mean"] + 0.02 and composite_f1 >= 0.70
+    assert all(0.85 <= s <= 1.15 for s in metrics["spread_ratio"]), metrics["spread_ratio"]
+    # the hybrid part beats the librosa reference on every reported metric (its own CV, kept in the parts' records)
+    hybrid_cv = parts["hybrid"]["metrics"]["cv"]
+    ours, reference = hybrid_cv["AST hybrid"], hybrid_cv["librosa + SVR"]
+
     def error(name: str) -> bool:  # rmse, mae and their unit-scale copies: lower is better
         return "rmse" in name or "mae" in name
 
     behind = [name for name, value in ours.items() if name in reference and (
         value["mean"] > reference[name]["mean"] if error(name) else value["mean"] < reference[name]["mean"])]
-    assert not behind, f"the librosa reference beats the recipe on {behind}"
-    assert ours["quadrant.macro_f1"]["mean"] >= 0.70
-    # what ships is the recipe stretched to the labels' spread (values users can threshold): the same quadrants,
-    # a higher CCC than both, its held-out spread within 0.85–1.15 of the labels', and the factors in its weights
-    shipped = cv["AST hybrid, spread-calibrated"]
-    assert shipped["quadrant.macro_f1"] == ours["quadrant.macro_f1"]
-    for dim in ("valence", "arousal"):
-        assert shipped[f"{dim}.ccc"]["mean"] > max(ours[f"{dim}.ccc"]["mean"], reference[f"{dim}.ccc"]["mean"])
-    calibration = bundle.metrics["spread_calibration"]
-    assert all(0.85 <= s <= 1.15 for s in calibration["spread_after"]), calibration
-    assert bundle.model.scale.tolist() == pytest.approx(calibration["factors"], abs=1e-4)  # the top level's stretch
-    assert "Spread calibration" in bundle.card
-    assert "sentio-ml train --dataset fourq" in bundle.card and "AllMusic" in bundle.card
-    assert "musicnn1" in bundle.model.views and "Universitat Pompeu Fabra" in bundle.card  # musicnn's licence travels
+    assert not behind, f"the librosa reference beats the hybrid on {behind}"
+    # both parts' cards travel: recipes, data, the teachers' and musicnn's licences, how to rebuild the whole
+    card = bundle.card
+    assert "## Part `ast`" in card and "## Part `hybrid`" in card and "sentio-ml distill compose" in card
+    assert "sentio-ml train --dataset fourq" in card and "AllMusic" in card and "Spread calibration" in card
+    assert "musicnn1" in bundle.model.views and "Universitat Pompeu Fabra" in card and "MIT" in card
     from sentio_ml.predictor import Predictor
 
     [result] = Predictor(bundle, device="cpu").predict([Path(FIXTURES) / "vibe_ace.flac"])
