@@ -3,13 +3,14 @@
 Builds 4-minute 44.1 kHz stereo MP3s from ../shared/data/music (the Ogg recordings concatenated and
 looped, encoded with PyAV's libmp3lame; cached in the user cache folder and reused), then times
 `sentio_ml.predictor.Predictor.predict` for the shipped `student` encoder and the AST `base` config as
-compositions (random weights: timing only), or a real bundle (--bundle), fp32 and int8, batch sizes 1 and 8,
-on the CPU (or --device).
+compositions (random weights: timing only), or the shipped bundles (`default`, `fast`) or any bundle folder given as a
+preset, fp32 and int8, batch sizes 1 and 8, on the CPU (or --device).
 
     .venv/bin/python bench/predict_throughput.py                 # default: 8 tracks student, 2 base
     .venv/bin/python bench/predict_throughput.py --base-tracks 0 # student only
     .venv/bin/python bench/predict_throughput.py --presets default --tracks 24   # the shipped bundle
     .venv/bin/python bench/predict_throughput.py --presets fast --base-tracks 0 --music-check both  # its cost
+    .venv/bin/python bench/predict_throughput.py --presets default,runs/hybrid,default,runs/hybrid --base-tracks 0  # A B A B
 """
 from __future__ import annotations
 
@@ -95,8 +96,8 @@ def make_tracks(music_dir: Path, out_dir: Path, count: int) -> list[Path]:
 
 
 def random_bundle(preset: str) -> Bundle:
-    """A one-part composition of the encoder preset with random weights, or the shipped bundle ("default")."""
-    if preset in SHIPPED:
+    """A one-part composition of the encoder preset with random weights, a shipped bundle by name, or a bundle folder."""
+    if preset in SHIPPED or Path(preset).is_dir():
         return load_bundle(preset)
     torch.manual_seed(0)
     model = Composition({"ast": AstPart(ENCODER_PRESETS[preset])}).eval()
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tracks", type=int, default=8, help="tracks per preset but base (default 8)")
     parser.add_argument("--base-tracks", type=int, default=2, help="tracks for the base config; 0 skips it (default 2)")
     parser.add_argument("--presets", default="student,base",
-                        help="comma-separated encoder presets or 'default' (default student,base); base uses --base-tracks")
+                        help="comma-separated encoder presets, shipped bundles (default, fast) or bundle folders "
+                             "(default student,base); base uses --base-tracks")
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated batch sizes (default 1,8)")
     parser.add_argument("--precisions", default="fp32,int8", help="fp32, int8, bf16, fp16 (default fp32,int8)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps; int8 runs on the CPU only")
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
-    unknown = [p for p in presets if p not in PRESETS]
+    unknown = [p for p in presets if p not in PRESETS and not Path(p).is_dir()]
     if unknown:
         parser.error(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
     paths = make_tracks(args.music, args.audio_dir, max(args.tracks, args.base_tracks))

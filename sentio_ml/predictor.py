@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # 0.102 vs 0.084 s per track), and its activation scales are per batch, so a track's values would depend on what
 # shares its batch (by up to ~1e-3 after the default's calibration: copies of one file would no longer match).
 # Its predictions differ from fp32 by ~1e-2 at most. On an H100 (bench/gpu_throughput.py, README "On a GPU") bf16
-# ran `base`'s network 7.5x faster than fp32, but slowed `fast`'s small one and moved the default's values by 0.017,
+# ran `base`'s network 7.5x faster than fp32, but slowed `fast`'s small one and moved the hybrid's values by 0.017,
 # and both shipped models are bound by decoding on the CPU there anyway.
 QUANTIZE_AUTO_MIN_WEIGHTS = 20_000_000
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

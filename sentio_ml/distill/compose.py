@@ -121,7 +121,7 @@ def card(bundle: Bundle, ast: Bundle, other: Bundle, results: list[CVResult], co
               f"{bundle.config['training_data']['ast_weight']} --out runs/default --version {bundle.version}", "```", "",
               "## Limits", "",
               "- It costs what its parts cost together: the hybrid's librosa descriptors and musicnn dominate "
-              "(README \"Performance\"); `--model fast` is the AST alone: about 3x the bulk rate and a 4-5x quicker "
+              "(README \"Performance\"); `--model fast` is the AST alone: 2.5-3x the bulk rate and a 5x quicker "
               "cold start, 0.04 lower in macro-F1.",
               "- Everything the parts' cards below say about their data and limits holds for it.", ""]
     for name, part in (("ast", ast), ("hybrid", other)):
