@@ -225,11 +225,15 @@ class NetPart(Part):
 
     kind, views = "net", ("fbank",)
 
-    def __init__(self, model: dict[str, Any]) -> None:
+    def __init__(self, model: dict[str, Any], backend: str = "lean") -> None:
         super().__init__()
+        from sentio_ml.ast_encoder import LeanAST
         from sentio_ml.model import ModelConfig, MoodRegressor
 
-        self.net = MoodRegressor(ModelConfig.from_dict(model))  # its `spread` stays one: the composition calibrates
+        config = ModelConfig.from_dict(model)
+        # lean: transformers' ASTModel is only for training (its import alone costs ~1.5 s of every cold start)
+        backbone = LeanAST(config.lean_encoder_config()) if backend == "lean" else None
+        self.net = MoodRegressor(config, backbone=backbone)  # its `spread` stays one: the composition calibrates
 
     def embed(self, fbank: torch.Tensor) -> torch.Tensor:
         return self.net.embed(fbank)
@@ -300,7 +304,7 @@ def build_part(spec: dict[str, Any], backend: str = "lean") -> nn.Module:
     if kind == "teacher":
         return TeacherPart(spec["teacher"])
     if kind == "net":
-        return NetPart(spec["model"])
+        return NetPart(spec["model"], backend)
     if kind == "kernel":
         return KernelPart(spec["rows"], spec["dim"])
     if kind == "quadrant":

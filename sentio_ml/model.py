@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sentio_ml.ast_encoder import EncoderConfig
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
 from sentio_ml.config_io import SettingsDict
 from sentio_ml.descriptors import KernelHead, descriptor_count, fbank_descriptors
@@ -101,6 +102,16 @@ class ModelConfig(SettingsDict):
             num_mel_bins=self.num_mel_bins // self.pool_freq,
         )
 
+    def lean_encoder_config(self) -> EncoderConfig:
+        """The backbone as `sentio_ml.ast_encoder.LeanAST` reads it (the same architecture and parameter names as
+        `ast_config()`'s ASTModel, its input already pooled): prediction then never imports transformers."""
+        return EncoderConfig(
+            hidden_size=self.hidden_size, num_layers=self.num_layers, num_heads=self.num_heads,
+            intermediate_size=self.intermediate_size, patch_size=self.patch_size,
+            frequency_stride=self.frequency_stride, time_stride=self.time_stride, frames=self.frames // self.pool_time,
+            num_mel_bins=self.num_mel_bins // self.pool_freq, pool_time=1, dropout=0.0,
+        )
+
     def with_backbone_config(self, ast_config) -> "ModelConfig":
         """This config with the backbone fields taken from a (pretrained) `ASTConfig`."""
         return replace(
@@ -182,10 +193,12 @@ class MoodRegressor(nn.Module):
 
     def __init__(self, config: ModelConfig, backbone: nn.Module | None = None) -> None:
         super().__init__()
-        from transformers import ASTModel
+        if backbone is None:
+            from transformers import ASTModel
 
+            backbone = ASTModel(config.ast_config())
         self.config = config
-        self.backbone = backbone if backbone is not None else ASTModel(config.ast_config())
+        self.backbone = backbone
         width = 2 * config.hidden_size
         if config.stats_branch:
             stats_in = 4 * config.num_mel_bins + (RHYTHM_FEATURES if config.stats_rhythm else 0)
@@ -223,8 +236,9 @@ class MoodRegressor(nn.Module):
         if self.config.pool_time > 1 or self.config.pool_freq > 1:
             pooled = nn.functional.avg_pool2d(feats.unsqueeze(1), (self.config.pool_time, self.config.pool_freq)).squeeze(1)
         out = self.backbone(input_values=pooled)
-        tokens = out.last_hidden_state  # [B, 2 + patches, H]: CLS, distillation, patches (layer-normed)
-        parts = [tokens[:, 2:, :].mean(dim=1), out.pooler_output]
+        # [B, 2 + patches, H]: CLS, distillation, patches (layer-normed); LeanAST returns the pair as a tuple
+        tokens, pooler = (out.last_hidden_state, out.pooler_output) if hasattr(out, "pooler_output") else out
+        parts = [tokens[:, 2:, :].mean(dim=1), pooler]
         if self.stats is not None:
             stats = fbank_statistics(feats)
             if self.config.stats_rhythm:

@@ -99,3 +99,26 @@ def test_view_cache_keys_follow_their_versions():
     assert VIEWS["audio_descriptors"].cache_key == f"audio{AUDIO_DESCRIPTORS_VERSION}"
     assert [VIEWS[f"musicnn{p}"].cache_key for p in (1, 2, 3)] == [f"musicnn{MUSICNN_VERSION}p{p}" for p in (1, 2, 3)]
     assert views_in_order(["fbank_descriptors", "musicnn1"]) == ["fbank", "fbank_descriptors", "musicnn1"]
+
+
+def test_the_hybrid_network_predicts_alike_without_transformers():
+    """Loaded for prediction, the hybrid's small AST runs as LeanAST (no transformers import, ~1.5 s of a cold
+    start); transformers' ASTModel, which trained it, gives the same outputs from the same weights."""
+    import subprocess
+    import sys
+
+    from sentio_ml.composition import NetPart
+    from sentio_ml.paths import shipped_bundle_dir
+
+    bundle = load_bundle(shipped_bundle_dir("default"))
+    lean = next(part for part in bundle.model.modules() if isinstance(part, NetPart))
+    reference = NetPart(lean.net.config.to_dict(), backend="transformers").eval()
+    reference.load_state_dict(lean.state_dict())
+    assert type(lean.net.backbone).__name__ == "LeanAST" and type(reference.net.backbone).__name__ == "ASTModel"
+    fbank = torch.randn(4, 1024, 128)
+    with torch.inference_mode():
+        torch.testing.assert_close(lean(fbank), reference(fbank), atol=1e-6, rtol=1e-5)
+    loaded = subprocess.run([sys.executable, "-c", "import sys\nfrom sentio_ml.bundle import load_bundle\n"
+                             "load_bundle('default')\nassert 'transformers' not in sys.modules"],
+                            capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
