@@ -39,7 +39,7 @@ def rebuild_commands(distillation: dict[str, Any], head_options: str) -> str:
                        "continues the run before it with a longer schedule, as this bundle's student was trained.)"])
 
 
-def _cv_table(summary: dict[str, Any]) -> list[str]:
+def cv_table(summary: dict[str, Any]) -> list[str]:
     lines = ["| metric (5 fixed artist-disjoint 4Q folds) | mean ± std |", "|---|---|"]
     for key in HEADLINE_METRICS:
         if key in summary:
@@ -124,7 +124,7 @@ def composition_card(bundle) -> str:
     if training.get("dataset"):
         lines += ["", "## Valence/arousal head", "", _head_text(training)]
     if metrics.get("cv"):
-        lines += ["", "## Cross-validation", "", *_cv_table(metrics["cv"])]
+        lines += ["", "## Cross-validation", "", *cv_table(metrics["cv"])]
     if metrics.get("spread_ratio"):
         lines += ["", f"Spread of held-out predictions over the labels' (valence, arousal): {metrics['spread_ratio']}."]
     if metrics.get("shares"):

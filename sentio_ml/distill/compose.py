@@ -55,7 +55,7 @@ def renormalise(part: AstPart, trained_on: FeatureConfig, reads: FeatureConfig) 
 
 def shipped_result(bundle: Bundle, fragment: str | None) -> CVResult:
     """The model of the bundle's cv/report.json that the bundle ships (its metrics name it), or the one named."""
-    report = (bundle.path or Path(".")) / "cv" / "report.json"
+    report = bundle.path / "cv" / "report.json"  # load_bundle always records where it read the bundle
     if not report.is_file():
         raise SystemExit(f"'{bundle.path}' has no cv/report.json: the composite's score comes from its parts' reports.")
     results = [cv_result_from_dict(m) for m in json.loads(report.read_text())["models"]]
@@ -85,7 +85,7 @@ def compose(ast: Bundle, other: Bundle, ast_weight: float) -> Composition:
 
 def card(bundle: Bundle, ast: Bundle, other: Bundle, results: list[CVResult], command: str) -> str:
     """The composite's card: what it computes and scores, how to rebuild it, then each part's own card."""
-    from sentio_ml.model_card import _cv_table
+    from sentio_ml.model_card import cv_table
 
     metrics = bundle.metrics
     composite = results[-1]
@@ -111,7 +111,7 @@ def card(bundle: Bundle, ast: Bundle, other: Bundle, results: list[CVResult], co
         name = f"{result.name} (`{sources[result.name]}`)" if result.name in sources else result.name
         lines.append(f"| {name} | {summary['quadrant.macro_f1'][0]:.3f} ± {summary['quadrant.macro_f1'][1]:.3f} | "
                      f"{summary['valence.ccc'][0]:.3f} | {summary['arousal.ccc'][0]:.3f} | {spread_ratio(result)} |")
-    lines += ["", f"The composite in full ({composite.name}):", "", *_cv_table(metrics["cv"]), "",
+    lines += ["", f"The composite in full ({composite.name}):", "", *cv_table(metrics["cv"]), "",
               f"Share of the output's variance per part on the held-out folds (valence, arousal; Cov(contribution, "
               f"output) / Var(output), mean over folds): {metrics['shares']}.", "",
               "## Rebuild from nothing", "",
@@ -125,8 +125,7 @@ def card(bundle: Bundle, ast: Bundle, other: Bundle, results: list[CVResult], co
               "cold start, 0.04 lower in macro-F1.",
               "- Everything the parts' cards below say about their data and limits holds for it.", ""]
     for name, part in (("ast", ast), ("hybrid", other)):
-        text = (part.path / "MODEL_CARD.md").read_text(encoding="utf-8") if part.path else part.card
-        demoted = re.sub(r"^(#+) ", r"#\1 ", text.strip(), flags=re.MULTILINE)
+        demoted = re.sub(r"^(#+) ", r"#\1 ", part.card.strip(), flags=re.MULTILINE)
         # a part's own rebuild command writes where the part goes now, never over the shipped default
         demoted = demoted.replace("--out sentio_ml/resources/models/default", f"--out runs/{name}")
         lines += [f"## Part `{name}`: {part.name} {part.version}", "", demoted.split("\n", 1)[1].strip(), ""]
@@ -181,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     write_report(results, args.out / "cv", command=command, notes=notes)
     for name, part in (("ast", ast), ("hybrid", other)):  # each part's own CV report and training logs, kept
         for folder in ("cv", "logs"):
-            if part.path and (part.path / folder).is_dir():
+            if (part.path / folder).is_dir():
                 shutil.copytree(part.path / folder, args.out / folder / name, dirs_exist_ok=True)
     f1 = metrics["cv"]["quadrant.macro_f1"]
     print(json.dumps({"bundle": str(args.out), "model_id": model_id(load_bundle(args.out)),
