@@ -115,7 +115,7 @@ def default_predictor_factory(settings: Settings) -> Any:
 
     try:
         bundle = load_bundle(None if settings.model in ("", "default") else settings.model)
-        return Predictor(bundle, device=settings.device, batch_size=settings.batch_size,
+        return Predictor(bundle, device=settings.device, batch_size=settings.batch_size or None,
                          excerpts=settings.excerpts or None)
     except SentioMLError as exc:
         raise AnalysisError(str(exc)) from exc

@@ -43,7 +43,8 @@ class Settings:
     keep_mtime: bool = False
     #: Excerpts analysed per track; 0 means "the model bundle's own default".
     excerpts: int = 0
-    batch_size: int = 8
+    #: Excerpts per model call; 0 means auto (sentio_ml.predictor.AUTO_BATCH_SIZES: 32 on a GPU, 8 on the CPU).
+    batch_size: int = 0
     #: Library database file; "" means the platform default (``default_db_path()``).
     db_path: str = ""
     schema_version: int = SCHEMA_VERSION
@@ -57,8 +58,8 @@ class Settings:
             self.device = normalise_device_word(self.device)
         except DeviceUnavailableError:
             raise SettingsError(f"Device must be one of {DEVICE_HELP}, not {self.device!r}.") from None
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise SettingsError(f"Batch size must be a whole number of at least 1, not {self.batch_size!r}.")
+        if not isinstance(self.batch_size, int) or self.batch_size < 0:
+            raise SettingsError(f"Batch size must be 0 (auto) or a whole number of at least 1, not {self.batch_size!r}.")
         if not isinstance(self.excerpts, int) or self.excerpts < 0:
             raise SettingsError(f"Excerpts per track must be 0 (model default) or more, not {self.excerpts!r}.")
         if not isinstance(self.music_folders, list) or not all(isinstance(f, str) for f in self.music_folders):
@@ -104,7 +105,7 @@ FIELD_HELP: dict[str, str] = {
     "tags_asked": "The first-run explanation of tag writing has been shown.",
     "keep_mtime": "Keep files' modification times when writing tags.",
     "excerpts": "Excerpts analysed per track (0 = the model's default).",
-    "batch_size": "Excerpt batch size for the model.",
+    "batch_size": "Excerpts per model call (0 = auto: 32 on a GPU, 8 on the CPU).",
     "db_path": "Library database file (empty = the default location).",
 }
 

@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 # and both shipped models are bound by decoding on the CPU there anyway.
 QUANTIZE_AUTO_MIN_WEIGHTS = 20_000_000
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# batch_size=None: excerpts per model call by device. On an H100 32 beat 8 end to end for every model timed (fast
+# 72.1 vs 63.7 tracks/s, the hybrid 7.1 vs 6.4, base 38.7 vs 32.8 fp32) and 128 gained nothing (bench/gpu_throughput.py);
+# on the 2-core CPU 8 is the measured best (README "Performance").
+AUTO_BATCH_SIZES = {"cuda": 32}
+AUTO_BATCH_SIZE = 8
 # torch's own intra-op thread count, read at import (before any decoding pool sets its threads to 1).
 _DEFAULT_THREADS = torch.get_num_threads()
 # Seconds between cancellation checks while waiting for decoders.
@@ -133,9 +138,10 @@ class _Decoded:
 class Predictor:
     """Predicts valence/arousal for audio files with a bundle's model.
 
-    batch_size: excerpts per model call. precision: one of PRECISIONS ("none" = fp32): "auto" is int8 on the CPU
-    and bf16 on a GPU for large models only (QUANTIZE_AUTO_MIN_WEIGHTS), fp32 otherwise; bf16/fp16 autocast the
-    model's matrix products and keep its outputs fp32. excerpts / excerpt_seconds: override the bundle's defaults.
+    batch_size: excerpts per model call (None: AUTO_BATCH_SIZES for the device, else AUTO_BATCH_SIZE).
+    precision: one of PRECISIONS ("none" = fp32): "auto" is int8 on the CPU and bf16 on a GPU for large models only
+    (QUANTIZE_AUTO_MIN_WEIGHTS), fp32 otherwise; bf16/fp16 autocast the model's matrix products and keep its
+    outputs fp32. excerpts / excerpt_seconds: override the bundle's defaults.
     threads: torch intra-op threads for the model on the CPU (default: torch's count, one per core,
     minus the decoding threads, at least 1); decoding threads use one each, like DataLoader workers —
     on a busy machine oversubscribed OpenMP teams made the fbank 8x slower here.
@@ -146,7 +152,7 @@ class Predictor:
         self,
         bundle: Bundle | str | os.PathLike | None,
         device: str = "auto",
-        batch_size: int = 8,
+        batch_size: int | None = None,
         precision: str = "auto",
         decode_workers: int = 2,
         excerpts: int | None = None,
@@ -156,7 +162,7 @@ class Predictor:
     ) -> None:
         if not isinstance(bundle, Bundle):
             bundle = load_bundle(bundle)
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise SentioMLError(f"The batch size must be at least 1 (got {batch_size}).")
         if excerpts is not None and excerpts < 1:
             raise SentioMLError(f"The number of excerpts must be at least 1 (got {excerpts}).")
@@ -165,7 +171,7 @@ class Predictor:
         self.bundle = bundle
         self.device = resolve_device(device)
         self.device_name = _device_label(self.device)
-        self.batch_size = int(batch_size)
+        self.batch_size = int(batch_size or AUTO_BATCH_SIZES.get(self.device.type, AUTO_BATCH_SIZE))
         self.decode_workers = max(1, int(decode_workers))
         # Leave cores to the decoding threads that run alongside the model (2 cores, 2 workers → 1 thread:
         # 0.39 s/track vs 0.56 s with 2 oversubscribed threads, bench/predict_throughput.py).

@@ -105,7 +105,8 @@ class SettingsDialog(QDialog):
         self.excerpts.setValue(settings.excerpts)
         self.excerpts.setToolTip(FIELD_HELP["excerpts"])
         self.batch_size = QSpinBox(analysis_box)
-        self.batch_size.setRange(1, 256)
+        self.batch_size.setRange(0, 256)
+        self.batch_size.setSpecialValueText("Auto")  # 0: 32 on a GPU, 8 on the CPU
         self.batch_size.setValue(settings.batch_size)
         self.batch_size.setToolTip(FIELD_HELP["batch_size"])
         form = QFormLayout(analysis_box)

@@ -52,8 +52,8 @@ def register(subparsers) -> None:
     parser.add_argument("-r", "--recursive", action="store_true", help="also look in sub-folders of DIRs")
     parser.add_argument("--model", metavar="BUNDLE", help="model bundle folder (default: $SENTIO_MODEL or the bundled model)")
     parser.add_argument("--device", type=device_argument, default="auto", help=f"{DEVICE_HELP}; default auto")
-    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N",
-                        help="excerpts per model call (default 8; larger helps on GPUs)")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N",
+                        help="excerpts per model call (default: 32 on a GPU, 8 on the CPU, the measured best of each)")
     parser.add_argument("--excerpts", type=positive_int, metavar="N",
                         help="excerpts per track (default: the bundle's, usually 3)")
     parser.add_argument("--excerpt-seconds", type=positive_float, metavar="S",

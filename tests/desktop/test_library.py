@@ -112,6 +112,9 @@ def test_settings_round_trip_defaults_and_errors(tmp_path: Path) -> None:
         load_settings(path)
     with pytest.raises(SettingsError, match="Device must be"):
         Settings(device="tpu")  # type: ignore[arg-type]
+    assert Settings().batch_size == 0  # auto: the Predictor picks 32 on a GPU, 8 on the CPU
+    with pytest.raises(SettingsError, match=r"0 \(auto\) or a whole number"):
+        Settings(batch_size=-1)
     assert Settings(db_path=str(tmp_path / "x.db")).database_path() == tmp_path / "x.db"
 
 

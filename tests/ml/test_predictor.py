@@ -106,6 +106,7 @@ def test_bad_settings_and_missing_bundle(bundle, tmp_path):
     with pytest.raises(SentioMLError, match="fp16 runs on GPUs only"):
         Predictor(bundle, device="cpu", precision="fp16")
     assert Predictor(bundle, device="cpu", precision="none", detect_music=False).precision == "fp32"
+    assert Predictor(bundle, device="cpu", detect_music=False).batch_size == 8  # auto on the CPU (32 on a GPU)
     with pytest.raises(BundleError):
         Predictor(tmp_path / "no-bundle")
 

@@ -126,9 +126,12 @@ def test_settings_dialog_persists_and_layout_is_remembered(qtbot, tmp_path: Path
     dialog.write_tags.setChecked(True)
     dialog.keep_mtime.setChecked(True)
     dialog.excerpts.setValue(5)
+    dialog.batch_size.setValue(0)
+    assert dialog.batch_size.text() == "Auto"
     dialog.accept()
     stored = load_settings(window.context.settings_path)
-    assert (stored.device, stored.write_tags, stored.keep_mtime, stored.excerpts) == ("cpu", True, True, 5)
+    assert (stored.device, stored.write_tags, stored.keep_mtime, stored.excerpts, stored.batch_size) == (
+        "cpu", True, True, 5, 0)
     assert stored.music_folders == window.context.settings.music_folders
     # A bad value is refused with one sentence and nothing is saved.
     dialog = window.open_settings()
