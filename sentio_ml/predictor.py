@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 # and both shipped models are bound by decoding on the CPU there anyway.
 QUANTIZE_AUTO_MIN_WEIGHTS = 20_000_000
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-# batch_size=None: excerpts per model call by device. On an H100 32 beat 8 end to end for every model timed (fast
-# 72.1 vs 63.7 tracks/s, the hybrid 7.1 vs 6.4, base 38.7 vs 32.8 fp32) and 128 gained nothing (bench/gpu_throughput.py);
+# batch_size=None: excerpts per model call by device. On an H100 32 beat 8 end to end for every model at its auto
+# precision (fast 72.1 vs 63.7 tracks/s, the hybrid 7.1 vs 6.4, base bf16 54.1 vs 48.3) and 128 gained nothing
+# (bench/gpu_throughput.py);
 # on the 2-core CPU 8 is the measured best (README "Performance").
 AUTO_BATCH_SIZES = {"cuda": 32}
 AUTO_BATCH_SIZE = 8
