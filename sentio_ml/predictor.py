@@ -48,8 +48,7 @@ QUANTIZE_AUTO_MIN_WEIGHTS = 20_000_000
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # batch_size=None: excerpts per model call by device. On an H100 32 beat 8 end to end for every model at its auto
 # precision (fast 72.1 vs 63.7 tracks/s, the hybrid 7.1 vs 6.4, base bf16 54.1 vs 48.3) and 128 gained nothing
-# (bench/gpu_throughput.py);
-# on the 2-core CPU 8 is the measured best (README "Performance").
+# (bench/gpu_throughput.py); on the 2-core CPU 8 is the measured best (README "Performance").
 AUTO_BATCH_SIZES = {"cuda": 32}
 AUTO_BATCH_SIZE = 8
 # torch's own intra-op thread count, read at import (before any decoding pool sets its threads to 1).
