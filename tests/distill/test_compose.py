@@ -34,11 +34,10 @@ def test_renormalise_gives_the_same_outputs_on_the_other_normalisation():
 
 
 def hybrid_bundle(folder):
-    """The hybrid as a bundle of its own, with the shipped default's CV report: the default itself while it was the
-    hybrid, its `hybrid` part since it is the composite."""
+    """The hybrid as a bundle of its own (the shipped default's `hybrid` part), with the default's CV report."""
     shipped = load_bundle(shipped_bundle_dir("default"))
-    hybrid = shipped.model.parts["hybrid"] if "hybrid" in shipped.model.parts else shipped.model
-    save_bundle(Bundle.from_composition(copy.deepcopy(hybrid), name="sentio-fourq-hybrid", version="1.2.0",
+    save_bundle(Bundle.from_composition(copy.deepcopy(shipped.model.parts["hybrid"]), name="sentio-fourq-hybrid",
+                                        version="1.2.0",
                                         features=shipped.feature_config, normalisation_source="test",
                                         excerpts=shipped.excerpts), folder)
     shutil.copytree(shipped.path / "cv", folder / "cv")
