@@ -31,16 +31,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sentio_ml.ast_encoder import PRESETS as ENCODER_PRESETS  # noqa: E402
-from sentio_ml.audio import load_excerpts  # noqa: E402
-from sentio_ml.bundle import Bundle, load_bundle  # noqa: E402
-from sentio_ml.composition import VIEWS, AstPart, Composition, views_in_order  # noqa: E402
-from sentio_ml.features import FeatureConfig  # noqa: E402
-from sentio_ml.predictor import Predictor  # noqa: E402
+sys.path.insert(0, str(REPO / "bench"))
 
-SHIPPED = ("default", "fast")
-RATE = 44100
-TRACK_SECONDS = 240
+from predict_throughput import RATE, TRACK_SECONDS, random_bundle  # noqa: E402
+
+from sentio_ml.audio import load_excerpts  # noqa: E402
+from sentio_ml.bundle import Bundle  # noqa: E402
+from sentio_ml.composition import VIEWS, views_in_order  # noqa: E402
+from sentio_ml.predictor import Predictor  # noqa: E402
 
 
 def build_tracks(music_dir: Path, out_dir: Path, count: int) -> list[Path]:
@@ -63,14 +61,6 @@ def build_tracks(music_dir: Path, out_dir: Path, count: int) -> list[Path]:
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as workers:
         return list(workers.map(write, range(count)))
-
-
-def bench_bundle(preset: str) -> Bundle:
-    if preset in SHIPPED:
-        return load_bundle(preset)
-    torch.manual_seed(0)
-    model = Composition({"ast": AstPart(ENCODER_PRESETS[preset])}).eval()
-    return Bundle.from_composition(model, name=f"bench-{preset}", features=FeatureConfig(), normalisation_source="-")
 
 
 def synchronize(device: torch.device) -> None:
@@ -172,7 +162,7 @@ def main() -> None:
         print(f"built {len(paths)} x {TRACK_SECONDS // 60}-minute FLACs in {time.perf_counter() - started:.1f} s",
               flush=True)
         for preset in presets:
-            bundle = bench_bundle(preset)
+            bundle = random_bundle(preset)
             cpu = end_to_end(bundle, paths[:args.check_tracks], "cpu", "fp32", 8, args.workers)["values"]
             for precision in precisions:
                 for batch in model_batches:

@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 from platformdirs import user_cache_dir
@@ -45,6 +44,8 @@ TRACK_SECONDS = 240
 
 def music_pool(music_dir: Path, seconds_needed: float) -> np.ndarray:
     """All Ogg files in music_dir decoded to [2, samples] float32 at 44.1 kHz, concatenated."""
+    import av  # here, not at the top: bench/gpu_throughput.py reuses this module where PyAV is not installed
+
     files = sorted(music_dir.glob("*.ogg"))
     if not files:
         sys.exit(f"no .ogg files in {music_dir} (needs ../shared/data/music)")
@@ -63,6 +64,8 @@ def music_pool(music_dir: Path, seconds_needed: float) -> np.ndarray:
 
 
 def encode_mp3(data: np.ndarray, path: Path) -> None:
+    import av
+
     tmp = path.with_suffix(".partial.mp3")
     with av.open(str(tmp), "w") as container:
         stream = container.add_stream("libmp3lame", rate=RATE, layout="stereo")

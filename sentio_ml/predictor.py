@@ -201,7 +201,8 @@ class Predictor:
 
     def _resolve_precision(self, precision: str, model: nn.Module) -> str:
         """The precision that runs: `precision` checked against the device, or auto's choice (see PRECISIONS)."""
-        choice = {"none": "fp32"}.get(str(precision).strip().lower(), str(precision).strip().lower())
+        word = str(precision).strip().lower()
+        choice = "fp32" if word == "none" else word
         if choice not in PRECISIONS:
             raise SentioMLError(f"Unknown precision '{precision}'; use {', '.join(PRECISIONS)}.")
         device = self.device.type

@@ -133,7 +133,7 @@ def render_csv(results) -> str:
     return buffer.getvalue()
 
 
-def render_json(results, model_id: str, device: str, precision: str = "fp32") -> str:
+def render_json(results, model_id: str, device: str, precision: str) -> str:
     tracks = []
     for r in results:
         data = r.to_dict()
