@@ -259,6 +259,15 @@ def excerpt_starts(duration: float, seconds: float, count: int) -> np.ndarray:
     return np.clip(centres - seconds / 2, 0.0, duration - seconds)
 
 
+def resample_rows(waves: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Each row of mono waves [B, samples] resampled with soxr (its default HQ quality): the teachers' input at
+    their own rate, in training and in prediction alike (a 32-kHz teacher fed 16-kHz audio hears nothing above 8 kHz)."""
+    waves = np.asarray(waves, dtype=np.float32)
+    if source_rate == target_rate:
+        return waves
+    return np.stack([soxr.resample(w, source_rate, target_rate) for w in waves]).astype(np.float32, copy=False)
+
+
 def fit_wave_length(wave: np.ndarray, samples: int) -> np.ndarray:
     """Trim to `samples`, or loop a short (non-empty) wave to fill it; empty → silence."""
     if len(wave) >= samples:

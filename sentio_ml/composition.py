@@ -6,10 +6,11 @@
       ├─ "fbank_descriptors"  MFCC, spectral shape, contrast, loudness, rhythm of the un-normalised fbank
       ├─ "audio_descriptors"  librosa descriptors of the waveform (tempo, key, chroma, HPSS, ...)
       ├─ "musicnn1".."3"      the pretrained musicnn's embedding of the central 1..3 3-s patches
-      └─ "wave"               the excerpt itself
+      ├─ "wave"               the excerpt itself
+      └─ "wave32k"            the excerpt resampled to 32 kHz (EfficientAT mn04's rate)
     parts (each reads the views it declares):
       "ast"      AstEncoder (distilled transformer) → LinearHead                 [fbank]
-      "teacher"  a pretrained CNN's embedding → LinearHead                       [wave]
+      "teacher"  a pretrained CNN's embedding ⊕ logits → LinearHead              [wave at its rate]
       "net"      the hybrid's small AST + statistics branch + MLP (sigmoid)      [fbank]
       "kernel"   RBF support-vector regression                                   [fbank_descriptors]
       "quadrant" RBF SVM quadrant classifiers → probability-weighted centroids   [descriptors, librosa, musicnn]
@@ -96,6 +97,19 @@ def _musicnn_view(patches: int) -> Callable[[np.ndarray, Any, ViewInputs], torch
     return compute
 
 
+def _wave_at(rate: int) -> Callable[[np.ndarray, Any, ViewInputs], torch.Tensor]:
+    def compute(waves: np.ndarray, features: Any, _: ViewInputs) -> torch.Tensor:
+        from sentio_ml.audio import resample_rows
+
+        return torch.from_numpy(np.ascontiguousarray(resample_rows(waves, features.sample_rate, rate)))
+    return compute
+
+
+def wave_view(rate: int) -> str:
+    """The name of the view that holds the excerpt at `rate` ("wave" at the Predictor's own 16 kHz)."""
+    return "wave" if rate == 16000 else f"wave{rate // 1000}k"
+
+
 VIEWS: dict[str, View] = {
     "fbank": View("fbank", "normalised Kaldi log-mel fbank (sentio_ml.features.compute_fbank)", _fbank),
     "fbank_descriptors": View("fbank_descriptors", "descriptors of the un-normalised fbank (sentio_ml.descriptors)",
@@ -108,6 +122,8 @@ VIEWS: dict[str, View] = {
        for p in (1, 2, 3)},
     "wave": View("wave", "the 16-kHz mono excerpt itself",
                  lambda waves, _f, _v: torch.from_numpy(np.ascontiguousarray(waves))),
+    "wave32k": View("wave32k", "the excerpt resampled to 32 kHz with soxr (sentio_ml.audio.resample_rows)",
+                    _wave_at(32000)),
 }
 
 
@@ -194,9 +210,10 @@ class AstPart(Part):
 
 
 class TeacherPart(Part):
-    """A pretrained 16-kHz tagger (sentio_ml.teachers) → its embedding ⊕ logits → LinearHead."""
+    """A pretrained tagger (sentio_ml.teachers) on the excerpt at its own rate → its embedding ⊕ logits →
+    LinearHead (a linear probe: `sentio-ml distill probes --export`)."""
 
-    kind, views = "teacher", ("wave",)
+    kind = "teacher"
 
     def __init__(self, teacher: str) -> None:
         super().__init__()
@@ -204,6 +221,9 @@ class TeacherPart(Part):
 
         self.teacher_name = teacher
         self.teacher = build_teacher(teacher)
+        self.views = (wave_view(self.teacher.sample_rate),)
+        if self.views[0] not in VIEWS:
+            raise ValueError(f"no view gives teacher '{teacher}' its {self.teacher.sample_rate}-Hz input")
         self.head = LinearHead(self.teacher.embedding_dim + len(self.teacher.logit_names))
 
     def embed(self, wave: torch.Tensor) -> torch.Tensor:
@@ -216,7 +236,9 @@ class TeacherPart(Part):
         return {"teacher": self.teacher_name}
 
     def network(self) -> str:
-        return f"teacher {self.teacher_name}"
+        teacher = self.teacher
+        return (f"pretrained {self.teacher_name}, frozen: {teacher.embedding_dim}-value embedding ⊕ "
+                f"{len(teacher.logit_names)} logits → linear head")
 
 
 class NetPart(Part):

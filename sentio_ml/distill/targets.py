@@ -42,12 +42,10 @@ def pooled_fbank(waves: np.ndarray | torch.Tensor, pool_time: int, frames: int =
 
 
 def resample(waves: torch.Tensor, rate: int) -> torch.Tensor:
-    """16 kHz → `rate` with soxr (band-limited; a teacher at 32 kHz then sees nothing above 8 kHz)."""
-    if rate == SAMPLE_RATE:
-        return waves
-    import soxr
+    """16 kHz → `rate` (sentio_ml.audio.resample_rows, as the Predictor's teacher views)."""
+    from sentio_ml.audio import resample_rows
 
-    return torch.from_numpy(np.stack([soxr.resample(w, SAMPLE_RATE, rate) for w in waves.numpy()]).astype(np.float32))
+    return torch.from_numpy(resample_rows(waves.numpy(), SAMPLE_RATE, rate))
 
 
 def fill_teacher(shard: Path, name: str) -> None:

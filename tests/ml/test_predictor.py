@@ -194,18 +194,24 @@ def test_missing_detector_weights_still_predict_with_music_unknown(bundle, monke
     assert [r.levelno for r in caplog.records] == [logging.WARNING] and "music check is off" in caplog.text
 
 
-def test_missing_view_weights_are_one_sentence_before_any_track(monkeypatch):
-    """The default model's musicnn view reads shipped weights: without them the Predictor does not start (one
-    sentence), rather than failing every track."""
+def test_missing_view_weights_are_one_sentence_before_any_track(monkeypatch, tmp_path):
+    """A model that reads the musicnn view (the hybrid of `sentio-ml train`) needs musicnn's shipped weights: without
+    them the Predictor does not start (one sentence), rather than failing every track."""
     import sentio_ml.composition as composition
-    from sentio_ml.paths import shipped_bundle_dir
+    from sentio_ml.bundle import Bundle, save_bundle
+    from sentio_ml.composition import Composition, QuadrantPart
+    from sentio_ml.features import FeatureConfig
+
+    model = Composition({"quadrant": QuadrantPart(["musicnn1"], rows=4, dim=250, subsets=1)}).eval()
+    save_bundle(Bundle.from_composition(model, name="reads-musicnn", features=FeatureConfig(),
+                                        normalisation_source="test"), tmp_path / "bundle")
 
     def missing():
         raise SentioMLError("The pretrained musicnn weights are missing (msd_musicnn.safetensors).")
 
     monkeypatch.setattr(composition, "_load_musicnn", missing)
     with pytest.raises(SentioMLError, match="musicnn weights are missing"):
-        Predictor(shipped_bundle_dir(), device="cpu", detect_music=False)
+        Predictor(tmp_path / "bundle", device="cpu", detect_music=False)
 
 
 def test_auto_quantises_only_large_models(bundle):
