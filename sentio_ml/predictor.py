@@ -3,8 +3,9 @@
 Worker threads decode each file's excerpts (`sentio_ml.audio.load_excerpts`) and compute the views the
 model declares (`sentio_ml.composition.VIEWS`: the fbank, descriptors, the musicnn embedding...); the calling thread
 gathers excerpts from finished files into batches of `batch_size` excerpts and runs the model under
-`torch.inference_mode`. Unless switched off, each worker also rates its track's middle excerpt for
-"is it music at all" (`sentio_ml.music_detector`, mn04 on one core). Results come back in completion
+`torch.inference_mode`. Unless switched off, each track's middle excerpt is rated for "is it music at all"
+(`sentio_ml.music_detector`, mn04): by the model's own mn04 part when it has one (the default's), else by each
+worker on one core. Results come back in completion
 order; a file that cannot be decoded comes back with `.error` set, never as an exception.
 """
 from __future__ import annotations
@@ -27,11 +28,11 @@ from torch import nn
 
 from sentio_ml.audio import load_excerpts
 from sentio_ml.bundle import Bundle, load_bundle, model_id
-from sentio_ml.composition import VIEWS, Composition, views_in_order
+from sentio_ml.composition import VIEWS, Composition, TeacherPart, views_in_order
 from sentio_ml.devices import PRECISIONS, resolve_device
 from sentio_ml.errors import AudioDecodeError, SentioMLError
 from sentio_ml.mood import mood_word, quadrant
-from sentio_ml.music_detector import MusicDetector, load_music_detector
+from sentio_ml.music_detector import DETECTOR_TEACHER, MUSIC_LABEL, MusicDetector, load_music_detector
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,33 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     return quantized
 
 
+class _MusicTap:
+    """P(Music) from the model's own pass of the music detector's tagger (a `TeacherPart` of mn04 reading the
+    32-kHz excerpts, as the default's probe does): the detector's input and network, so the same value, without a
+    second mn04 pass per track, and on the model's device. A forward hook keeps each batch row's Music logit."""
+
+    def __init__(self, part: TeacherPart) -> None:
+        self.index = part.teacher.logit_names.index(MUSIC_LABEL)
+        self.logits: list[torch.Tensor] = []
+        part.teacher.register_forward_hook(self._keep)
+
+    def _keep(self, _module: nn.Module, _inputs: Any, outputs: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self.logits.append(outputs[1][:, self.index].float())
+
+    def take(self) -> np.ndarray:
+        """P(Music) of every row of the batch just run (and forget them)."""
+        rows = torch.sigmoid(torch.cat(self.logits)).cpu().numpy()
+        self.logits.clear()
+        return rows
+
+    @classmethod
+    def find(cls, model: nn.Module) -> "_MusicTap | None":
+        for part in model.modules():
+            if isinstance(part, TeacherPart) and part.teacher_name == DETECTOR_TEACHER:
+                return cls(part)
+        return None
+
+
 @dataclass
 class _Decoded:
     """A decoded file waiting for (part of) its excerpts to go through the model."""
@@ -196,8 +224,10 @@ class Predictor:
         self._side_pool = (ThreadPoolExecutor(self.decode_workers, thread_name_prefix="sentio-views",
                                               initializer=torch.set_num_threads, initargs=(1,))
                            if any(VIEWS[name].slow for name in self.views) else None)
+        self._music_tap = _MusicTap.find(self.model) if detect_music else None
         # loaded here, not in the first worker: its one warning (weights missing) comes before any progress bar
-        self.music_detector: MusicDetector | None = load_music_detector() if detect_music else None
+        self.music_detector: MusicDetector | None = (
+            load_music_detector() if detect_music and self._music_tap is None else None)
 
     def _resolve_precision(self, precision: str, model: nn.Module) -> str:
         """The precision that runs: `precision` checked against the device, or auto's choice (see PRECISIONS)."""
@@ -270,6 +300,8 @@ class Predictor:
             item.next_row += take
             count += take
         try:
+            if self._music_tap is not None:
+                self._music_tap.logits.clear()  # nothing left over from a batch that failed
             batch = {name: torch.cat(parts).to(self.device, non_blocking=True) for name, parts in rows.items()}
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.autocast_dtype,
                                                         enabled=self.autocast_dtype is not None):
@@ -282,9 +314,13 @@ class Predictor:
         except RuntimeError as exc:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise SentioMLError(f"The model failed on {self.device_name}: {first_line}.") from exc
+        music = self._music_tap.take() if self._music_tap is not None else None
         offset = 0
         for item, take in owners:
             item.outputs.append(out[offset:offset + take])
+            first, middle = item.next_row - take, len(item.starts) // 2  # this batch holds rows first.. of the item
+            if music is not None and first <= middle < item.next_row:
+                item.music = float(music[offset + middle - first])
             offset += take
         finished = []
         while ready and ready[0].remaining == 0:

@@ -165,6 +165,26 @@ def test_music_check_rates_the_middle_excerpt_and_can_be_switched_off(bundle):
     assert [r.valence for r in results] == pytest.approx([r.valence for r in checked], abs=1e-6)
 
 
+def test_a_model_with_the_detectors_tagger_answers_the_music_check_itself(tmp_path):
+    """The default runs mn04 on every 32-kHz excerpt: its pass of the middle one is the music check (no second mn04
+    pass per track), with the detector's value."""
+    import soundfile
+
+    from sentio_ml.audio import decode
+    from sentio_ml.music_detector import load_music_detector
+
+    song = tmp_path / "long.wav"  # 40 s: three excerpts, whose rows span two batches of 2
+    soundfile.write(song, np.tile(decode(AUDIO[0], 16000), 8)[:40 * 16000], 16000)
+    predictor = Predictor("default", device="cpu", batch_size=2)
+    assert predictor.music_detector is None and predictor._music_tap is not None
+    results = predictor.predict([song, AUDIO[0], song])
+    detector = load_music_detector()
+    for r in results:
+        waves = load_excerpts(r.path, 16000, predictor.excerpt_seconds, 3).waves
+        assert r.music == pytest.approx(detector.probability(waves[len(waves) // 2], 16000), abs=1e-4)
+    assert len(load_excerpts(song, 16000, predictor.excerpt_seconds, 3).waves) == 3
+
+
 def test_the_fast_model_with_the_music_check_imports_no_librosa_sklearn_or_numba():
     import json
     import subprocess
