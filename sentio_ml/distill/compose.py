@@ -37,7 +37,6 @@ from sentio_ml.evaluation.spread import spread_ratio
 from sentio_ml.features import FeatureConfig
 
 
-
 def renormalise(part: AstPart, trained_on: FeatureConfig, reads: FeatureConfig) -> None:
     """Make `part`, trained on fbank normalised with `trained_on`'s mean/std, give the same outputs on fbank
     normalised with `reads`' instead. Both are (log-mel − mean) / (2·std), so x_trained = a·x_read + b with
