@@ -1,6 +1,6 @@
 """Ship the distilled AST together with another bundle: one composition, the AST at a fixed weight of at least half.
 
-    sentio-ml distill compose --ast sentio_ml/resources/models/fast --with runs/mn04-probe \\
+    sentio-ml distill compose --ast sentio_ml/resources/models/fast --with runs/mn04 \\
         --ast-weight 0.55 --out runs/default --version 4.0.0
 
 The two bundles' own CV reports (their `cv/report.json`) give the composite's held-out score without retraining

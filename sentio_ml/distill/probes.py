@@ -1,7 +1,7 @@
 """Each teacher alone, for the ablation table: a linear probe on its embedding ⊕ logits, 5 fixed 4Q folds.
 
     sentio-ml distill probes --out runs/probes [--teachers musicnn_msd musicnn_mtt mn04 vgg_msd vgg_mtt]
-    sentio-ml distill probes --out runs/probes --teachers mn04 --export runs/mn04-probe --version 1.0.0
+    sentio-ml distill probes --out runs/probes --teachers mn04 --export runs/mn04 --version 1.0.0
 
 Every teacher sees the same input: the excerpts the Predictor takes from each clip (3 x 10.26 s, placed by
 `sentio_ml.audio.excerpt_starts`, the cache `sentio-ml distill heads` shares), resampled to its own rate; a clip's
