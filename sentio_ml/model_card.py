@@ -17,6 +17,9 @@ CORPUS_COMMANDS = (
     "grep -e '^file,' -e ',fourq,' cache/corpus/manifest.csv > cache/fourq.csv",
     "grep -v ',fourq,' cache/corpus/manifest.csv > cache/rest.csv",
 )
+# every card of a model whose head learned from the 4Q labels says so under "Limits"
+FOURQ_LABELS_LIMIT = ("- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
+                      "labels describe a clip's tags, not a listener's ratings.")
 # bundles exported before the crop builds and the student's stages were recorded were made this way
 FIRST_BUILDS = {"crops": [{"manifest": "fourq.csv", "variants": 3, "max_per_file": 12, "seed": 0},
                           {"manifest": "rest.csv", "variants": 2, "max_per_file": 1, "seed": 0}]}
@@ -134,9 +137,7 @@ def composition_card(bundle) -> str:
     if distillation:
         lines += ["", "## Rebuild from nothing", "",
                   rebuild_commands(distillation, f"{_head_options(training.get('head', {}))} --version {bundle.version}")]
-    lines += ["", "## Limits", "",
-              "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); "
-              "labels describe a clip's tags, not a listener's ratings.",
+    lines += ["", "## Limits", "", FOURQ_LABELS_LIMIT,
               "- Speech, nature sounds and other non-music get values too; they mean nothing there (the Predictor's music "
               "check flags such tracks 'not music' and playlists leave them out: sentio_ml.music_detector).",
               "- Western popular and game music dominate the corpus; other traditions are less well covered."]

@@ -66,7 +66,7 @@ def shipped_result(bundle: Bundle, fragment: str | None) -> CVResult:
     return exact[0] if exact else pick(results, fragment)
 
 
-def fbank_features(ast: Bundle, other: Bundle) -> Bundle:
+def fbank_source(ast: Bundle, other: Bundle) -> Bundle:
     """The bundle whose fbank normalisation the composite uses: the other's when it reads the fbank, else the AST's."""
     return other if "fbank" in other.model.views else ast
 
@@ -82,7 +82,7 @@ def compose(ast: Bundle, other: Bundle, ast_weight: float, name: str) -> Composi
     if not parts:
         raise SystemExit(f"'{ast.path}' has no AST part.")
     for part in parts:
-        renormalise(part, ast.feature_config, fbank_features(ast, other).feature_config)
+        renormalise(part, ast.feature_config, fbank_source(ast, other).feature_config)
     model = Composition({"ast": reader, name: copy.deepcopy(other.model)})
     model.weights.copy_(torch.tensor([[ast_weight] * 2, [1.0 - ast_weight] * 2]))
     return model.eval()
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                "shares": composite.mean_shares(),
                "parts": {part_name: {"model_id": model_id(part), "cv_name": result.name, "metrics": part.metrics}
                          for part_name, part, result in (("ast", ast, ast_result), (name, other, other_result))}}
-    fbank_from = fbank_features(ast, other)
+    fbank_from = fbank_source(ast, other)
     bundle = Bundle.from_composition(
         compose(ast, other, args.ast_weight, name), name=f"sentio-fourq-ast-{name.replace('_', '-')}",
         version=args.version, features=fbank_from.feature_config,

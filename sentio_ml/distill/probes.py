@@ -17,9 +17,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from sentio_ml.bundle import Bundle
+    from sentio_ml.composition import TeacherPart
+    from sentio_ml.datasets.base import Dataset
+    from sentio_ml.evaluation.crossval import CVResult
 
 
 def teacher_features(teacher_name: str, waves: np.ndarray, batch: int = 16) -> np.ndarray:
@@ -40,8 +47,8 @@ def teacher_features(teacher_name: str, waves: np.ndarray, batch: int = 16) -> n
     return np.concatenate(rows).reshape(waves.shape[0], waves.shape[1], -1).mean(axis=1)
 
 
-def export_probe(teacher_name: str, features: np.ndarray, dataset, result, out: Path, *, version: str, excerpts: int,
-                 command: str) -> None:
+def export_probe(teacher_name: str, features: np.ndarray, dataset: Dataset, result: CVResult, out: Path, *,
+                 version: str, excerpts: int, command: str) -> None:
     """The probe fitted on every clip (ridge alpha by inner CV over artists, spread calibration from the inner
     out-of-fold predictions, `finetune.fit_head`) as a one-part composition bundle, with its CV report."""
     from sentio_ml.bundle import Bundle, save_bundle
@@ -74,8 +81,8 @@ def export_probe(teacher_name: str, features: np.ndarray, dataset, result, out: 
     write_report([result], out / "cv", command)
 
 
-def probe_card(bundle, part, command: str) -> str:
-    from sentio_ml.model_card import cv_table
+def probe_card(bundle: Bundle, part: TeacherPart, command: str) -> str:
+    from sentio_ml.model_card import FOURQ_LABELS_LIMIT, cv_table
     from sentio_ml.teachers import licence_paths
 
     teacher, metrics = part.teacher, bundle.metrics
@@ -96,9 +103,7 @@ def probe_card(bundle, part, command: str) -> str:
         "the inner out-of-fold predictions have the labels' mean and spread (sentio_ml.distill.finetune.fit_head).", "",
         "## Cross-validation", "", f"Command: `{command}`", "", *cv_table(metrics["cv"]), "",
         f"Spread of held-out predictions over the labels' (valence, arousal): {metrics['spread_ratio']}.", "",
-        "## Limits", "",
-        "- Trained on 720 30-s previews of the 4Q set (AllMusic mood words mapped to Warriner norms); labels describe "
-        "a clip's tags, not a listener's ratings.",
+        "## Limits", "", FOURQ_LABELS_LIMIT,
         f"- The tagger hears what its pretraining taught it ({teacher.licence}); the head is linear, so it maps "
         "what the tagger already tells apart and nothing more.", "",
         "## Third-party weights", "", *notices, ""])
