@@ -121,7 +121,8 @@ def quantize_int8(model: nn.Module) -> nn.Module:
 class _MusicTap:
     """P(Music) from the model's own pass of the music detector's tagger (a `TeacherPart` of mn04 reading the
     32-kHz excerpts, as the default's probe does): the detector's input and network, so the same value, without a
-    second mn04 pass per track, and on the model's device. A forward hook keeps each batch row's Music logit."""
+    second mn04 pass per track, and on the model's device (in the model's precision: under int8 or bf16 the value
+    moves slightly, as the model's do). A forward hook keeps each batch row's Music logit."""
 
     def __init__(self, part: TeacherPart) -> None:
         self.index = part.teacher.logit_names.index(MUSIC_LABEL)
@@ -130,6 +131,10 @@ class _MusicTap:
 
     def _keep(self, _module: nn.Module, _inputs: Any, outputs: tuple[torch.Tensor, torch.Tensor]) -> None:
         self.logits.append(outputs[1][:, self.index].float())
+
+    def reset(self) -> None:
+        """Forget rows left over from a batch that failed."""
+        self.logits.clear()
 
     def take(self) -> np.ndarray:
         """P(Music) of every row of the batch just run (and forget them)."""
@@ -301,7 +306,7 @@ class Predictor:
             count += take
         try:
             if self._music_tap is not None:
-                self._music_tap.logits.clear()  # nothing left over from a batch that failed
+                self._music_tap.reset()
             batch = {name: torch.cat(parts).to(self.device, non_blocking=True) for name, parts in rows.items()}
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.autocast_dtype,
                                                         enabled=self.autocast_dtype is not None):
