@@ -6,8 +6,9 @@
     sentio-ml distill student --crops cache/distill/crops --out cache/distill/student --teachers musicnn_msd mn04
     sentio-ml distill heads   --student cache/distill/student --out runs/heads --export DIR
     sentio-ml distill probes  --out runs/probes                   # each teacher alone (ablation)
+    sentio-ml distill probes  --out runs/probes-mn04 --teachers mn04 --export runs/mn04   # one probe as a bundle
     sentio-ml distill blend   runs/heads/report.json --blend moods=0.5 mn04=0.5   # would an ensemble help?
-    sentio-ml distill compose --ast runs/fast --with runs/hybrid --out runs/default  # the AST + the hybrid, one bundle
+    sentio-ml distill compose --ast runs/fast --with runs/mn04 --out runs/default  # the AST + the probe: the default
 
 `sentio-ml distill STEP --help` shows each step's options.
 """
@@ -22,7 +23,8 @@ STEPS = {
     "targets": ("sentio_ml.distill.targets", "compute the teachers' outputs and the student's input for every crop"),
     "student": ("sentio_ml.distill.student", "train the AST on the teachers' outputs (resumable)"),
     "heads": ("sentio_ml.distill.finetune", "fit valence/arousal heads, cross-validate, export a bundle"),
-    "probes": ("sentio_ml.distill.probes", "each teacher alone: a linear probe on its outputs, cross-validated (ablation)"),
+    "probes": ("sentio_ml.distill.probes", "each teacher alone: a linear probe on its outputs, cross-validated; "
+                                           "--export writes one as a bundle"),
     "blend": ("sentio_ml.distill.blend", "score fixed-weight blends of a heads report's models (would an ensemble help?)"),
     "compose": ("sentio_ml.distill.compose",
                 "one bundle of the AST and another bundle at fixed weights, scored from their CV reports"),
