@@ -13,6 +13,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,12 +26,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from predict_throughput import make_tracks  # noqa: E402
 
 
-def wall(command: list[str], runs: int) -> tuple[float, float, float]:
+def wall(command: list[str], runs: int, cwd: str) -> tuple[float, float, float]:
     """(median, min, max) seconds of `runs` fresh runs after one warm-up; a failing command stops the bench."""
     times = []
     for index in range(runs + 1):
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, cwd="/tmp")
+        done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
         elapsed = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"{shlex.join(command)} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
@@ -52,13 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = [("sentio-ml --help", [python, "-m", "sentio_ml.cli", "--help"]),
             ("sentio --help", [python, "-m", "sentio_desktop.cli", "--help"]),
             ("sentio-ml predict (default model)", [python, "-m", "sentio_ml.cli", "predict", str(track)])]
-    rows += [(f"sentio-ml predict --model {m}", [python, "-m", "sentio_ml.cli", "predict", str(track), "--model", str(m)])
+    # a bundle folder given relative to here, resolved (the processes start elsewhere); a name such as fast as it is
+    rows += [(f"sentio-ml predict --model {m}", [python, "-m", "sentio_ml.cli", "predict", str(track), "--model",
+                                                 str(m.resolve()) if m.exists() else str(m)])
              for m in args.model]
     print("| command (fresh process, one 4-min MP3) | median s | min s | max s |")
     print("|---|---:|---:|---:|")
-    for label, command in rows:
-        median, low, high = wall(command, args.runs)
-        print(f"| {label} | {median:.2f} | {low:.2f} | {high:.2f} |", flush=True)
+    # each process starts in an empty folder: `python -m` puts the working folder first on sys.path, so a stray
+    # sentio_ml folder there (an old bundle unpacked into /tmp, say) would shadow the real package
+    with tempfile.TemporaryDirectory(prefix="sentio-cold-start-") as empty:
+        for label, command in rows:
+            median, low, high = wall(command, args.runs, empty)
+            print(f"| {label} | {median:.2f} | {low:.2f} | {high:.2f} |", flush=True)
     print(f"\nreproduce: .venv/bin/python bench/cold_start.py {shlex.join(argv or sys.argv[1:])}".rstrip())
     return 0
 
