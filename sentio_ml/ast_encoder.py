@@ -181,9 +181,14 @@ class AstEncoder(nn.Module):
             fbank = F.pad(fbank[:, :frames], (0, 0, 0, max(0, frames - fbank.shape[1])))
         if self.config.pool_time > 1 and not pooled:
             fbank = F.avg_pool1d(fbank.transpose(1, 2), self.config.pool_time).transpose(1, 2)
-        out = self.backbone(input_values=fbank)
-        tokens, pooled = (out.last_hidden_state, out.pooler_output) if hasattr(out, "pooler_output") else out
+        tokens, pooled = tokens_and_pooler(self.backbone(input_values=fbank))
         return torch.cat([tokens[:, 2:].mean(dim=1), pooled], dim=-1)
+
+
+def tokens_and_pooler(out) -> tuple[torch.Tensor, torch.Tensor]:
+    """(last hidden state [B, 2 + patches, H], pooler output [B, H]) of either backbone: transformers' ASTModel
+    returns them as attributes, LeanAST as a tuple."""
+    return (out.last_hidden_state, out.pooler_output) if hasattr(out, "pooler_output") else out
 
 
 def init_like_vit(encoder: AstEncoder) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sentio_ml.ast_encoder import EncoderConfig
+from sentio_ml.ast_encoder import EncoderConfig, tokens_and_pooler
 from sentio_ml.audio_descriptors import AUDIO_DESCRIPTOR_COUNT
 from sentio_ml.config_io import SettingsDict
 from sentio_ml.descriptors import KernelHead, descriptor_count, fbank_descriptors
@@ -235,9 +235,8 @@ class MoodRegressor(nn.Module):
         pooled = feats
         if self.config.pool_time > 1 or self.config.pool_freq > 1:
             pooled = nn.functional.avg_pool2d(feats.unsqueeze(1), (self.config.pool_time, self.config.pool_freq)).squeeze(1)
-        out = self.backbone(input_values=pooled)
-        # [B, 2 + patches, H]: CLS, distillation, patches (layer-normed); LeanAST returns the pair as a tuple
-        tokens, pooler = (out.last_hidden_state, out.pooler_output) if hasattr(out, "pooler_output") else out
+        # [B, 2 + patches, H]: CLS, distillation, patches (layer-normed)
+        tokens, pooler = tokens_and_pooler(self.backbone(input_values=pooled))
         parts = [tokens[:, 2:, :].mean(dim=1), pooler]
         if self.stats is not None:
             stats = fbank_statistics(feats)
