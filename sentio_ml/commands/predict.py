@@ -63,8 +63,8 @@ def register(subparsers) -> None:
                         help="length of each excerpt (default: the model's input length)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto = int8 on the CPU and bf16 on a GPU for large models only (20 M+ Linear weights, "
-                             "e.g. base), fp32 for the shipped ones, which it would only slow down or blur; "
-                             "int8 runs on the CPU only, fp16 on GPUs only (default auto)")
+                             "e.g. base), fp32 for the shipped ones, which gain little from it and would have their "
+                             "values tied to the batch; int8 runs on the CPU only, fp16 on GPUs only (default auto)")
     # before --precision existed: --quantize int8|none|auto, kept working for scripts
     parser.add_argument("--quantize", dest="precision", choices=["auto", "int8", "none"], help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=positive_int, default=2, metavar="N",
