@@ -55,14 +55,13 @@ class MusicDetector:
 
     def probability(self, wave: np.ndarray, sample_rate: int) -> float:
         """P(Music) of `wave` (float32 mono samples at `sample_rate`), resampled to the tagger's rate."""
-        import soxr
         import torch
 
-        wave = np.asarray(wave, dtype=np.float32)
-        if sample_rate != self.teacher.sample_rate:
-            wave = soxr.resample(wave, sample_rate, self.teacher.sample_rate).astype(np.float32, copy=False)
+        from sentio_ml.audio import resample_rows  # the same call as the model's wave32k view (Predictor's music tap)
+
+        rows = resample_rows(np.asarray(wave, dtype=np.float32)[None], sample_rate, self.teacher.sample_rate)
         with torch.inference_mode():
-            _, logits = self.teacher(torch.from_numpy(wave)[None])
+            _, logits = self.teacher(torch.from_numpy(rows))
         # mn04 returns logits before the sigmoid (AudioSet is multi-label: one sigmoid per class)
         return float(torch.sigmoid(logits[0, self.music_index]))
 
