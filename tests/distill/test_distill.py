@@ -195,3 +195,28 @@ def test_heads_refuses_a_version_that_is_not_major_minor_patch(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--student", "s", "--out", "o", "--version", "latest"])
     assert "'latest' is not a version like 2.2.0" in capsys.readouterr().err
+
+
+def test_the_head_inputs_check_reads_the_shipped_embedding_and_leaves_no_hooks():
+    """scripts/head_inputs.py: its "shipped" variant is what the encoder gives the head; the others add to it."""
+    import importlib.util
+    from pathlib import Path
+
+    from sentio_ml.ast_encoder import PRESETS, EncoderConfig
+    from sentio_ml.composition import AstPart
+    from sentio_ml.distill.tune import embed_fbank
+
+    spec = importlib.util.spec_from_file_location("head_inputs", Path(__file__).parents[2] / "scripts/head_inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = EncoderConfig.from_dict({**PRESETS["tiny"].to_dict(), "num_layers": 2})
+    torch.manual_seed(0)
+    part = AstPart(config).eval()
+    fbank = torch.randn(3, 2, config.pooled_frames, 128)
+    variants = module.embeddings(part, fbank)
+    shipped = variants["shipped (last mean token + CLS)"]
+    assert np.allclose(shipped, embed_fbank(part, fbank), atol=1e-6)
+    width = config.hidden_size
+    assert variants["+ earlier layers' mean tokens"].shape == (3, 3 * width)
+    assert np.allclose(variants["+ the tokens' std"][:, :2 * width], shipped, atol=1e-6)
+    assert not any(layer._forward_hooks for layer in part.encoder.backbone.layers)
