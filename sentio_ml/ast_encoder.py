@@ -93,6 +93,10 @@ PRESETS: dict[str, EncoderConfig] = {
     # sized so the distillation fits a shared 2-core CPU in about an hour (6 x 256 on 128 patches cost 5x more
     # per step: 12 s for 64 crops while the machine was shared).
     "student": EncoderConfig(hidden_size=192, num_layers=4, num_heads=3, intermediate_size=768, pool_time=8),
+    # Two larger students for the ablation (docs/distillation.md): the same 4 x 192 on 8 x 16 = 128 patches of the
+    # 4x pooled fbank (40-ms frames; 1.9x the training step), and 6 x 256 on the shipped 64 patches (2.4x).
+    "student-fine-time": EncoderConfig(hidden_size=192, num_layers=4, num_heads=3, intermediate_size=768, pool_time=4),
+    "student-large": EncoderConfig(hidden_size=256, num_layers=6, num_heads=4, intermediate_size=1024, pool_time=8),
     # AST-base (the AudioSet checkpoints' architecture): 12 x 768, overlapping 10-10 patches, 1212 of them.
     "base": EncoderConfig(hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072,
                           frequency_stride=10, time_stride=10, pool_time=1),
