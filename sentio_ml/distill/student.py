@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crops", type=Path, nargs="+", required=True, help="crop folders (sentio-ml distill crops)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--teachers", nargs="+", required=True)
-    parser.add_argument("--preset", default="student", choices=sorted(PRESETS))
+    parser.add_argument("--preset", default="student", choices=sorted(PRESETS),
+                        help="encoder size: student (shipped: 4 x 192 on 64 patches), student-fine-time (128 patches), "
+                             "student-large (6 x 256); see sentio_ml.ast_encoder.PRESETS")
     parser.add_argument("--steps", type=int, default=3000, help="total optimiser steps (the schedule's length)")
     parser.add_argument("--minutes", type=float, default=1e9, help="stop (resumable) after this many minutes")
     parser.add_argument("--batch-size", type=int, default=64)
