@@ -36,3 +36,20 @@ def test_pooled_input_equals_pooling_inside():
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         AstEncoder(PRESETS["tiny"], backend="onnx")
+
+
+@pytest.mark.parametrize(("preset", "patches"), [("student", 64), ("student-fine-time", 128), ("student-large", 64)])
+def test_student_presets_run_on_both_backends(preset, patches):
+    """The shipped student and the ablation's larger ones: their patch grid, and the Predictor's lean backend
+    reading a distilled (transformers) encoder's weights."""
+    torch.manual_seed(2)
+    config = PRESETS[preset]
+    freq, time = config.grid()
+    assert freq * time == patches
+    reference = AstEncoder(config, backend="transformers").eval()
+    init_like_vit(reference)
+    lean = AstEncoder(config, backend="lean").eval()
+    lean.load_state_dict(reference.state_dict(), strict=True)
+    pooled = torch.randn(2, config.pooled_frames, config.num_mel_bins)
+    with torch.no_grad():
+        assert torch.allclose(lean(pooled, pooled=True), reference(pooled, pooled=True), atol=1e-4)
