@@ -197,18 +197,23 @@ def test_heads_refuses_a_version_that_is_not_major_minor_patch(capsys):
     assert "'latest' is not a version like 2.2.0" in capsys.readouterr().err
 
 
-def test_the_head_inputs_check_reads_the_shipped_embedding_and_leaves_no_hooks():
-    """scripts/head_inputs.py: its "shipped" variant is what the encoder gives the head; the others add to it."""
+def _script(name: str):
     import importlib.util
     from pathlib import Path
 
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[2] / f"scripts/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_head_inputs_check_reads_the_shipped_embedding_and_leaves_no_hooks():
+    """scripts/head_inputs.py: its "shipped" variant is what the encoder gives the head; the others add to it."""
     from sentio_ml.ast_encoder import PRESETS, EncoderConfig
     from sentio_ml.composition import AstPart
     from sentio_ml.distill.tune import embed_fbank
 
-    spec = importlib.util.spec_from_file_location("head_inputs", Path(__file__).parents[2] / "scripts/head_inputs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("head_inputs")
     config = EncoderConfig.from_dict({**PRESETS["tiny"].to_dict(), "num_layers": 2})
     torch.manual_seed(0)
     part = AstPart(config).eval()
@@ -220,3 +225,57 @@ def test_the_head_inputs_check_reads_the_shipped_embedding_and_leaves_no_hooks()
     assert variants["+ earlier layers' mean tokens"].shape == (3, 3 * width)
     assert np.allclose(variants["+ the tokens' std"][:, :2 * width], shipped, atol=1e-6)
     assert not any(layer._forward_hooks for layer in part.encoder.backbone.layers)
+
+
+class _Clips:
+    """The little of a Dataset the head checks read: clips with a path, an artist and a quadrant, and their labels."""
+
+    def __init__(self, labels: np.ndarray) -> None:
+        from types import SimpleNamespace
+
+        from sentio_ml.evaluation.metrics import quadrants_from_unit
+
+        self._labels = {f"clip{i}": row for i, row in enumerate(labels)}
+        self.clips = [SimpleNamespace(path=f"clip{i}", split_key=f"artist{i % 8}", quadrant=int(q))
+                      for i, q in enumerate(quadrants_from_unit(labels))]
+
+    def labels(self, clips=None) -> np.ndarray:
+        return np.stack([self._labels[c.path] for c in (self.clips if clips is None else clips)])
+
+
+def test_head_checks_sign_targets_follow_the_quadrants_with_the_labels_mean_and_spread():
+    module = _script("head_checks")
+    labels = np.array([[0.8, 0.7], [0.3, 0.9], [0.2, 0.1], [0.6, 0.3]])
+    targets = module.sign_targets(labels, np.array([1, 2, 3, 4]))
+    assert (targets[:, 0] > labels[:, 0].mean()).tolist() == [True, False, False, True]
+    assert (targets[:, 1] > labels[:, 1].mean()).tolist() == [True, True, False, False]
+    assert np.allclose(targets.mean(0), labels.mean(0)) and np.allclose(targets.std(0), labels.std(0))
+
+
+def test_head_checks_early_fusion_gives_the_informative_block_the_variance():
+    """One ridge on student ⊕ teacher: when only the student's block carries the labels, it carries the output."""
+    module = _script("head_checks")
+    rng = np.random.default_rng(0)
+    labels = rng.uniform(0.1, 0.9, (160, 2))
+    informative = np.concatenate([labels + 0.05 * rng.standard_normal(labels.shape), rng.standard_normal((160, 6))], 1)
+    noise = rng.standard_normal((160, 12))
+    dataset = _Clips(labels)
+    train, test = dataset.clips[:120], dataset.clips[120:]
+    fused = module.fusion_fit_predict([informative, noise], dataset, 1.0)(train, test, 0)
+    assert all(share > 0.9 for share in fused.shares["student"])
+    assert all(np.corrcoef(fused.predictions[:, d], labels[120:, d])[0, 1] > 0.9 for d in range(2))
+    swapped = module.fusion_fit_predict([noise, informative], dataset, 1.0)(train, test, 0)
+    assert all(share < 0.1 for share in swapped.shares["student"])
+
+
+def test_student_fit_bands_score_a_perfect_fit_zero_and_the_mean_one():
+    module = _script("student_fit")
+    rng = np.random.default_rng(0)
+    targets = rng.standard_normal((400, 20)) @ rng.standard_normal((20, 20))
+    variances, axes = module.principal_axes(targets)
+    assert np.all(np.diff(variances) <= 1e-9)
+    perfect = module.band_errors(targets, targets, variances, axes, bands=((0, 8), (8, None)))
+    assert [b["relative_error"] for b in perfect] == [0.0, 0.0]
+    assert abs(sum(b["variance_share"] for b in perfect) - 1.0) < 0.01
+    mean = module.band_errors(np.broadcast_to(targets.mean(0), targets.shape), targets, variances, axes)
+    assert [b["relative_error"] for b in mean] == [1.0, 1.0]  # 20 components: the bands 1-8 and 9-20
