@@ -138,10 +138,10 @@ def main() -> None:
                         help="where the 4Q excerpts (as `distill heads` caches them) and the teachers' features are kept")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    part, state = load_student_part(args.student)
     dataset = load_fourq(args.data)
     args.cache.mkdir(parents=True, exist_ok=True)
     waves = excerpt_waves(dataset, args.cache / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, 3)
-    part, state = load_student_part(args.student)
     stats = state["stats"]["fbank"]
     features = {"student": embed_fbank(part, excerpt_fbank(part, waves, stats["mean"], stats["std"]))}
     features.update({name: teacher_features(name, waves, args.cache) for name in args.teachers})

@@ -57,10 +57,10 @@ def main() -> None:
                         help="the 4Q excerpts cache `distill heads` writes beside its --out (made if missing)")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    part, state = load_student_part(args.student)
     dataset = load_fourq(args.data)
     args.excerpts_cache.parent.mkdir(parents=True, exist_ok=True)
     waves = excerpt_waves(dataset, args.excerpts_cache, FeatureConfig().excerpt_seconds, 3)
-    part, state = load_student_part(args.student)
     if not hasattr(part.encoder.backbone, "layers"):
         raise SystemExit("This check reads the lean backbone's layers; the student uses another backbone.")
     stats = state["stats"]["fbank"]

@@ -49,6 +49,7 @@ def main() -> None:
     from safetensors.torch import load_file
 
     from sentio_ml.ast_encoder import EncoderConfig
+    from sentio_ml.distill.finetune import read_student_state
     from sentio_ml.distill.student import Student, batch_tensors, load_set, split_rows
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the student's --seed (it drew the validation split)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    state = json.loads((args.student / "state.json").read_text())
+    state = read_student_state(args.student)
     config = EncoderConfig.from_dict(state["encoder"])
     data = load_set(args.crops, state["teachers"], config.pooled_frames)
     train_rows, validation_rows = split_rows(data.files, 0.05, args.seed)

@@ -42,13 +42,21 @@ def excerpt_waves(dataset: Dataset, cache: Path, seconds: float, count: int) -> 
     return waves
 
 
+def read_student_state(student_dir: Path) -> dict:
+    """A `distill student` folder's state.json, once its weights are known to be there too (else one sentence)."""
+    if not (student_dir / "state.json").is_file() or not (student_dir / "student.safetensors").is_file():
+        raise SystemExit(f"{student_dir} holds no distilled student (state.json and student.safetensors): "
+                         "give the --out folder of `sentio-ml distill student`.")
+    return json.loads((student_dir / "state.json").read_text())
+
+
 def load_student_part(student_dir: Path) -> tuple[AstPart, dict]:
     """The distilled encoder as an AstPart (head not fitted yet) and the student's training state."""
     from safetensors.torch import load_file
 
     from sentio_ml.ast_encoder import EncoderConfig
 
-    state = json.loads((student_dir / "state.json").read_text())
+    state = read_student_state(student_dir)
     part = AstPart(EncoderConfig.from_dict(state["encoder"]))
     weights = {k[len("encoder."):]: v for k, v in load_file(str(student_dir / "student.safetensors")).items()
                if k.startswith("encoder.")}
@@ -266,10 +274,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     torch.set_num_threads(2)
+    part, state = load_student_part(args.student)  # before minutes of decoding, so a wrong folder fails at once
     dataset = load_fourq(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
     waves = excerpt_waves(dataset, args.out.parent / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, args.excerpts)
-    part, state = load_student_part(args.student)
     # the excerpts' fbank once, for the frozen embeddings, the control and the fine-tuning alike
     fbank = excerpt_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
     features = embed_fbank(part, fbank)

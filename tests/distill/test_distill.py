@@ -197,6 +197,18 @@ def test_heads_refuses_a_version_that_is_not_major_minor_patch(capsys):
     assert "'latest' is not a version like 2.2.0" in capsys.readouterr().err
 
 
+
+def test_heads_names_a_folder_without_a_student_before_any_work(tmp_path, shard_dir):
+    """`distill heads --student` on a folder that holds no student: one sentence, nothing written, no decoding."""
+    from sentio_ml.distill.finetune import main
+
+    for folder in (tmp_path / "missing", shard_dir):  # no folder at all; a crops folder given by mistake
+        with pytest.raises(SystemExit) as stop:
+            main(["--student", str(folder), "--out", str(tmp_path / "heads"), "--data", str(tmp_path / "no-4q-here")])
+        assert str(stop.value) == (f"{folder} holds no distilled student (state.json and student.safetensors): "
+                                   "give the --out folder of `sentio-ml distill student`.")
+    assert not (tmp_path / "heads").exists()
+
 def _script(name: str):
     import importlib.util
     from pathlib import Path
