@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="report.json files (`sentio-ml distill heads`, `sentio-ml cv`, a bundle's cv/report.json)")
     parser.add_argument("--blend", nargs="+", required=True, metavar="NAME=WEIGHT")
     args = parser.parse_args(argv)
+    for report in args.reports:
+        if not report.is_file():
+            raise SystemExit(f"There is no CV report at {report}: give a report.json that `sentio-ml distill heads`, "
+                             "`sentio-ml cv` or a bundle's cv/ folder holds.")
     results = [cv_result_from_dict(m) for report in args.reports for m in json.loads(report.read_text())["models"]]
     parts = {}
     for item in args.blend:

@@ -39,11 +39,14 @@ def record_build(out: Path, manifest: Path, variants: int, max_per_file: int, se
 def build(manifest: Path, out: Path, variants: int, max_per_file: int, seed: int) -> None:
     from sentio_ml.console import ProgressBar
 
+    if not manifest.is_file():
+        raise SystemExit(f"There is no corpus manifest at {manifest}: `sentio-ml distill corpus --out DIR` writes one "
+                         "(DIR/manifest.csv).")
+    packages = sorted((package, [(row.file, row.duration_s) for row in rows])
+                      for package, rows in by_package(read_manifest(manifest)).items())
     out.mkdir(parents=True, exist_ok=True)
     record_build(out, manifest, variants, max_per_file, seed)
     crop_seconds = CROP_SAMPLES / SAMPLE_RATE
-    packages = sorted((package, [(row.file, row.duration_s) for row in rows])
-                      for package, rows in by_package(read_manifest(manifest)).items())
     with ProgressBar("crops", unit="package") as bar:
         bar(0, len(packages))
         for number, (package, files) in enumerate(packages):

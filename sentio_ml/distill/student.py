@@ -58,6 +58,10 @@ def load_set(crops: Path | list[Path], teachers: list[str], frames: int) -> Dist
         for t in teachers:
             targets[t].append(np.load(target_path(shard, t)))
         files += [c["file"] for c in json.loads(shard.with_suffix(".json").read_text())["crops"]]
+    if not fbanks:
+        folders = ", ".join(str(folder) for folder in ([crops] if isinstance(crops, Path) else crops))
+        raise SystemExit(f"There are no crops with targets from {', '.join(teachers)} in {folders}: render them with "
+                         "`sentio-ml distill crops`, then compute them with `sentio-ml distill targets --teachers ...`.")
     return DistillSet(np.concatenate(fbanks), {t: np.concatenate(v) for t, v in targets.items()}, files)
 
 

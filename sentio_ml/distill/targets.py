@@ -71,6 +71,9 @@ def fill(crops: Path, teachers: list[str], pool_time: int, only: str = "*") -> N
     from sentio_ml.console import ProgressBar
 
     shards = [shard for shard in shard_paths(crops) if shard.match(only)]
+    if not shards:
+        raise SystemExit(f"There are no crop shards{'' if only == '*' else f' matching {only!r}'} in {crops}: "
+                         "`sentio-ml distill crops --out` that folder renders them.")
     with ProgressBar("teacher targets", unit="shard") as bar:
         bar(0, len(shards))
         for done, shard in enumerate(shards, 1):

@@ -209,6 +209,23 @@ def test_heads_names_a_folder_without_a_student_before_any_work(tmp_path, shard_
                                    "give the --out folder of `sentio-ml distill student`.")
     assert not (tmp_path / "heads").exists()
 
+
+@pytest.mark.parametrize("step, argv, sentence", [
+    ("build", ["--manifest", "{tmp}/manifest.csv", "--out", "{tmp}/out"], "There is no corpus manifest at {tmp}/manifest.csv"),
+    ("targets", ["--crops", "{tmp}", "--teachers", "mn04"], "There are no crop shards in {tmp}"),
+    ("student", ["--crops", "{tmp}", "--out", "{tmp}/out", "--teachers", "mn04"], "There are no crops with targets from mn04"),
+    ("blend", ["{tmp}/report.json", "--blend", "AST=1"], "There is no CV report at {tmp}/report.json"),
+])
+def test_each_step_names_its_missing_input_in_one_sentence(step, argv, sentence, tmp_path):
+    """Each distill step given a folder or file that is not there (or empty) says which, and writes nothing."""
+    import importlib
+
+    main = importlib.import_module(f"sentio_ml.distill.{step}").main
+    with pytest.raises(SystemExit) as stop:
+        main([arg.format(tmp=tmp_path) for arg in argv])
+    assert str(stop.value).startswith(sentence.format(tmp=tmp_path)) and "\n" not in str(stop.value)
+    assert list(tmp_path.iterdir()) == []
+
 def _script(name: str):
     import importlib.util
     from pathlib import Path
