@@ -9,6 +9,9 @@
 2. Early fusion. One ridge on the student's embedding ⊕ every teacher's features (each column standardised, each
    block scaled to unit total variance, the student's block by c, so c sets its share), against the late blend the
    default ships: each part's out-of-fold predictions averaged, the AST at 0.55.
+3. Components. The probe on each teacher's features with only their k leading principal components kept (the
+   z-scored features projected onto them and back; axes from all clips' features, no labels): how much of what a
+   probe reads sits in the components a student fits best (`scripts/student_fit.py`).
 
 Prints, per model, the macro-F1 (mean ± std over the 5 fixed 4Q folds), the valence and arousal CCC and, for early
 fusion, the student block's share of the held-out variance. A research check, not part of training. The teachers'
@@ -25,6 +28,7 @@ import torch
 
 RIDGE_ALPHAS = tuple(10.0 ** np.arange(-4, 1.01, 0.5))  # for blocks scaled to unit total variance
 FUSION_SCALES = (1.0, 1.5, 2.0, 3.0)
+LEADING_COMPONENTS = (8, 32, 128)
 
 
 def sign_targets(labels: np.ndarray, quadrants: np.ndarray) -> np.ndarray:
@@ -54,6 +58,14 @@ def target_fit_predict(features: np.ndarray, dataset, mix: float):
         return FoldOutput(np.clip(offset + scale * raw, 0, 1))
 
     return fit_predict
+
+
+def leading_components(features: np.ndarray, count: int) -> np.ndarray:
+    """The z-scored features with all but their `count` leading principal components removed (same columns)."""
+    standardised = (features - features.mean(0)) / (features.std(0) + 1e-6)
+    variances, axes = np.linalg.eigh(np.cov(standardised, rowvar=False))
+    kept = axes[:, variances.argsort()[::-1][:count]]
+    return standardised @ kept @ kept.T
 
 
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +166,11 @@ def main() -> None:
     rest = (1 - 0.55) / len(args.teachers)
     late = blend({name: (result, 0.55 if name == "student" else rest) for name, result in probes.items()})
     print(row(late, shares=late.mean_shares()), flush=True)
+    for name in args.teachers:
+        for count in LEADING_COMPONENTS:
+            kept = leading_components(features[name], count)
+            print(row(cv(dataset, probe_fit_predict(kept, dataset), f"{name}, its {count} leading components")), flush=True)
+
     blocks = list(features.values())
     for scale in FUSION_SCALES:
         joint = cv(dataset, fusion_fit_predict(blocks, dataset, scale), f"early fusion, student block x{scale:g}")

@@ -5,7 +5,10 @@
 
 Loss: for each teacher, the mean squared error between a linear projection of the student's embedding and the
 teacher's standardised outputs (embedding ⊕ logits, each dimension z-scored over the training crops);
-teachers weigh equally. The student also gets SpecAugment masks the teachers never saw (KD with strong
+teachers weigh equally. With `--whiten K` the targets are instead each teacher's K leading principal components of
+those z-scored outputs, each scaled to unit variance: the z-scored loss weighs a component by its variance, so
+the first few dominate it, while a linear probe on musicnn_msd needs its first 32 to reach its 4Q score
+(docs/distillation.md). The student also gets SpecAugment masks the teachers never saw (KD with strong
 augmentation, as in CED/EfficientAT). No labels are used here.
 
 Resumable: `student.safetensors` (encoder + projections), `optimizer.safetensors` and `state.json` are
@@ -128,18 +131,33 @@ def load_checkpoint(out: Path, model: Student, optimizer: torch.optim.Optimizer)
     return json.loads((out / "state.json").read_text())
 
 
-def standardiser(data: DistillSet, rows: np.ndarray) -> dict[str, dict]:
+def standardiser(data: DistillSet, rows: np.ndarray, whiten: int = 0) -> dict[str, dict]:
+    """The fbank's and each teacher's normalisation over the training crops; with `whiten`, also each teacher's
+    "basis" [D, whiten]: its leading principal axes of the z-scored outputs over their standard deviations."""
     fb = data.fbank[rows[:4000]].astype(np.float32)
     stats = {"fbank": {"mean": float(fb.mean()), "std": float(fb.std())}}
     for t, values in data.targets.items():
-        stats[t] = {"mean": values[rows].mean(0).tolist(), "std": (values[rows].std(0) + 1e-3).tolist()}
+        mean, std = values[rows].mean(0), values[rows].std(0) + 1e-3
+        stats[t] = {"mean": mean.tolist(), "std": std.tolist()}
+        if whiten:
+            variances, axes = np.linalg.eigh(np.cov((values[rows] - mean) / std, rowvar=False))
+            keep = variances.argsort()[::-1][:whiten]
+            stats[t]["basis"] = (axes[:, keep] / np.sqrt(np.maximum(variances[keep], 1e-6))).tolist()
     return stats
+
+
+def target_width(stats: dict, teacher: str) -> int:
+    """How many values the student predicts for a teacher: its outputs, or its whitened components."""
+    return len(stats[teacher]["basis"][0]) if "basis" in stats[teacher] else len(stats[teacher]["mean"])
 
 
 def batch_tensors(data: DistillSet, rows: np.ndarray, stats: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     x = (torch.from_numpy(data.fbank[rows].astype(np.float32)) - stats["fbank"]["mean"]) / (2 * stats["fbank"]["std"])
     y = {t: (torch.from_numpy(v[rows]) - torch.tensor(stats[t]["mean"])) / torch.tensor(stats[t]["std"])
          for t, v in data.targets.items()}
+    for t in y:
+        if "basis" in stats[t]:
+            y[t] = y[t] @ torch.tensor(stats[t]["basis"])
     return x, y
 
 
@@ -185,10 +203,12 @@ def train(args: argparse.Namespace) -> None:
     config = PRESETS[args.preset]
     data = load_set(args.crops, args.teachers, config.pooled_frames)
     train_rows, val_rows = split_rows(data.files, 0.05, args.seed)
-    model = Student(config, {t: v.shape[1] for t, v in data.targets.items()})
+    state_file = args.out / "state.json"
+    stats = json.loads(state_file.read_text())["stats"] if state_file.is_file() else standardiser(data, train_rows, args.whiten)
+    model = Student(config, {t: target_width(stats, t) for t in data.targets})
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     state = load_checkpoint(args.out, model, optimizer) or {
-        "step": 0, "encoder": config.to_dict(), "teachers": args.teachers, "stats": standardiser(data, train_rows),
+        "step": 0, "encoder": config.to_dict(), "teachers": args.teachers, "stats": stats,
         "total_steps": args.steps, "crops": len(train_rows), "validation_crops": len(val_rows), "history": []}
     state["total_steps"] = total = args.steps  # a resumed run may lengthen the schedule (and add crops)
     state["crops"], state["validation_crops"] = len(train_rows), len(val_rows)
@@ -247,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--whiten", type=int, default=0, metavar="K",
+                        help="learn each teacher's K leading principal components, each at unit variance, instead of "
+                             "its z-scored outputs (default: 0, the z-scored outputs; fixed when the run starts)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     train(args)

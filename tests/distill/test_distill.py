@@ -63,6 +63,31 @@ def test_student_trains_checkpoints_and_resumes(shard_dir, tmp_path):
     assert resumed["stats"] == first["stats"]  # the standardisation is fixed at the start
 
 
+
+def test_whitened_targets_are_the_leading_components_at_unit_variance():
+    """--whiten K: the student learns K uncorrelated unit-variance components per teacher, largest variance first."""
+    rng = np.random.default_rng(0)
+    outputs = (rng.standard_normal((500, 6)) * [5.0, 3.0, 1.0, 0.5, 0.1, 0.1]) @ np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    data = student.DistillSet(np.zeros((500, 8, 4), np.float16), {"t": outputs.astype(np.float32)}, ["f"] * 500)
+    stats = student.standardiser(data, np.arange(500), whiten=3)
+    assert student.target_width(stats, "t") == 3 and student.target_width(student.standardiser(data, np.arange(500)), "t") == 6
+    _, y = student.batch_tensors(data, np.arange(500), stats)
+    assert np.allclose(np.cov(y["t"].numpy(), rowvar=False), np.eye(3), atol=1e-3)
+    standardised = (outputs - outputs.mean(0)) / outputs.std(0)
+    leading = np.linalg.eigh(np.cov(standardised, rowvar=False))[1][:, -1]
+    assert abs(np.corrcoef(y["t"][:, 0].numpy(), standardised @ leading)[0, 1]) > 0.999
+
+
+def test_a_whitened_student_resumes_with_its_components(shard_dir, tmp_path):
+    args = ["--crops", str(shard_dir), "--out", str(tmp_path), "--teachers", "musicnn_msd", "--preset", "tiny",
+            "--batch-size", "2", "--checkpoint-every", "2", "--threads", "1", "--whiten", "2"]
+    student.main([*args, "--steps", "2"])
+    first = json.loads((tmp_path / "state.json").read_text())
+    student.main([*args[:-1], "0", "--steps", "4"])  # the components are fixed at the start, whatever --whiten says now
+    resumed = json.loads((tmp_path / "state.json").read_text())
+    assert resumed["step"] == 4 and resumed["stats"] == first["stats"]
+    assert np.array(first["stats"]["musicnn_msd"]["basis"]).shape == (250, 2)
+
 def test_fit_head_calibrates_the_spread_to_the_labels():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 20))
@@ -296,6 +321,16 @@ def test_head_checks_early_fusion_gives_the_informative_block_the_variance():
     swapped = module.fusion_fit_predict([noise, informative], dataset, 1.0)(train, test, 0)
     assert all(share < 0.1 for share in swapped.shares["student"])
 
+
+
+def test_head_checks_leading_components_keep_the_largest_directions_only():
+    module = _script("head_checks")
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((300, 5)) * [4.0, 2.0, 1.0, 0.5, 0.25]
+    standardised = (features - features.mean(0)) / (features.std(0) + 1e-6)
+    assert np.allclose(module.leading_components(features, 5), standardised, atol=1e-6)  # all kept: unchanged
+    kept = module.leading_components(features, 2)
+    assert np.linalg.matrix_rank(kept, tol=1e-6) == 2 and kept.shape == features.shape
 
 def test_student_fit_bands_score_a_perfect_fit_zero_and_the_mean_one():
     module = _script("student_fit")
