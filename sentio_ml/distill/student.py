@@ -190,9 +190,15 @@ def split_rows(files: list[str], validation: float, seed: int) -> tuple[np.ndarr
 
 
 def record_stage(state: dict, args: argparse.Namespace) -> None:
-    """Keep the schedule's stages (crop folders, total steps, learning rate) for the model card's rebuild commands;
-    a run that only continues the last stage changes nothing."""
+    """Keep the schedule's stages (crop folders, total steps, learning rate; the encoder preset and the whitened
+    components when not the defaults) for the model card's rebuild commands; a run that only continues the last
+    stage changes nothing."""
     stage = {"crops": [folder.name for folder in args.crops], "steps": args.steps, "lr": args.lr}
+    if getattr(args, "preset", "student") != "student":
+        stage["preset"] = args.preset
+    whitened = {len(s["basis"][0]) for s in state.get("stats", {}).values() if "basis" in s}  # fixed at the start
+    if whitened:
+        stage["whiten"] = max(whitened)
     stages = state.setdefault("stages", [])
     if not stages or stages[-1] != stage:
         stages.append(stage)

@@ -156,7 +156,12 @@ def test_the_card_rebuilds_with_the_recorded_crop_builds_and_student_stages(tmp_
     text = rebuild_commands(distillation, "--mood-epochs 6")
     assert "--out cache/distill/crops-extra --variants 1 --max-per-file 3 --seed 1" in text
     assert text.count("distill student") == 2 and "--crops cache/distill/crops cache/distill/crops-extra" in text
-    assert "--mood-epochs 6 --export BUNDLE_DIR" in text
+    assert "--mood-epochs 6 --export BUNDLE_DIR" in text and "--preset" not in text and "--whiten" not in text
+    whitened: dict = {"stats": {"fbank": {"mean": 0.0, "std": 1.0}, "mn04": {"mean": [0.0], "basis": [[1.0] * 32]}}}
+    student.record_stage(whitened, argparse.Namespace(crops=[tmp_path / "crops"], steps=3300, lr=5e-4,
+                                                      preset="student-fine-time", whiten=0))
+    text = rebuild_commands({**distillation, "stages": whitened["stages"]}, "")
+    assert "--steps 3300 --lr 0.0005 --preset student-fine-time --whiten 32" in text
 
 
 def test_the_card_lists_what_the_crops_took_from_each_corpus_package(shard_dir, tmp_path):
