@@ -2,12 +2,13 @@
 
     python scripts/student_fit.py --student cache/distill/student --crops cache/distill/crops
 
-The student's loss is the mean squared error on each teacher's z-scored outputs, so every principal component of
-those targets weighs by its variance. This prints, for bands of components (by variance, largest first), their
-share of the targets' variance and the student's error on its held-out crops (the by-file validation split
-`distill student` made with the same seed) as a share of that band's variance: 0 is a perfect fit, 1 no better
-than the mean. If the error were mostly in the small components, a loss that weighed the leading ones more
-would be a lever; if the leading components are fitted poorly too, the student needs more fitting, not another loss.
+The student's loss (without `--whiten`) is the mean squared error on each teacher's z-scored outputs, so every
+principal component of those targets weighs by its variance. This prints, for bands of components (by variance,
+largest first), their share of the targets' variance and the student's error on its held-out crops (the by-file
+validation split `distill student` made with the same seed) as a share of that band's variance: 0 is a perfect fit,
+1 no better than the mean. A `--whiten K` student's components are mapped back to the z-scored outputs first (the
+components past K then score about 1). Beside `scripts/head_checks.py`'s rows for each teacher's leading components,
+it says whether the student misses the components a linear probe reads.
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def main() -> None:
 
     from sentio_ml.ast_encoder import EncoderConfig
     from sentio_ml.distill.finetune import read_student_state
-    from sentio_ml.distill.student import Student, batch_tensors, load_set, split_rows
+    from sentio_ml.distill.student import Student, batch_tensors, load_set, split_rows, target_width
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student", type=Path, required=True, help="a `sentio-ml distill student` output folder")
@@ -62,22 +63,24 @@ def main() -> None:
     config = EncoderConfig.from_dict(state["encoder"])
     data = load_set(args.crops, state["teachers"], config.pooled_frames)
     train_rows, validation_rows = split_rows(data.files, 0.05, args.seed)
-    model = Student(config, {t: v.shape[1] for t, v in data.targets.items()})
+    stats = state["stats"]
+    model = Student(config, {t: target_width(stats, t) for t in state["teachers"]})
     model.load_state_dict(load_file(str(args.student / "student.safetensors")))
     model.eval()
-    stats = state["stats"]
     predicted: dict[str, list[np.ndarray]] = {t: [] for t in state["teachers"]}
-    actual: dict[str, list[np.ndarray]] = {t: [] for t in state["teachers"]}
     with torch.inference_mode():
         for first in range(0, len(validation_rows), 64):
-            x, y = batch_tensors(data, validation_rows[first:first + 64], stats)
+            x, _ = batch_tensors(data, validation_rows[first:first + 64], stats)
             for teacher, output in model(x).items():
                 predicted[teacher].append(output.numpy())
-                actual[teacher].append(y[teacher].numpy())
     for teacher in state["teachers"]:
-        standardised = (data.targets[teacher][train_rows] - np.array(stats[teacher]["mean"])) / np.array(stats[teacher]["std"])
-        variances, axes = principal_axes(standardised)
-        for band in band_errors(np.concatenate(predicted[teacher]), np.concatenate(actual[teacher]), variances, axes):
+        mean, std = np.array(stats[teacher]["mean"]), np.array(stats[teacher]["std"])
+        prediction = np.concatenate(predicted[teacher])
+        if "basis" in stats[teacher]:  # a --whiten student predicts components: back to the z-scored outputs
+            prediction = prediction @ np.linalg.pinv(np.array(stats[teacher]["basis"]))
+        variances, axes = principal_axes((data.targets[teacher][train_rows] - mean) / std)
+        actual = (data.targets[teacher][validation_rows] - mean) / std
+        for band in band_errors(prediction, actual, variances, axes):
             print(json.dumps({"teacher": teacher, **band}), flush=True)
 
 
