@@ -209,7 +209,7 @@ def train(args: argparse.Namespace) -> None:
     config = PRESETS[args.preset]
     data = load_set(args.crops, args.teachers, config.pooled_frames)
     train_rows, val_rows = split_rows(data.files, 0.05, args.seed)
-    state_file = args.out / "state.json"
+    state_file = args.out / "state.json"  # a resumed run keeps its normalisation: the projections' widths depend on it
     stats = json.loads(state_file.read_text())["stats"] if state_file.is_file() else standardiser(data, train_rows, args.whiten)
     model = Student(config, {t: target_width(stats, t) for t in data.targets})
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
