@@ -190,12 +190,14 @@ def split_rows(files: list[str], validation: float, seed: int) -> tuple[np.ndarr
 
 
 def record_stage(state: dict, args: argparse.Namespace) -> None:
-    """Keep the schedule's stages (crop folders, total steps, learning rate; the encoder preset and the whitened
-    components when not the defaults) for the model card's rebuild commands; a run that only continues the last
+    """Keep the schedule's stages (crop folders, total steps, learning rate; the encoder preset, SpecAugment's stripes
+    and the whitened components when not the defaults) for the model card's rebuild commands; a run that only continues the last
     stage changes nothing."""
     stage = {"crops": [folder.name for folder in args.crops], "steps": args.steps, "lr": args.lr}
     if getattr(args, "preset", "student") != "student":
         stage["preset"] = args.preset
+    if getattr(args, "masks", 2) != 2:
+        stage["masks"] = args.masks
     whitened = {len(s["basis"][0]) for s in state.get("stats", {}).values() if "basis" in s}  # fixed at the start
     if whitened:
         stage["whiten"] = max(whitened)
@@ -246,7 +248,7 @@ def train_step(model: Student, optimizer: torch.optim.Optimizer, data: DistillSe
     x, y = batch_tensors(data, rng.choice(train_rows, min(args.batch_size, len(train_rows)), replace=False), stats)
     for group in optimizer.param_groups:
         group["lr"] = lr_at(state["step"], total, args.lr, warmup=max(1, total // 20))
-    loss, parts = loss_of(model(spec_augment(x, generator)), y)
+    loss, parts = loss_of(model(spec_augment(x, generator, masks=args.masks) if args.masks else x), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -273,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--masks", type=int, default=2, metavar="N",
+                        help="SpecAugment stripes per axis on the student's input, which the teachers never see "
+                             "(default: %(default)s; 0 trains on the clean fbank)")
     parser.add_argument("--whiten", type=int, default=0, metavar="K",
                         help="learn each teacher's K leading principal components, each at unit variance, instead of "
                              "its z-scored outputs (default: 0, the z-scored outputs; fixed when the run starts)")

@@ -88,6 +88,20 @@ def test_a_whitened_student_resumes_with_its_components(shard_dir, tmp_path):
     assert resumed["step"] == 4 and resumed["stats"] == first["stats"]
     assert np.array(first["stats"]["musicnn_msd"]["basis"]).shape == (250, 2)
 
+
+def test_masks_zero_trains_the_student_on_the_clean_fbank(shard_dir, tmp_path, monkeypatch):
+    def no_masks(*_args, **_kwargs):
+        raise AssertionError("--masks 0 must not call SpecAugment")
+
+    monkeypatch.setattr(student, "spec_augment", no_masks)
+    student.main(["--crops", str(shard_dir), "--out", str(tmp_path), "--teachers", "musicnn_msd", "--preset", "tiny",
+                  "--batch-size", "2", "--threads", "1", "--steps", "2", "--masks", "0"])
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["step"] == 2 and state["stages"][-1]["masks"] == 0
+    with pytest.raises(AssertionError, match="must not call SpecAugment"):  # the default masks
+        student.main(["--crops", str(shard_dir), "--out", str(tmp_path / "masked"), "--teachers", "musicnn_msd",
+                      "--preset", "tiny", "--batch-size", "2", "--threads", "1", "--steps", "2"])
+
 def test_fit_head_calibrates_the_spread_to_the_labels():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 20))
@@ -159,9 +173,9 @@ def test_the_card_rebuilds_with_the_recorded_crop_builds_and_student_stages(tmp_
     assert "--mood-epochs 6 --export BUNDLE_DIR" in text and "--preset" not in text and "--whiten" not in text
     whitened: dict = {"stats": {"fbank": {"mean": 0.0, "std": 1.0}, "mn04": {"mean": [0.0], "basis": [[1.0] * 32]}}}
     student.record_stage(whitened, argparse.Namespace(crops=[tmp_path / "crops"], steps=3300, lr=5e-4,
-                                                      preset="student-fine-time", whiten=0))
+                                                      preset="student-fine-time", masks=0, whiten=0))
     text = rebuild_commands({**distillation, "stages": whitened["stages"]}, "")
-    assert "--steps 3300 --lr 0.0005 --preset student-fine-time --whiten 32" in text
+    assert "--steps 3300 --lr 0.0005 --preset student-fine-time --masks 0 --whiten 32" in text
 
 
 def test_the_card_lists_what_the_crops_took_from_each_corpus_package(shard_dir, tmp_path):
