@@ -40,7 +40,7 @@ def sign_targets(labels: np.ndarray, quadrants: np.ndarray) -> np.ndarray:
 def target_fit_predict(features: np.ndarray, dataset, mix: float):
     """A CV model: the linear probe fitted on (1 − mix)·labels + mix·sign targets, calibrated to the labels."""
     from sentio_ml.composition import LinearHead
-    from sentio_ml.distill.finetune import fit_head, inner_predictions
+    from sentio_ml.distill.finetune import fit_head
     from sentio_ml.evaluation.crossval import FoldOutput
 
     index = {c.path: i for i, c in enumerate(dataset.clips)}
@@ -49,10 +49,7 @@ def target_fit_predict(features: np.ndarray, dataset, mix: float):
         rows, groups = [index[c.path] for c in train], [c.split_key for c in train]
         labels = dataset.labels(train)
         targets = (1 - mix) * labels + mix * sign_targets(labels, np.array([c.quadrant for c in train]))
-        alpha = fit_head(features[rows], targets, groups)[0]
-        inner = inner_predictions(features[rows], targets, groups, alpha)
-        scale = labels.std(0) / np.maximum(inner.std(0), 1e-6)
-        offset = labels.mean(0) - scale * inner.mean(0)
+        alpha, offset, scale = fit_head(features[rows], targets, groups, calibrate_to=labels)
         head = LinearHead(features.shape[1]).fit(features[rows], targets, alpha)
         raw = head(torch.as_tensor(features[[index[c.path] for c in test]], dtype=torch.float32)).numpy()
         return FoldOutput(np.clip(offset + scale * raw, 0, 1))
@@ -82,6 +79,7 @@ def fusion_fit_predict(blocks: list[np.ndarray], dataset, student_scale: float):
     from sentio_ml.composition import variance_shares
     from sentio_ml.distill.finetune import INNER_FOLDS
     from sentio_ml.evaluation.crossval import FoldOutput
+    from sentio_ml.evaluation.spread import affine_calibration
 
     index = {c.path: i for i, c in enumerate(dataset.clips)}
     student_columns = blocks[0].shape[1]
@@ -104,9 +102,7 @@ def fusion_fit_predict(blocks: list[np.ndarray], dataset, student_scale: float):
             return out
 
         alpha = min(RIDGE_ALPHAS, key=lambda a: float(((inner(a) - y) ** 2).mean()))
-        held_out = inner(alpha)
-        scale = y.std(0) / np.maximum(held_out.std(0), 1e-6)
-        offset = y.mean(0) - scale * held_out.mean(0)
+        offset, scale = affine_calibration(y, inner(alpha))
         weight, bias = ridge(x, y, alpha)
         xt = design([index[c.path] for c in test])
         parts = {"student": xt[:, :student_columns] @ weight[:student_columns],
@@ -135,11 +131,9 @@ def row(result, **extra) -> str:
 
 
 def main() -> None:
-    from sentio_ml.datasets.fourq import load_fourq
     from sentio_ml.distill.blend import blend
-    from sentio_ml.distill.finetune import cv, excerpt_waves, load_student_part, probe_fit_predict
-    from sentio_ml.distill.tune import embed_fbank, excerpt_fbank
-    from sentio_ml.features import FeatureConfig
+    from sentio_ml.distill.finetune import cv, probe_fit_predict, student_on_fourq
+    from sentio_ml.distill.tune import embed_fbank
     from sentio_ml.teachers import TEACHER_NAMES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,12 +144,8 @@ def main() -> None:
                         help="where the 4Q excerpts (as `distill heads` caches them) and the teachers' features are kept")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    part, state = load_student_part(args.student)
-    dataset = load_fourq(args.data)
-    args.cache.mkdir(parents=True, exist_ok=True)
-    waves = excerpt_waves(dataset, args.cache / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, 3)
-    stats = state["stats"]["fbank"]
-    features = {"student": embed_fbank(part, excerpt_fbank(part, waves, stats["mean"], stats["std"]))}
+    part, _, dataset, waves, fbank = student_on_fourq(args.student, args.data, args.cache / "fourq-excerpts.npy")
+    features = {"student": embed_fbank(part, fbank)}
     features.update({name: teacher_features(name, waves, args.cache) for name in args.teachers})
 
     for name, values in features.items():

@@ -45,10 +45,7 @@ def embeddings(part, fbank: torch.Tensor) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from sentio_ml.datasets.fourq import load_fourq
-    from sentio_ml.distill.finetune import cv, excerpt_waves, load_student_part, probe_fit_predict
-    from sentio_ml.distill.tune import excerpt_fbank
-    from sentio_ml.features import FeatureConfig
+    from sentio_ml.distill.finetune import cv, probe_fit_predict, student_on_fourq
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student", type=Path, required=True, help="a `sentio-ml distill student` output folder")
@@ -57,14 +54,10 @@ def main() -> None:
                         help="the 4Q excerpts cache `distill heads` writes beside its --out (made if missing)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    part, state = load_student_part(args.student)
-    dataset = load_fourq(args.data)
-    args.excerpts_cache.parent.mkdir(parents=True, exist_ok=True)
-    waves = excerpt_waves(dataset, args.excerpts_cache, FeatureConfig().excerpt_seconds, 3)
+    part, _, dataset, _, fbank = student_on_fourq(args.student, args.data, args.excerpts_cache)
     if not hasattr(part.encoder.backbone, "layers"):
         raise SystemExit("This check reads the lean backbone's layers; the student uses another backbone.")
-    stats = state["stats"]["fbank"]
-    for name, features in embeddings(part, excerpt_fbank(part, waves, stats["mean"], stats["std"])).items():
+    for name, features in embeddings(part, fbank).items():
         result = cv(dataset, probe_fit_predict(features, dataset), name)
         mean, std = result.summary()["quadrant.macro_f1"]
         row = {"embedding": name, "dim": features.shape[1], "macro_f1": f"{mean:.3f} ± {std:.3f}"}

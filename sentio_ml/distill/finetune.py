@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ import torch
 from sentio_ml.composition import AstPart, Composition
 from sentio_ml.datasets import Clip, Dataset
 from sentio_ml.evaluation.crossval import CVResult, FoldOutput, run_cv
-from sentio_ml.evaluation.spread import spread_ratio
+from sentio_ml.evaluation.spread import affine_calibration, spread_ratio
 
 ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 INNER_FOLDS = 4
@@ -40,6 +41,29 @@ def excerpt_waves(dataset: Dataset, cache: Path, seconds: float, count: int) -> 
                       (load_excerpts(c.path, 16000, seconds, count).waves for c in dataset.clips)])
     np.save(cache, np.round(np.clip(waves, -1, 1) * 32767).astype(np.int16))
     return waves
+
+
+class StudentOnFourQ(NamedTuple):
+    part: AstPart  # the distilled encoder, head not fitted
+    state: dict  # the student's training state
+    dataset: Dataset
+    waves: np.ndarray  # [clips, excerpts, samples] at 16 kHz, as the Predictor takes them
+    fbank: torch.Tensor  # their fbank, normalised and pooled as the student was trained
+
+
+def student_on_fourq(student_dir: Path, data: Path, excerpts_cache: Path, excerpts: int = 3) -> StudentOnFourQ:
+    """The student (checked first, so a wrong folder fails before minutes of decoding), the 4Q clips' excerpts
+    (cached in `excerpts_cache`) and their fbank: what `distill heads` and the research scripts start from."""
+    from sentio_ml.datasets.fourq import load_fourq
+    from sentio_ml.distill.tune import excerpt_fbank
+    from sentio_ml.features import FeatureConfig
+
+    part, state = load_student_part(student_dir)
+    dataset = load_fourq(data)
+    excerpts_cache.parent.mkdir(parents=True, exist_ok=True)
+    waves = excerpt_waves(dataset, excerpts_cache, FeatureConfig().excerpt_seconds, excerpts)
+    stats = state["stats"]["fbank"]
+    return StudentOnFourQ(part, state, dataset, waves, excerpt_fbank(part, waves, stats["mean"], stats["std"]))
 
 
 def read_student_state(student_dir: Path) -> dict:
@@ -99,14 +123,13 @@ def inner_predictions(x: np.ndarray, y: np.ndarray, groups: list[str], alpha: fl
     return out
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, groups: list[str]) -> tuple[float, np.ndarray, np.ndarray]:
+def fit_head(x: np.ndarray, y: np.ndarray, groups: list[str],
+             calibrate_to: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """(alpha, offset, scale): the penalty with the best inner squared error and the calibration that gives the
-    inner out-of-fold predictions the labels' mean and standard deviation."""
+    inner out-of-fold predictions the mean and standard deviation of `calibrate_to` (default: the targets y)."""
     scored = [(float(((inner_predictions(x, y, groups, a) - y) ** 2).mean()), a) for a in ALPHAS]
     alpha = min(scored)[1]
-    inner = inner_predictions(x, y, groups, alpha)
-    scale = y.std(0) / np.maximum(inner.std(0), 1e-6)
-    offset = y.mean(0) - scale * inner.mean(0)
+    offset, scale = affine_calibration(y if calibrate_to is None else calibrate_to, inner_predictions(x, y, groups, alpha))
     return alpha, offset, scale
 
 
@@ -267,19 +290,15 @@ def random_controls(part: AstPart, fbank: torch.Tensor, dataset: Dataset, probe:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sentio_ml.datasets.fourq import load_fourq
-    from sentio_ml.distill.tune import embed_fbank, excerpt_fbank
+    from sentio_ml.distill.tune import embed_fbank
     from sentio_ml.evaluation.report import write_report
-    from sentio_ml.features import FeatureConfig
 
     args = parse_args(argv)
     torch.set_num_threads(2)
-    part, state = load_student_part(args.student)  # before minutes of decoding, so a wrong folder fails at once
-    dataset = load_fourq(args.data)
-    args.out.mkdir(parents=True, exist_ok=True)
-    waves = excerpt_waves(dataset, args.out.parent / "fourq-excerpts.npy", FeatureConfig().excerpt_seconds, args.excerpts)
     # the excerpts' fbank once, for the frozen embeddings, the control and the fine-tuning alike
-    fbank = excerpt_fbank(part, waves, state["stats"]["fbank"]["mean"], state["stats"]["fbank"]["std"])
+    part, state, dataset, _, fbank = student_on_fourq(args.student, args.data, args.out.parent / "fourq-excerpts.npy",
+                                                      args.excerpts)
+    args.out.mkdir(parents=True, exist_ok=True)
     features = embed_fbank(part, fbank)
     results = [cv(dataset, probe_fit_predict(features, dataset), "distilled AST + linear head")]
     probes = {teacher: teacher_clip_features(args.crops, teacher, dataset) for teacher in args.probes}

@@ -32,6 +32,7 @@ from sentio_ml.datasets import Clip, Dataset
 from sentio_ml.distill.student import load_set, lr_at, spec_augment
 from sentio_ml.distill.tune import as_linear, calibration_split, embed_fbank
 from sentio_ml.evaluation.crossval import FoldOutput
+from sentio_ml.evaluation.spread import affine_calibration
 
 LABEL_WEIGHT = 0.5
 RIDGE_ALPHA = 100.0  # the starting linear layer only; the whole layer is trained afterwards
@@ -130,8 +131,7 @@ def fit_moods(part: AstPart, crops: CropSet, clip_features: dict[str, np.ndarray
     tuned = distil_moods(part, crops, crop_rows, targets, stats, epochs, seed=seed)
     with torch.inference_mode():
         held = tuned.head(torch.as_tensor(embed_fbank(tuned, excerpt_fbank[rows[calibration_rows]]))).numpy()
-    scale = labels[calibration_rows].std(0) / np.maximum(held.std(0), 1e-6)
-    offset = labels[calibration_rows].mean(0) - scale * held.mean(0)
+    offset, scale = affine_calibration(labels[calibration_rows], held)
     return tuned, offset, scale
 
 

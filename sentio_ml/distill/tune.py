@@ -16,6 +16,7 @@ from torch import nn
 
 from sentio_ml.composition import AstPart, LinearHead
 from sentio_ml.distill.student import spec_augment
+from sentio_ml.evaluation.spread import affine_calibration
 
 CALIBRATION_SHARE = 0.2
 
@@ -88,6 +89,5 @@ def tuned_head(part: AstPart, fbank: torch.Tensor, labels: np.ndarray, groups: l
     tuned.head.fit(embed_fbank(tuned, fbank[tune_rows]), labels[tune_rows], alpha)
     with torch.inference_mode():
         held = tuned.head(torch.as_tensor(embed_fbank(tuned, fbank[calibration_rows]))).numpy()
-    scale = labels[calibration_rows].std(0) / np.maximum(held.std(0), 1e-6)
-    offset = labels[calibration_rows].mean(0) - scale * held.mean(0)
+    offset, scale = affine_calibration(labels[calibration_rows], held)
     return tuned, offset, scale

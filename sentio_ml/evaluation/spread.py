@@ -37,6 +37,13 @@ def spread_factors(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return np.asarray(y_true).std(0) / np.maximum(np.asarray(y_pred).std(0), 1e-6)
 
 
+def affine_calibration(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) per dimension that give the held-out predictions the labels' mean and standard deviation
+    (the distilled heads' calibration: unlike `stretch`, it also moves the centre)."""
+    scale = spread_factors(y_true, y_pred)
+    return np.asarray(y_true).mean(0) - scale * np.asarray(y_pred).mean(0), scale
+
+
 def stretch(y_pred: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + factors * (np.asarray(y_pred) - 0.5), 0.0, 1.0)
 
