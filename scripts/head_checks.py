@@ -101,8 +101,9 @@ def fusion_fit_predict(blocks: list[np.ndarray], dataset, student_scale: float):
                 out[held] = x[held] @ weight + bias
             return out
 
-        alpha = min(RIDGE_ALPHAS, key=lambda a: float(((inner(a) - y) ** 2).mean()))
-        offset, scale = affine_calibration(y, inner(alpha))
+        held_out = {a: inner(a) for a in RIDGE_ALPHAS}
+        alpha = min(RIDGE_ALPHAS, key=lambda a: float(((held_out[a] - y) ** 2).mean()))
+        offset, scale = affine_calibration(y, held_out[alpha])
         weight, bias = ridge(x, y, alpha)
         xt = design([index[c.path] for c in test])
         parts = {"student": xt[:, :student_columns] @ weight[:student_columns],

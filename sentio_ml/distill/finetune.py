@@ -127,9 +127,9 @@ def fit_head(x: np.ndarray, y: np.ndarray, groups: list[str],
              calibrate_to: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """(alpha, offset, scale): the penalty with the best inner squared error and the calibration that gives the
     inner out-of-fold predictions the mean and standard deviation of `calibrate_to` (default: the targets y)."""
-    scored = [(float(((inner_predictions(x, y, groups, a) - y) ** 2).mean()), a) for a in ALPHAS]
-    alpha = min(scored)[1]
-    offset, scale = affine_calibration(y if calibrate_to is None else calibrate_to, inner_predictions(x, y, groups, alpha))
+    inner = {a: inner_predictions(x, y, groups, a) for a in ALPHAS}
+    alpha = min(ALPHAS, key=lambda a: float(((inner[a] - y) ** 2).mean()))
+    offset, scale = affine_calibration(y if calibrate_to is None else calibrate_to, inner[alpha])
     return alpha, offset, scale
 
 
