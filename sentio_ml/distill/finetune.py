@@ -31,16 +31,19 @@ INNER_FOLDS = 4
 
 
 def excerpt_waves(dataset: Dataset, cache: Path, seconds: float, count: int) -> np.ndarray:
-    """[clips, count, samples] float32 excerpts of every clip, as the Predictor places them (cached as int16)."""
+    """[clips, count, samples] float32 excerpts of every clip, as the Predictor places them, cached as int16. The
+    first call returns what the cache will, so a run that decodes scores the same as one that reads the cache."""
     from sentio_ml.audio import load_excerpts
 
-    if cache.is_file():
-        return np.load(cache).astype(np.float32) / 32767.0
-    # a clip no longer than one excerpt gets one (as in the Predictor); repeating it keeps the clip's mean the same
-    waves = np.stack([np.resize(w, (count, w.shape[1])) for w in
-                      (load_excerpts(c.path, 16000, seconds, count).waves for c in dataset.clips)])
-    np.save(cache, np.round(np.clip(waves, -1, 1) * 32767).astype(np.int16))
-    return waves
+    if not cache.is_file():
+        # a clip no longer than one excerpt gets one (as in the Predictor); repeating it keeps the clip's mean the same
+        waves = np.stack([np.resize(w, (count, w.shape[1])) for w in
+                          (load_excerpts(c.path, 16000, seconds, count).waves for c in dataset.clips)])
+        partial = cache.with_name(cache.name + ".tmp")
+        with open(partial, "wb") as handle:  # written whole, then renamed: a killed run leaves no broken cache
+            np.save(handle, np.round(np.clip(waves, -1, 1) * 32767).astype(np.int16))
+        partial.replace(cache)
+    return np.load(cache).astype(np.float32) / 32767.0
 
 
 class StudentOnFourQ(NamedTuple):
