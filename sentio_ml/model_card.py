@@ -35,7 +35,7 @@ def rebuild_commands(distillation: dict[str, Any], head_options: str) -> str:
         lines.append(f"sentio-ml distill targets --crops cache/distill/{folder} --teachers {teachers}")
     for stage in distillation.get("stages") or [{"crops": ["crops"], "steps": distillation["step"], "lr": 5e-4}]:
         folders = " ".join(f"cache/distill/{c}" for c in stage["crops"])
-        options = "".join(f" --{name} {stage[name]}" for name in ("preset", "masks", "whiten") if name in stage)
+        options = "".join(f" --{name} {stage[name]}" for name in ("preset", "masks", "mixup", "whiten") if name in stage)
         lines.append(f"sentio-ml distill student --crops {folders} --out cache/distill/student --teachers {teachers} "
                      f"--steps {stage['steps']} --lr {stage['lr']:g}{options}")
     lines.append(f"sentio-ml distill heads   --student cache/distill/student --out runs/heads {head_options} --export BUNDLE_DIR")

@@ -9,7 +9,8 @@ teachers weigh equally. With `--whiten K` the targets are instead each teacher's
 those z-scored outputs, each scaled to unit variance: the z-scored loss weighs a component by its variance, so
 the first few dominate it, while a linear probe on musicnn_msd needs its first 32 to reach its 4Q score
 (docs/distillation.md). The student also gets SpecAugment masks the teachers never saw (KD with strong
-augmentation, as in CED/EfficientAT). No labels are used here.
+augmentation, as in CED/EfficientAT); with `--mixup SHARE`, that share of each batch is also mixed with other crops
+of the batch (`mix_batch`). No labels are used here.
 
 Resumable: `student.safetensors` (encoder + projections), `optimizer.safetensors` and `state.json` are
 rewritten every `--checkpoint-every` steps and at the end; rerunning the command continues from them.
@@ -94,6 +95,24 @@ def spec_augment(x: torch.Tensor, generator: torch.Generator, masks: int = 2, ti
             hit = (index >= starts[:, None]) & (index < (starts + widths)[:, None])
             x.masked_fill_(hit[:, :, None] if axis == 1 else hit[:, None, :], 0.0)
     return x
+
+
+def mix_batch(x: torch.Tensor, y: dict[str, torch.Tensor], share: float, fbank_stats: dict,
+              generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mix a `share` of the batch's examples with another example of the batch, at a random weight λ: the fbank's
+    mel powers mixed (as mixing the audio would, up to phase), the z-scored targets interpolated (an approximation
+    of the teacher on the mix; the crops' own mixes carry the teachers' real outputs). More views of the same audio,
+    for a student that fits its training crops closely but held-out ones worse."""
+    batch = len(x)
+    partner = torch.randperm(batch, generator=generator)
+    weight = torch.rand(batch, generator=generator).clamp_min(1e-3)
+    weight = torch.where(torch.rand(batch, generator=generator) < share, weight, torch.ones(batch))
+    scale, offset = 2 * fbank_stats["std"], fbank_stats["mean"]
+    raw = x * scale + offset  # the pooled log-mel fbank
+    w = weight[:, None, None]
+    mixed = torch.logaddexp(raw + torch.log(w), raw[partner] + torch.log1p(-w.clamp_max(1 - 1e-6)))
+    mixed = torch.where(w >= 1, raw, mixed)
+    return (mixed - offset) / scale, {t: weight[:, None] * v + (1 - weight[:, None]) * v[partner] for t, v in y.items()}
 
 
 def lr_at(step: int, total: int, base: float, warmup: int, floor: float = 0.02) -> float:
@@ -198,6 +217,8 @@ def record_stage(state: dict, args: argparse.Namespace) -> None:
         stage["preset"] = args.preset
     if getattr(args, "masks", 2) != 2:
         stage["masks"] = args.masks
+    if getattr(args, "mixup", 0.0):
+        stage["mixup"] = args.mixup
     whitened = {len(s["basis"][0]) for s in state.get("stats", {}).values() if "basis" in s}  # fixed at the start
     if whitened:
         stage["whiten"] = max(whitened)
@@ -248,6 +269,8 @@ def train_step(model: Student, optimizer: torch.optim.Optimizer, data: DistillSe
     x, y = batch_tensors(data, rng.choice(train_rows, min(args.batch_size, len(train_rows)), replace=False), stats)
     for group in optimizer.param_groups:
         group["lr"] = lr_at(state["step"], total, args.lr, warmup=max(1, total // 20))
+    if getattr(args, "mixup", 0.0):
+        x, y = mix_batch(x, y, args.mixup, stats["fbank"], generator)
     loss, parts = loss_of(model(spec_augment(x, generator, masks=args.masks) if args.masks else x), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -278,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--masks", type=int, default=2, metavar="N",
                         help="SpecAugment stripes per axis on the student's input, which the teachers never see "
                              "(default: %(default)s; 0 trains on the clean fbank)")
+    parser.add_argument("--mixup", type=float, default=0.0, metavar="SHARE",
+                        help="mix this share of each batch's crops with another crop of the batch, targets interpolated "
+                             "(default: 0, none; the crops' own mixes are always there)")
     parser.add_argument("--whiten", type=int, default=0, metavar="K",
                         help="learn each teacher's K leading principal components, each at unit variance, instead of "
                              "its z-scored outputs (default: 0, the z-scored outputs; fixed when the run starts)")

@@ -173,9 +173,38 @@ def test_the_card_rebuilds_with_the_recorded_crop_builds_and_student_stages(tmp_
     assert "--mood-epochs 6 --export BUNDLE_DIR" in text and "--preset" not in text and "--whiten" not in text
     whitened: dict = {"stats": {"fbank": {"mean": 0.0, "std": 1.0}, "mn04": {"mean": [0.0], "basis": [[1.0] * 32]}}}
     student.record_stage(whitened, argparse.Namespace(crops=[tmp_path / "crops"], steps=3300, lr=5e-4,
-                                                      preset="student-fine-time", masks=0, whiten=0))
+                                                      preset="student-fine-time", masks=0, mixup=0.5, whiten=0))
     text = rebuild_commands({**distillation, "stages": whitened["stages"]}, "")
-    assert "--steps 3300 --lr 0.0005 --preset student-fine-time --masks 0 --whiten 32" in text
+    assert "--steps 3300 --lr 0.0005 --preset student-fine-time --masks 0 --mixup 0.5 --whiten 32" in text
+
+
+def test_mixup_mixes_the_mel_powers_and_interpolates_the_targets_of_the_chosen_share():
+    """--mixup SHARE: a mixed crop's fbank is the log of its two crops' weighted mel powers, its targets the same
+    weighting of theirs; the rest of the batch is left as it was, and SHARE 0 leaves all of it."""
+    generator = torch.Generator().manual_seed(0)
+    stats = {"mean": -4.0, "std": 2.5}
+    x, y = torch.randn(64, 8, 16), {"mn04": torch.randn(64, 3)}
+    same_x, same_y = student.mix_batch(x, y, 0.0, stats, generator)
+    assert torch.allclose(same_x, x, atol=1e-5) and torch.equal(same_y["mn04"], y["mn04"])
+    mixed_x, mixed_y = student.mix_batch(x, y, 0.5, stats, torch.Generator().manual_seed(1))
+    changed = (mixed_y["mn04"] - y["mn04"]).abs().amax(1) > 1e-6
+    assert 16 < int(changed.sum()) < 48  # about half
+    assert torch.allclose(mixed_x[~changed], x[~changed], atol=1e-5)
+    raw, mixed_raw = x * 5.0 - 4.0, mixed_x * 5.0 - 4.0
+    for row in torch.nonzero(changed).flatten()[:4].tolist():
+        # y = w·y_a + (1 − w)·y_b for some partner b and weight w; the fbank then mixes powers with the same w
+        fits = []
+        for partner in range(64):
+            difference = y["mn04"][row] - y["mn04"][partner]
+            if partner == row or difference.abs().max() < 1e-6:
+                continue
+            w = float(((mixed_y["mn04"][row] - y["mn04"][partner]) @ difference) / (difference @ difference))
+            if torch.allclose(w * y["mn04"][row] + (1 - w) * y["mn04"][partner], mixed_y["mn04"][row], atol=1e-5):
+                fits.append((partner, w))
+        assert len(fits) == 1
+        partner, w = fits[0]
+        expected = torch.log(w * raw[row].exp() + (1 - w) * raw[partner].exp())
+        assert torch.allclose(mixed_raw[row], expected, atol=1e-4)
 
 
 def test_the_card_lists_what_the_crops_took_from_each_corpus_package(shard_dir, tmp_path):
