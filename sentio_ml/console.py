@@ -34,6 +34,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """argparse `type=`: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {value}")
+    return value
+
+
 @contextmanager
 def cancel_on_ctrl_c(message: str) -> Iterator[threading.Event]:
     """First Ctrl-C sets the yielded event (the job stops cleanly, keeping its work) and prints `message`;

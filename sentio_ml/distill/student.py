@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from sentio_ml.ast_encoder import PRESETS, AstEncoder, EncoderConfig, init_like_vit
-from sentio_ml.console import ProgressBar, cancel_on_ctrl_c
+from sentio_ml.console import ProgressBar, cancel_on_ctrl_c, fraction
 from sentio_ml.distill.crops import shard_paths
 from sentio_ml.distill.targets import fbank_path, target_path
 
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--masks", type=int, default=2, metavar="N",
                         help="SpecAugment stripes per axis on the student's input, which the teachers never see "
                              "(default: %(default)s; 0 trains on the clean fbank)")
-    parser.add_argument("--mixup", type=float, default=0.0, metavar="SHARE",
+    parser.add_argument("--mixup", type=fraction, default=0.0, metavar="SHARE",
                         help="mix this share of each batch's crops with another crop of the batch, targets interpolated "
                              "(default: 0, none; the crops' own mixes are always there)")
     parser.add_argument("--whiten", type=int, default=0, metavar="K",

@@ -271,6 +271,14 @@ def test_heads_refuses_a_version_that_is_not_major_minor_patch(capsys):
 
 
 
+@pytest.mark.parametrize("value, sentence", [("1.5", "must be from 0 to 1, not 1.5"), ("half", "'half' is not a number")])
+def test_student_refuses_a_mixup_share_outside_0_to_1(value, sentence, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        student.main(["--crops", str(tmp_path), "--out", str(tmp_path / "s"), "--teachers", "mn04", "--mixup", value])
+    assert f"argument --mixup: {sentence}" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
 def test_heads_names_a_folder_without_a_student_before_any_work(tmp_path, shard_dir):
     """`distill heads --student` on a folder that holds no student: one sentence, nothing written, no decoding."""
     from sentio_ml.distill.finetune import main
