@@ -127,12 +127,17 @@ def _add_library_commands(sub: _SubcommandsWithGlobalOptions) -> None:
                        description="write: put each track's current result into its file's tags (TXXX/TMOO, "
                                    "Vorbis comments, iTunes atoms). remove: delete Sentio's fields from files; "
                                    "results stay in the library.")
-    p.add_argument("action", choices=["write", "remove"])
-    p.add_argument("folder", nargs="?", help="only files under this folder")
-    p.add_argument("--keep-mtime", action="store_true", default=None, help=FIELD_HELP["keep_mtime"])
-    p.add_argument("--only-missing", action="store_true",
-                   help="write: only files whose current result is not in their tags yet (fast catch-up)")
-    p.set_defaults(func=cmd_tags)
+    # subcommands, not a positional ACTION: `tags write --only-missing FOLDER` then parses as it reads
+    actions = _SubcommandsWithGlobalOptions(p.add_subparsers(dest="action", metavar="ACTION", required=True))
+    for action, help_text in (("write", "put each track's current result into its file's tags"),
+                              ("remove", "delete Sentio's fields from the files (results stay in the library)")):
+        a = actions.add_parser(action, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        a.add_argument("folder", nargs="?", help="only files under this folder (default: the whole library)")
+        a.add_argument("--keep-mtime", action="store_true", default=None, help=FIELD_HELP["keep_mtime"])
+        if action == "write":
+            a.add_argument("--only-missing", action="store_true",
+                           help="only files whose current result is not in their tags yet (fast catch-up)")
+        a.set_defaults(func=cmd_tags)
 
     p = sub.add_parser("list", help="list tracks, filtered by mood or text",
                        description="List tracks with their valence, arousal and mood word. Ranges are LO:HI on "

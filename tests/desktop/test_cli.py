@@ -121,7 +121,7 @@ def test_errors_are_one_sentence_with_reliable_exit_codes(env: Path, music: Path
         locked.chmod(0o644)
     assert code == 1 and "written to 3 files, 1 failed" in out and "read-only" in err
     assert read_mood_tags(music / "vibe_ace.flac").mood and not read_mood_tags(locked).mood
-    code, out, _ = run(capsys, "tags", "write", "--only-missing")
+    code, out, _ = run(capsys, "tags", "write", "--only-missing", str(music))  # an option before the folder
     assert code == 0 and "written to 1 file, 0 failed" in out  # just the one that failed before
 
 
@@ -205,8 +205,8 @@ def test_device_vocabulary_and_exit_code(env: Path, music: Path, tiny_bundle: Pa
 
 
 def test_help_everywhere_and_gui_fallback(capsys, monkeypatch) -> None:
-    for args in ([], ["scan"], ["analyze"], ["tags"], ["list"], ["playlist"], ["playlist", "region"],
-                 ["playlist", "path"], ["export"], ["status"], ["config"]):
+    for args in ([], ["scan"], ["analyze"], ["tags"], ["tags", "write"], ["tags", "remove"], ["list"], ["playlist"],
+                 ["playlist", "region"], ["playlist", "path"], ["export"], ["status"], ["config"]):
         assert main([*args, "--help"]) == 0
         assert "usage: sentio" in capsys.readouterr().out
     monkeypatch.setitem(sys.modules, "sentio_desktop.ui.app", None)  # as if the GUI cannot be imported
