@@ -102,7 +102,8 @@ def mix_batch(x: torch.Tensor, y: dict[str, torch.Tensor], share: float, fbank_s
     """Mix a `share` of the batch's examples with another example of the batch, at a random weight λ: the fbank's
     mel powers mixed (as mixing the audio would, up to phase), the z-scored targets interpolated (an approximation
     of the teacher on the mix; the crops' own mixes carry the teachers' real outputs). More views of the same audio,
-    for a student that fits its training crops closely but held-out ones worse."""
+    for a student that fits its training crops closely but held-out ones worse; it did not help (the round-6 ablation
+    in docs/distillation.md), as interpolated targets are not what a teacher says of a mix."""
     batch = len(x)
     partner = torch.randperm(batch, generator=generator)
     weight = torch.rand(batch, generator=generator).clamp_min(1e-3)
@@ -303,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: %(default)s; 0 trains on the clean fbank)")
     parser.add_argument("--mixup", type=fraction, default=0.0, metavar="SHARE",
                         help="mix this share of each batch's crops with another crop of the batch, targets interpolated "
-                             "(default: 0, none; the crops' own mixes are always there)")
+                             "(default: 0, none; the crops' own mixes are always there. 0.5 lowered the student on both seeds "
+                             "tried: docs/distillation.md)")
     parser.add_argument("--whiten", type=int, default=0, metavar="K",
                         help="learn each teacher's K leading principal components, each at unit variance, instead of "
                              "its z-scored outputs (default: 0, the z-scored outputs; fixed when the run starts)")
