@@ -337,6 +337,43 @@ def test_the_head_inputs_check_reads_the_shipped_embedding_and_leaves_no_hooks()
     assert not any(layer._forward_hooks for layer in part.encoder.backbone.layers)
 
 
+def test_the_head_inputs_check_projects_the_embedding_as_the_student_does(tmp_path):
+    """scripts/head_inputs.py: "its predictions of X's outputs" are the student's own projection onto teacher X."""
+    from safetensors.torch import save_file
+
+    from sentio_ml.ast_encoder import PRESETS
+
+    module = _script("head_inputs")
+    torch.manual_seed(0)
+    model = student.Student(PRESETS["tiny"], {"mn04": 5, "musicnn_msd": 3})
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "student.safetensors"))
+    embedding = torch.randn(4, PRESETS["tiny"].embedding_dim)
+    named = module.predicted_targets(tmp_path, embedding.numpy())
+    with torch.no_grad():
+        for teacher in ("mn04", "musicnn_msd"):
+            assert np.allclose(named[f"its predictions of {teacher}'s outputs"], model.projections[teacher](embedding),
+                               atol=1e-5)
+    assert named["its predictions of every teacher's outputs"].shape == (4, 8)
+
+
+def test_the_kernel_head_reads_what_a_linear_head_cannot():
+    """scripts/head_inputs.py's RBF kernel ridge (penalty and width by inner CV, calibrated like the linear probe):
+    on labels that depend on the features' squares it predicts held-out clips where the linear probe cannot."""
+    from sentio_ml.distill.finetune import probe_fit_predict
+
+    module = _script("head_inputs")
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(160, 3))
+    labels = np.clip(0.5 + 0.2 * np.stack([features[:, 0] ** 2 - 1, features[:, 1] ** 2 - 1], 1), 0, 1)
+    dataset = _Clips(labels)
+    train, test = dataset.clips[:120], dataset.clips[120:]
+    kernel = module.kernel_fit_predict(features, dataset)(train, test, 0).predictions
+    linear = probe_fit_predict(features, dataset)(train, test, 0).predictions
+    for d in range(2):
+        assert np.corrcoef(kernel[:, d], labels[120:, d])[0, 1] > 0.8 > 0.3 > np.corrcoef(linear[:, d], labels[120:, d])[0, 1]
+    assert kernel.min() >= 0 and kernel.max() <= 1
+
+
 class _Clips:
     """The little of a Dataset the head checks read: clips with a path, an artist and a quadrant, and their labels."""
 
