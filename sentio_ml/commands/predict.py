@@ -82,28 +82,34 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run, format=None)
 
 
-def collect_inputs(inputs: Iterable[str], recursive: bool) -> tuple[list[Path], list[str]]:
-    """Files to predict (explicit files as given, folders expanded to supported audio) and problems found."""
+def collect_inputs(inputs: Iterable[str], recursive: bool) -> tuple[list[Path], list[str], list[str]]:
+    """Files to predict (explicit files as given, folders expanded to supported audio), problems found (they make
+    the exit status 1) and notes (they do not: sub-folders left out without --recursive)."""
     from sentio_ml.audio import SUPPORTED_EXTENSIONS
 
     files: list[Path] = []
     problems: list[str] = []
+    notes: list[str] = []
     for raw in inputs:
         path = Path(raw).expanduser()
         if path.is_dir():
             try:
-                pattern = path.rglob("*") if recursive else path.iterdir()
-                found = sorted(p for p in pattern if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
+                entries = list(path.rglob("*") if recursive else path.iterdir())
+                found = sorted(p for p in entries if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
+                folders = 0 if recursive else sum(1 for p in entries if p.is_dir())
             except OSError as exc:
                 problems.append(f"Cannot list the folder '{path}': {os_error_reason(exc)}.")
                 continue
             if not found:
                 hint = "" if recursive else " (use --recursive to look in sub-folders)"
                 problems.append(f"No supported audio files in '{path}'{hint}.")
+            elif folders:
+                notes.append(f"'{path}' has {folders} sub-folder{'s' if folders > 1 else ''}, not searched "
+                             "(add --recursive to include them).")
             files.extend(found)
         else:
             files.append(path)  # missing or unreadable files are reported per file by the predictor
-    return files, problems
+    return files, problems, notes
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -202,9 +208,11 @@ def run(args: argparse.Namespace) -> int:
     from sentio_ml.bundle import load_bundle
     from sentio_ml.predictor import Predictor
 
-    files, problems = collect_inputs(args.inputs, args.recursive)
+    files, problems, notes = collect_inputs(args.inputs, args.recursive)
     for problem in problems:
         print(f"sentio-ml predict: {problem}", file=sys.stderr)
+    for note in notes:
+        print(f"sentio-ml predict: note: {note}", file=sys.stderr)
     if not files:
         print("sentio-ml predict: nothing to predict.", file=sys.stderr)
         return EXIT_USAGE

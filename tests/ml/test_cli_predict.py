@@ -34,12 +34,13 @@ def test_table_output_for_a_folder(capsys, library, tiny_bundle_dir):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].split() == ["file", "valence", "arousal", "mood", "quadrant", "music", "duration"]
-    assert len(lines) == 3 and "a.mp3" in lines[1] and "b.flac" in lines[2]  # sub-folder not searched
+    assert len(lines) == 3 and "a.mp3" in lines[1] and "b.flac" in lines[2]  # sub-folder not searched, and said so
+    assert f"note: '{library}' has 1 sub-folder, not searched (add --recursive to include them)." in err
 
 
 def test_json_recursive_with_timeline(capsys, library, tiny_bundle_dir):
     code, out, err = run_cli(capsys, library, "--recursive", "--json", "--model", tiny_bundle_dir, "--excerpts", "2")
-    assert code == 0, err
+    assert code == 0 and "note:" not in err, err
     data = json.loads(out)
     assert data["model_id"].startswith("sentio-tiny@0.0.1+") and data["device"]
     assert [t["path"].rsplit("/", 1)[1] for t in data["tracks"]] == ["a.mp3", "b.flac", "c.opus"]
