@@ -107,7 +107,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--student", type=Path, required=True, help="a `sentio-ml distill student` output folder")
     parser.add_argument("--data", type=Path, default=Path("../shared/data/fourq"))
-    parser.add_argument("--excerpts", type=positive_int, default=3, metavar="N", help="excerpts per clip (default: the Predictor's 3)")
+    parser.add_argument("--excerpts", type=positive_int, default=3, metavar="N",
+                        help="excerpts per clip (default: the Predictor's 3)")
     parser.add_argument("--excerpts-cache", type=Path, default=Path("cache/distill/fourq-excerpts.npy"),
                         help="the 4Q excerpts cache `distill heads` writes beside its --out (made if missing; with "
                              "--excerpts N other than 3, N is added to its name)")
