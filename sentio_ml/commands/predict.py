@@ -94,7 +94,8 @@ def collect_inputs(inputs: Iterable[str], recursive: bool) -> tuple[list[Path], 
         path = Path(raw).expanduser()
         if path.is_dir():
             try:
-                entries = list(path.rglob("*") if recursive else path.iterdir())
+                # --recursive walks a whole library lazily; one folder's entries are kept to count its sub-folders
+                entries = path.rglob("*") if recursive else list(path.iterdir())
                 found = sorted(p for p in entries if p.suffix.lower() in SUPPORTED_EXTENSIONS and p.is_file())
                 folders = 0 if recursive else sum(1 for p in entries if p.is_dir())
             except OSError as exc:
